@@ -1,0 +1,69 @@
+// What every command shares: where its Snapshot comes from (live, --netns, --snapshot), how it
+// prints (human or one JSON document), and the tools it needs.
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { probe } from '../probe/index.js';
+import { checkNetns, probeInNetns } from '../probe/netns.js';
+import { loadSnapshot, type Snapshot } from '../snapshot/index.js';
+import { usageError } from '../sys/errors.js';
+import { ensureTools, installAllowed } from '../sys/tools.js';
+
+export const sourceOptionsSchema = z
+  .object({
+    json: z.boolean().optional(),
+    netns: z.string().optional(),
+    snapshot: z.string().optional(),
+  })
+  .refine((o) => !(o.netns && o.snapshot), { message: '--netns and --snapshot cannot be used together' });
+
+export type SourceOptions = z.infer<typeof sourceOptionsSchema>;
+
+/** Adds --json, and --netns/--snapshot for commands that analyse a host. */
+export function withSource(cmd: Command): Command {
+  return cmd
+    .option('--json', 'print one JSON document on stdout')
+    .option('--netns <name>', 'look at this network namespace (ip netns) instead of the current one')
+    .option('--snapshot <file>', 'analyse a Snapshot file (from `nettune probe --out`) instead of the live host');
+}
+
+export function withJson(cmd: Command): Command {
+  return cmd.option('--json', 'print one JSON document on stdout');
+}
+
+/** Validates a command's flags with zod; a failure is bad usage (exit 2). */
+export function parseOptions<T extends z.ZodTypeAny>(schema: T, raw: unknown): z.infer<T> {
+  const res = schema.safeParse(raw);
+  if (!res.success) {
+    const first = res.error.issues[0];
+    const flag = first?.path.length ? `--${String(first.path[0])}: ` : '';
+    throw usageError(`${flag}${first?.message ?? 'invalid options'}`);
+  }
+  return res.data as z.infer<T>;
+}
+
+/** Tools the live probe uses; missing ones are installed as root, otherwise reported. */
+export const PROBE_TOOLS = ['ip', 'tc', 'ethtool'] as const;
+
+export const logErr = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/** The Snapshot a command analyses. */
+export async function getSnapshot(opts: SourceOptions): Promise<Snapshot> {
+  if (opts.snapshot) return loadSnapshot(opts.snapshot);
+  if (opts.netns) {
+    checkNetns(opts.netns);
+    await ensureTools(PROBE_TOOLS, { install: installAllowed(), log: logErr });
+    return probeInNetns(opts.netns);
+  }
+  await ensureTools(PROBE_TOOLS, { install: installAllowed(), log: logErr });
+  return probe({ netnsName: process.env.NETTUNE_NETNS_NAME ?? null });
+}
+
+export function printJson(doc: unknown): void {
+  process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+}
+
+export function print(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}

@@ -1,0 +1,238 @@
+// probe: the only stage that reads the live host. Produces one Snapshot; every section that cannot
+// be read says why in `errors` instead of failing the probe.
+import { readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { SNAPSHOT_SCHEMA, type EthtoolInfo, type ProbeError, type Snapshot } from '../snapshot/schema.js';
+import { run } from '../sys/run.js';
+import { which } from '../sys/tools.js';
+import { VERSION } from '../version.js';
+import { buildLinks, listDevices, probeEthtool } from './links.js';
+import {
+  type Parsed,
+  parseConntrackStat,
+  parseHeaderValuePairs,
+  parseMeminfo,
+  parseSnmp6,
+  parseSockstat,
+  parseSoftnet,
+} from './parse-proc.js';
+import { readSysctls } from './sysctl.js';
+
+export interface ProbeOptions {
+  /** Name to record for the namespace we run in (set by the --netns re-exec). */
+  netnsName?: string | null;
+}
+
+/** Reads a file and parses it; a missing file or parse problems become error entries. */
+function readParsed<T>(path: string, section: string, parse: (t: string) => Parsed<T>, errors: ProbeError[]): T | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    errors.push({ section, source: path, message: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+    return null;
+  }
+  const parsed = parse(text);
+  for (const p of parsed.problems) errors.push({ section, source: path, message: p });
+  return parsed.data;
+}
+
+function readTrim(path: string, section: string, errors: ProbeError[]): string | null {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    errors.push({ section, source: path, message: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+    return null;
+  }
+}
+
+/** Page size from the first mapping of our own smaps (Node has no getpagesize). */
+function pageSize(): number {
+  try {
+    const head = readFileSync('/proc/self/smaps', 'utf8').slice(0, 4096);
+    const m = /KernelPageSize:\s+(\d+) kB/.exec(head);
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // fall through
+  }
+  return 4096;
+}
+
+/** Counts CPUs in a list like "0-3,8,10-11". */
+export function countCpuList(list: string): number {
+  let n = 0;
+  for (const part of list.split(',').filter(Boolean)) {
+    const [a, b] = part.split('-').map(Number);
+    if (a === undefined || Number.isNaN(a)) continue;
+    n += b === undefined || Number.isNaN(b) ? 1 : b - a + 1;
+  }
+  return n;
+}
+
+/** Runs `ip -j …` / `tc -j …` and returns the parsed array, or records why not. */
+async function jsonCommand(
+  [name, tool]: readonly [string, string | null],
+  args: string[],
+  section: string,
+  errors: ProbeError[],
+  textFallback?: (text: string) => unknown[] | null,
+): Promise<unknown[]> {
+  if (!tool) {
+    errors.push({ section, source: `${name} ${args.join(' ')}`, message: `${name}: not installed` });
+    return [];
+  }
+  const res = await run(tool, args, { timeoutMs: 10_000 });
+  const source = `${tool} ${args.join(' ')}`;
+  if (!res.ok) {
+    errors.push({ section, source, message: res.error ?? 'failed' });
+    return [];
+  }
+  const text = res.stdout.trim();
+  if (text === '') return [];
+  try {
+    const doc: unknown = JSON.parse(text);
+    return Array.isArray(doc) ? (doc as unknown[]) : [doc];
+  } catch (err) {
+    const fallback = textFallback?.(text);
+    if (fallback) return fallback;
+    errors.push({ section, source, message: `not JSON: ${(err as Error).message}` });
+    return [];
+  }
+}
+
+/** "key 1 key 2" → [{ key: 1, … }] (numbers where numeric); null when it is not such text. */
+export function parseWordPairs(text: string): unknown[] | null {
+  const words = text.trim().split(/\s+/);
+  if (words.length < 2 || words.length % 2 !== 0) return null;
+  const out: Record<string, string | number> = {};
+  for (let i = 0; i < words.length; i += 2) {
+    const k = words[i] ?? '';
+    const v = words[i + 1] ?? '';
+    if (!/^[a-z_]+$/.test(k)) return null;
+    out[k] = /^\d+$/.test(v) ? Number(v) : v;
+  }
+  return [out];
+}
+
+const records = (rows: unknown[]): Record<string, unknown>[] =>
+  rows.filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null && !Array.isArray(r));
+const withFamily = (family: string, rows: unknown[]): Record<string, unknown>[] => records(rows).map((r) => ({ family, ...r }));
+
+export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
+  const started = performance.now();
+  const takenAt = new Date().toISOString();
+  const errors: ProbeError[] = [];
+  const ip = ['ip', which('ip')] as const;
+  const tc = ['tc', which('tc')] as const;
+  const ethtool = which('ethtool');
+  if (!ethtool) errors.push({ section: 'links.ethtool', source: 'ethtool', message: 'ethtool: not installed (offloads, rings, coalescing, channels, RSS not probed)' });
+
+  // Start the external commands first; the file reads below run while they do.
+  const devices = listDevices();
+  const commands = Promise.all([
+    jsonCommand(ip, ['-j', '-d', 'addr', 'show'], 'links', errors),
+    jsonCommand(tc, ['-j', 'qdisc', 'show'], 'links.qdisc', errors),
+    jsonCommand(ip, ['-j', '-4', 'route', 'show', 'table', 'all'], 'routes', errors),
+    jsonCommand(ip, ['-j', '-6', 'route', 'show', 'table', 'all'], 'routes', errors),
+    jsonCommand(ip, ['-j', '-4', 'rule', 'show'], 'rules', errors),
+    jsonCommand(ip, ['-j', '-6', 'rule', 'show'], 'rules', errors),
+    jsonCommand(ip, ['-j', 'mptcp', 'endpoint', 'show'], 'mptcp', errors),
+    // iproute2 6.1 prints limits as text even with -j: "add_addr_accepted 0 subflows 2".
+    jsonCommand(ip, ['-j', 'mptcp', 'limits', 'show'], 'mptcp', errors, parseWordPairs),
+  ]);
+  const ethtoolRuns = new Map<string, Promise<EthtoolInfo>>();
+  if (ethtool) {
+    for (const dev of devices) {
+      let physical = false;
+      try {
+        physical = statSync(`/sys/class/net/${dev}/device`).isDirectory();
+      } catch {
+        // virtual device
+      }
+      ethtoolRuns.set(dev, probeEthtool(ethtool, dev, physical, errors));
+    }
+  }
+
+  const sys = readSysctls();
+  errors.push(...sys.errors);
+  const sysctl = sys.values;
+  const counters: Snapshot['counters'] = {
+    snmp: readParsed('/proc/net/snmp', 'counters.snmp', parseHeaderValuePairs, errors) ?? {},
+    snmp6: readParsed('/proc/net/snmp6', 'counters.snmp6', parseSnmp6, errors) ?? {},
+    netstat: readParsed('/proc/net/netstat', 'counters.netstat', parseHeaderValuePairs, errors) ?? {},
+    sockstat: readParsed('/proc/net/sockstat', 'counters.sockstat', parseSockstat, errors) ?? {},
+    sockstat6: readParsed('/proc/net/sockstat6', 'counters.sockstat6', parseSockstat, errors) ?? {},
+    softnet: readParsed('/proc/net/softnet_stat', 'counters.softnet', parseSoftnet, errors) ?? [],
+  };
+
+  const num = (key: string): number | null => {
+    const v = sysctl[key];
+    return v !== undefined && /^\d+$/.test(v) ? Number(v) : null;
+  };
+  const conntrack: Snapshot['conntrack'] =
+    sysctl['net.netfilter.nf_conntrack_max'] !== undefined
+      ? {
+          count: num('net.netfilter.nf_conntrack_count'),
+          max: num('net.netfilter.nf_conntrack_max'),
+          buckets: num('net.netfilter.nf_conntrack_buckets'),
+          stats: readParsed('/proc/net/stat/nf_conntrack', 'conntrack', parseConntrackStat, errors) ?? [],
+        }
+      : null;
+
+  const meminfo = readParsed('/proc/meminfo', 'memory', parseMeminfo, errors) ?? {};
+  const cpuList = readTrim('/sys/devices/system/cpu/online', 'cpus', errors) ?? '';
+  let nsInode: number | null = null;
+  try {
+    nsInode = statSync('/proc/self/ns/net').ino;
+  } catch (err) {
+    errors.push({ section: 'netns', source: '/proc/self/ns/net', message: (err as Error).message });
+  }
+  let initInode: number | null = null;
+  try {
+    initInode = statSync('/proc/1/ns/net').ino;
+  } catch {
+    // not allowed to look at pid 1 (not root): leave unknown
+  }
+  const words = (key: string): string[] => (sysctl[key] ?? '').split(' ').filter(Boolean);
+
+  const [ipAddr, qdiscs, routes4, routes6, rules4, rules6, mptcpEndpoints, mptcpLimits] = await commands;
+  const ethtoolInfo = new Map<string, EthtoolInfo>();
+  for (const [dev, p] of ethtoolRuns) ethtoolInfo.set(dev, await p);
+  const links = buildLinks({ devices, ipAddr, qdiscs, ethtool: ethtoolInfo }, errors);
+
+  return {
+    schema: SNAPSHOT_SCHEMA,
+    taken_at: takenAt,
+    duration_ms: Math.round((performance.now() - started) * 10) / 10,
+    hostname: hostname(),
+    tool: { name: 'nettune', version: VERSION },
+    netns: { name: opts.netnsName ?? null, inode: nsInode, init: nsInode !== null && initInode !== null ? nsInode === initInode : null },
+    kernel: {
+      release: readTrim('/proc/sys/kernel/osrelease', 'kernel', errors) ?? 'unknown',
+      version: readTrim('/proc/sys/kernel/version', 'kernel', errors) ?? 'unknown',
+      machine: process.arch,
+    },
+    cpus: { online: countCpuList(cpuList), list: cpuList },
+    memory: {
+      total_bytes: meminfo.MemTotal ?? 0,
+      available_bytes: meminfo.MemAvailable ?? null,
+      page_size: pageSize(),
+    },
+    congestion_control: {
+      current: sysctl['net.ipv4.tcp_congestion_control'] ?? null,
+      available: words('net.ipv4.tcp_available_congestion_control'),
+      allowed: words('net.ipv4.tcp_allowed_congestion_control'),
+    },
+    sysctl,
+    counters,
+    conntrack,
+    links,
+    routes: [...withFamily('inet', routes4), ...withFamily('inet6', routes6)],
+    rules: [...withFamily('inet', rules4), ...withFamily('inet6', rules6)],
+    mptcp: {
+      endpoints: records(mptcpEndpoints),
+      limits: records(mptcpLimits)[0] ?? null,
+    },
+    errors,
+  };
+}

@@ -1,0 +1,203 @@
+// Links: sysfs (/sys/class/net) for the device facts, `ip -j -d addr` for kind and addresses,
+// `tc -j qdisc` for queueing, and ethtool (when installed) for offloads, rings, coalescing,
+// channels and RSS.
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { EthtoolInfo, Link, ProbeError } from '../snapshot/schema.js';
+import { IFNAME } from '../sys/names.js';
+import { run } from '../sys/run.js';
+import type { Parsed } from './parse-proc.js';
+import {
+  parseCoalesce,
+  parseDriverInfo,
+  parseFeaturesJson,
+  parseFeaturesText,
+  parseFlowHash,
+  parseMaxCurrent,
+  parseRss,
+} from './parse-ethtool.js';
+
+const SYS_NET = '/sys/class/net';
+
+type Json = Record<string, unknown>;
+const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return null; // many attributes (speed, duplex) refuse reads on virtual or down devices
+  }
+}
+
+function readNumber(path: string): number | null {
+  const t = readText(path);
+  if (t === null || !/^-?\d+$/.test(t)) return null;
+  return Number(t);
+}
+
+function readStatistics(dev: string, errors: ProbeError[]): Record<string, number> {
+  const dir = join(SYS_NET, dev, 'statistics');
+  const out: Record<string, number> = {};
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    errors.push({ section: `links.${dev}.statistics`, source: dir, message: (err as Error).message });
+    return out;
+  }
+  for (const name of names) {
+    const v = readNumber(join(dir, name));
+    if (v !== null) out[name] = v;
+  }
+  return out;
+}
+
+function readQueues(dev: string): { rx: number; tx: number; rps: string[]; xps: string[] } {
+  const dir = join(SYS_NET, dev, 'queues');
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    // devices without queues directory (rare)
+  }
+  const byIndex = (prefix: string): string[] =>
+    names.filter((n) => n.startsWith(prefix)).sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)));
+  const rxq = byIndex('rx-');
+  const txq = byIndex('tx-');
+  return {
+    rx: rxq.length,
+    tx: txq.length,
+    rps: rxq.map((q) => readText(join(dir, q, 'rps_cpus')) ?? ''),
+    xps: txq.map((q) => readText(join(dir, q, 'xps_cpus')) ?? ''),
+  };
+}
+
+function driverOf(dev: string): string | null {
+  try {
+    return basename(readlinkSync(join(SYS_NET, dev, 'device', 'driver')));
+  } catch {
+    return null;
+  }
+}
+
+/** The devices to probe: /sys/class/net (ip's view fills in when sysfs is not namespaced). */
+export function listDevices(): string[] {
+  try {
+    return readdirSync(SYS_NET).filter((n) => IFNAME.test(n)).sort();
+  } catch {
+    return [];
+  }
+}
+
+interface EthtoolCall<T> {
+  args: (dev: string) => string[];
+  parse: (text: string) => Parsed<T>;
+}
+
+const features: EthtoolCall<EthtoolInfo['features']> = {
+  args: (dev) => ['--json', '-k', dev],
+  parse: (text) => (text.trimStart().startsWith('[') ? parseFeaturesJson(text) : parseFeaturesText(text)),
+};
+
+const FLOW_TYPES = ['tcp4', 'udp4', 'tcp6', 'udp6'] as const;
+
+/** Runs the ethtool queries for one device concurrently. Virtual devices get features and
+ *  channels only: they have no rings, coalescing or RSS to report. "Operation not supported" is
+ *  an answer (null), not an error. */
+export async function probeEthtool(ethtool: string, dev: string, physical: boolean, errors: ProbeError[]): Promise<EthtoolInfo> {
+  const call = async <T>(what: string, c: EthtoolCall<T>): Promise<T | null> => {
+    let res = await run(ethtool, c.args(dev), { timeoutMs: 5000 });
+    if (!res.ok && c.args(dev)[0] === '--json') res = await run(ethtool, c.args(dev).slice(1), { timeoutMs: 5000 });
+    if (!res.ok) {
+      if (!/not supported|no data available|operation not permitted/i.test(res.stderr + res.stdout)) {
+        errors.push({ section: `links.${dev}.ethtool.${what}`, source: `ethtool ${c.args(dev).join(' ')}`, message: res.error ?? 'failed' });
+      }
+      return null;
+    }
+    const parsed = c.parse(res.stdout);
+    for (const p of parsed.problems) errors.push({ section: `links.${dev}.ethtool.${what}`, source: `ethtool ${c.args(dev).join(' ')}`, message: p });
+    return parsed.data;
+  };
+  const text = <T>(flag: string, parse: (t: string) => Parsed<T>): EthtoolCall<T> => ({ args: (d) => [flag, d], parse });
+  const [feat, channels, driverInfo, rings, coalesce, rss, ...hashes] = await Promise.all([
+    call('features', features),
+    call('channels', text('-l', parseMaxCurrent)),
+    call('driver_info', text('-i', parseDriverInfo)),
+    physical ? call('rings', text('-g', parseMaxCurrent)) : null,
+    physical ? call('coalesce', text('-c', parseCoalesce)) : null,
+    physical ? call('rss', text('-x', parseRss)) : null,
+    ...FLOW_TYPES.map((ft) =>
+      physical ? call(`flow_hash.${ft}`, { args: (d) => ['-n', d, 'rx-flow-hash', ft], parse: parseFlowHash }) : null,
+    ),
+  ]);
+  let flowHash: Record<string, string[]> | null = null;
+  hashes.forEach((h, i) => {
+    if (h) (flowHash ??= {})[FLOW_TYPES[i] ?? ''] = h;
+  });
+  return {
+    features: feat ?? null,
+    channels: channels ?? null,
+    driver_info: driverInfo ?? null,
+    rings: rings ?? null,
+    coalesce: coalesce ?? null,
+    rss: rss ?? null,
+    flow_hash: flowHash,
+  };
+}
+
+export interface LinkInputs {
+  devices: string[];
+  /** `ip -j -d addr show` output (may be empty when ip is missing). */
+  ipAddr: unknown[];
+  /** `tc -j qdisc show` output. */
+  qdiscs: unknown[];
+  ethtool: Map<string, EthtoolInfo>;
+}
+
+/** Builds the links section from sysfs plus the command outputs gathered by the caller. */
+export function buildLinks(inputs: LinkInputs, errors: ProbeError[]): Link[] {
+  const ipByName = new Map<string, Json>();
+  for (const l of inputs.ipAddr) if (isRecord(l) && typeof l.ifname === 'string') ipByName.set(l.ifname, l);
+  const names = [...new Set([...inputs.devices, ...ipByName.keys()])].sort();
+  return names.map((name) => {
+    const ip = ipByName.get(name) ?? {};
+    const base = join(SYS_NET, name);
+    const queues = readQueues(name);
+    const linkinfo = isRecord(ip.linkinfo) ? ip.linkinfo : {};
+    const eth = inputs.ethtool.get(name) ?? null;
+    const carrier = readNumber(join(base, 'carrier'));
+    const speed = readNumber(join(base, 'speed'));
+    const addrInfo = Array.isArray(ip.addr_info) ? ip.addr_info : [];
+    return {
+      name,
+      ifindex: readNumber(join(base, 'ifindex')) ?? num(ip.ifindex),
+      kind: str(linkinfo.info_kind),
+      link_type: str(ip.link_type),
+      state: readText(join(base, 'operstate')) ?? str(ip.operstate)?.toLowerCase() ?? 'unknown',
+      flags: Array.isArray(ip.flags) ? ip.flags.filter((f): f is string => typeof f === 'string') : [],
+      mtu: readNumber(join(base, 'mtu')) ?? num(ip.mtu),
+      address: readText(join(base, 'address')) ?? str(ip.address),
+      txqlen: readNumber(join(base, 'tx_queue_len')) ?? num(ip.txqlen),
+      driver: driverOf(name) ?? eth?.driver_info?.driver ?? null,
+      physical: existsSync(join(base, 'device')),
+      speed_mbps: speed !== null && speed >= 0 ? speed : null,
+      duplex: readText(join(base, 'duplex')),
+      carrier: carrier === null ? null : carrier === 1,
+      rx_queues: queues.rx || (num(ip.num_rx_queues) ?? 0),
+      tx_queues: queues.tx || (num(ip.num_tx_queues) ?? 0),
+      rps_cpus: queues.rps,
+      xps_cpus: queues.xps,
+      addresses: addrInfo.filter(isRecord).map((a) => ({
+        family: str(a.family) ?? '',
+        local: str(a.local) ?? '',
+        prefixlen: num(a.prefixlen) ?? 0,
+      })),
+      statistics: readStatistics(name, errors),
+      qdiscs: inputs.qdiscs.filter((q): q is Json => isRecord(q) && q.dev === name),
+      ethtool: eth,
+    };
+  });
+}

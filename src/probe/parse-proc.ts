@@ -1,0 +1,181 @@
+// Pure parsers for /proc/net text. Each returns what it could read plus the problems it met, so a
+// truncated or malformed file becomes an `errors` entry in the Snapshot, never a crash.
+import type { SoftnetRow } from '../snapshot/schema.js';
+
+export interface Parsed<T> {
+  data: T;
+  problems: string[];
+}
+
+type Groups = Record<string, Record<string, number>>;
+
+const INT = /^-?\d+$/;
+
+function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l.trim() !== '');
+}
+
+/** /proc/net/snmp and /proc/net/netstat: pairs of lines "Group: Name Name…" / "Group: 1 2…". */
+export function parseHeaderValuePairs(text: string): Parsed<Groups> {
+  const data: Groups = {};
+  const problems: string[] = [];
+  const ls = lines(text);
+  for (let i = 0; i < ls.length; i += 2) {
+    const head = ls[i] ?? '';
+    const vals = ls[i + 1];
+    const hm = /^(\w+):\s*(.*)$/.exec(head);
+    if (!hm) {
+      problems.push(`line ${i + 1}: expected "Group: Name…", got ${JSON.stringify(head.slice(0, 60))}`);
+      continue;
+    }
+    const group = hm[1] ?? '';
+    if (vals === undefined) {
+      problems.push(`group ${group}: header without a value line (truncated?)`);
+      break;
+    }
+    const vm = /^(\w+):\s*(.*)$/.exec(vals);
+    if (!vm || vm[1] !== group) {
+      problems.push(`group ${group}: value line ${i + 2} belongs to ${vm ? vm[1] : 'nothing'}; pairs out of step`);
+      i -= 1; // re-synchronise on the next line
+      continue;
+    }
+    const names = (hm[2] ?? '').split(/\s+/).filter(Boolean);
+    const values = (vm[2] ?? '').split(/\s+/).filter(Boolean);
+    if (names.length !== values.length) {
+      problems.push(`group ${group}: ${names.length} names but ${values.length} values (truncated?)`);
+    }
+    const out: Record<string, number> = (data[group] ??= {});
+    const n = Math.min(names.length, values.length);
+    for (let k = 0; k < n; k++) {
+      const v = values[k] ?? '';
+      if (!INT.test(v)) {
+        problems.push(`${group}.${names[k]}: not a number: ${JSON.stringify(v)}`);
+        continue;
+      }
+      out[names[k] ?? ''] = Number(v);
+    }
+  }
+  return { data, problems };
+}
+
+const SNMP6_GROUP = /^(Ip6|Icmp6|Udp6|UdpLite6)(\w+)$/;
+
+/** /proc/net/snmp6: one "Name value" per line; grouped by the protocol prefix
+ *  (Ip6InReceives → Ip6.InReceives, Icmp6InType1 → Icmp6.InType1). */
+export function parseSnmp6(text: string): Parsed<Groups> {
+  const data: Groups = {};
+  const problems: string[] = [];
+  lines(text).forEach((line, idx) => {
+    const parts = line.trim().split(/\s+/);
+    const [name, value] = parts;
+    if (parts.length !== 2 || name === undefined || value === undefined || !INT.test(value)) {
+      problems.push(`line ${idx + 1}: expected "Name value", got ${JSON.stringify(line.slice(0, 60))}`);
+      return;
+    }
+    const m = SNMP6_GROUP.exec(name);
+    const group = m?.[1] ?? 'Other';
+    const field = m?.[2] ?? name;
+    (data[group] ??= {})[field] = Number(value);
+  });
+  return { data, problems };
+}
+
+/** /proc/net/sockstat(6): "TCP: inuse 3 orphan 0 tw 0 alloc 4 mem 1". */
+export function parseSockstat(text: string): Parsed<Groups> {
+  const data: Groups = {};
+  const problems: string[] = [];
+  lines(text).forEach((line, idx) => {
+    const m = /^(\w+):\s*(.*)$/.exec(line);
+    if (!m) {
+      problems.push(`line ${idx + 1}: expected "PROTO: key value…"`);
+      return;
+    }
+    const words = (m[2] ?? '').split(/\s+/).filter(Boolean);
+    if (words.length % 2 !== 0) problems.push(`${m[1]}: odd number of words (truncated?)`);
+    const out: Record<string, number> = (data[m[1] ?? ''] ??= {});
+    for (let k = 0; k + 1 < words.length; k += 2) {
+      const v = words[k + 1] ?? '';
+      if (INT.test(v)) out[words[k] ?? ''] = Number(v);
+      else problems.push(`${m[1]}.${words[k]}: not a number: ${JSON.stringify(v)}`);
+    }
+  });
+  return { data, problems };
+}
+
+const HEX = /^[0-9a-fA-F]+$/;
+
+/** /proc/net/softnet_stat: one row per online CPU, hex columns. Column meaning
+ *  (net/core/net-procfs.c): 0 processed, 1 dropped, 2 time_squeeze, 3–7 zero, 8 cpu_collision
+ *  (zero since 4.x), 9 received_rps, 10 flow_limit_count, 11 backlog length (5.10+),
+ *  12 cpu index (5.10+), 13 input_qlen, 14 process_qlen (6.x). Older kernels print 10 or 11 columns. */
+export function parseSoftnet(text: string): Parsed<SoftnetRow[]> {
+  const rows: SoftnetRow[] = [];
+  const problems: string[] = [];
+  lines(text).forEach((line, idx) => {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 9 || !cols.every((c) => HEX.test(c))) {
+      problems.push(`row ${idx + 1}: expected 9 or more hex columns, got ${cols.length}`);
+      return;
+    }
+    const n = cols.map((c) => parseInt(c, 16));
+    const at = (i: number): number | null => (i < n.length ? (n[i] ?? null) : null);
+    rows.push({
+      cpu: at(12) ?? idx,
+      processed: at(0) ?? 0,
+      dropped: at(1) ?? 0,
+      time_squeeze: at(2) ?? 0,
+      cpu_collision: at(8) ?? 0,
+      received_rps: at(9) ?? 0,
+      flow_limit_count: at(10) ?? 0,
+      backlog_len: at(11),
+      input_qlen: at(13),
+      process_qlen: at(14),
+    });
+  });
+  return { data: rows, problems };
+}
+
+/** /proc/net/stat/nf_conntrack: a header of field names, then one hex row per CPU. */
+export function parseConntrackStat(text: string): Parsed<Record<string, number>[]> {
+  const problems: string[] = [];
+  const ls = lines(text);
+  const names = (ls[0] ?? '').trim().split(/\s+/).filter(Boolean);
+  if (names.length === 0) return { data: [], problems: ['empty file'] };
+  const rows: Record<string, number>[] = [];
+  ls.slice(1).forEach((line, idx) => {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length !== names.length || !cols.every((c) => HEX.test(c))) {
+      problems.push(`row ${idx + 2}: expected ${names.length} hex columns, got ${JSON.stringify(line.slice(0, 60))}`);
+      return;
+    }
+    const row: Record<string, number> = {};
+    names.forEach((name, k) => (row[name] = parseInt(cols[k] ?? '0', 16)));
+    rows.push(row);
+  });
+  return { data: rows, problems };
+}
+
+/** /proc/meminfo → bytes per field ("MemTotal: 24607116 kB"). */
+export function parseMeminfo(text: string): Parsed<Record<string, number>> {
+  const data: Record<string, number> = {};
+  const problems: string[] = [];
+  for (const line of lines(text)) {
+    const m = /^(\w+(?:\(\w+\))?):\s+(\d+)(?:\s+kB)?$/.exec(line.trim());
+    if (!m) {
+      problems.push(`unreadable line ${JSON.stringify(line.slice(0, 60))}`);
+      continue;
+    }
+    data[m[1] ?? ''] = Number(m[2]) * (line.trim().endsWith('kB') ? 1024 : 1);
+  }
+  return { data, problems };
+}
+
+/** Sum of one column over all rows (softnet, conntrack per-CPU stats). */
+export function sumColumn<T extends object>(rows: readonly T[], field: keyof T): number {
+  let total = 0;
+  for (const row of rows) {
+    const v = row[field];
+    if (typeof v === 'number') total += v;
+  }
+  return total;
+}

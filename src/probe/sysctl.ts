@@ -1,0 +1,63 @@
+// Walks /proc/sys/net (and a few non-net knobs networking depends on) into dotted keys with values
+// as `sysctl -n` prints them. Write-only entries (e.g. net.ipv4.route.flush) are skipped, as
+// `sysctl -a` does; anything else that cannot be read becomes an error entry.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ProbeError } from '../snapshot/schema.js';
+
+/** Non-net knobs that bound networking: open files (each socket is one) and reserve memory. */
+export const EXTRA_SYSCTLS = ['fs.file-max', 'fs.nr_open', 'fs.file-nr', 'vm.min_free_kbytes'] as const;
+
+export const normaliseValue = (raw: string): string => raw.trim().replace(/\s+/g, ' ');
+
+/** A /proc/sys path segment → a key segment: sysctl(8) shows a '.' inside a name (eth0.100) as '/'. */
+const segment = (name: string): string => name.replace(/\./g, '/');
+
+/** Dotted key → path under /proc/sys ('/' inside a segment is a '.' in the file name). */
+export const keyToPath = (key: string, root = '/proc/sys'): string =>
+  join(root, ...key.split('.').map((s) => s.replace(/\//g, '.')));
+
+export function readSysctls(root = '/proc/sys'): { values: Record<string, string>; errors: ProbeError[] } {
+  const values: Record<string, string> = {};
+  const errors: ProbeError[] = [];
+  const walk = (dir: string, prefix: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      errors.push({ section: 'sysctl', source: dir, message: (err as Error).message });
+      return;
+    }
+    for (const ent of entries) {
+      const path = join(dir, ent.name);
+      const key = `${prefix}.${segment(ent.name)}`;
+      if (ent.isDirectory()) walk(path, key);
+      else readOne(path, key);
+    }
+  };
+  const readOne = (path: string, key: string): void => {
+    try {
+      values[key] = normaliseValue(readFileSync(path, 'utf8'));
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EACCES' || e.code === 'EPERM') {
+        try {
+          if ((statSync(path).mode & 0o444) === 0) return; // write-only trigger, not a value
+        } catch {
+          // fall through and report
+        }
+      }
+      const why = e.code === 'EIO' ? 'EIO (the kernel has no value to show, e.g. an unset stable_secret)' : (e.code ?? e.message);
+      errors.push({ section: 'sysctl', source: path, message: `${key}: ${why}` });
+    }
+  };
+  walk(join(root, 'net'), 'net');
+  for (const key of EXTRA_SYSCTLS) {
+    try {
+      values[key] = normaliseValue(readFileSync(keyToPath(key, root), 'utf8'));
+    } catch (err) {
+      errors.push({ section: 'sysctl', source: keyToPath(key, root), message: `${key}: ${(err as NodeJS.ErrnoException).code ?? ''}` });
+    }
+  }
+  return { values, errors };
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    // Integration tests create network namespaces; keep them from racing each other.
+    fileParallelism: true,
+    env: { NETTUNE_NO_INSTALL: '1' },
+  },
+});
