@@ -1,12 +1,12 @@
 // probe: the only stage that reads the live host. Produces one Snapshot; every section that cannot
 // be read says why in `errors` instead of failing the probe.
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { SNAPSHOT_SCHEMA, type EthtoolInfo, type ProbeError, type Snapshot } from '../snapshot/schema.js';
 import { run } from '../sys/run.js';
 import { which } from '../sys/tools.js';
 import { VERSION } from '../version.js';
-import { buildLinks, listDevices, probeEthtool } from './links.js';
+import { buildLinks, listDevices, probeEthtool, readQueues } from './links.js';
 import {
   type Parsed,
   parseConntrackStat,
@@ -114,6 +114,14 @@ export function parseWordPairs(text: string): unknown[] | null {
   return [out];
 }
 
+/** Are we in the initial network namespace? Compare with pid 1's namespace when we may look at
+ *  it; otherwise use what the kernel shows: the global net.core knobs (netdev_max_backlog and
+ *  friends) exist only in the initial namespace's /proc/sys. */
+function isInitNetns(own: number | null, init: number | null, sysctl: Record<string, string>): boolean {
+  if (own !== null && init !== null) return own === init;
+  return 'net.core.netdev_max_backlog' in sysctl;
+}
+
 const records = (rows: unknown[]): Record<string, unknown>[] =>
   rows.filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null && !Array.isArray(r));
 const withFamily = (family: string, rows: unknown[]): Record<string, unknown>[] => records(rows).map((r) => ({ family, ...r }));
@@ -143,13 +151,8 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
   const ethtoolRuns = new Map<string, Promise<EthtoolInfo>>();
   if (ethtool) {
     for (const dev of devices) {
-      let physical = false;
-      try {
-        physical = statSync(`/sys/class/net/${dev}/device`).isDirectory();
-      } catch {
-        // virtual device
-      }
-      ethtoolRuns.set(dev, probeEthtool(ethtool, dev, physical, errors));
+      const physical = existsSync(`/sys/class/net/${dev}/device`);
+      ethtoolRuns.set(dev, probeEthtool(ethtool, dev, { physical, rxQueues: readQueues(dev).rx }, errors));
     }
   }
 
@@ -206,7 +209,7 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
     duration_ms: Math.round((performance.now() - started) * 10) / 10,
     hostname: hostname(),
     tool: { name: 'nettune', version: VERSION },
-    netns: { name: opts.netnsName ?? null, inode: nsInode, init: nsInode !== null && initInode !== null ? nsInode === initInode : null },
+    netns: { name: opts.netnsName ?? null, inode: nsInode, init: isInitNetns(nsInode, initInode, sysctl) },
     kernel: {
       release: readTrim('/proc/sys/kernel/osrelease', 'kernel', errors) ?? 'unknown',
       version: readTrim('/proc/sys/kernel/version', 'kernel', errors) ?? 'unknown',

@@ -55,7 +55,7 @@ function readStatistics(dev: string, errors: ProbeError[]): Record<string, numbe
   return out;
 }
 
-function readQueues(dev: string): { rx: number; tx: number; rps: string[]; xps: string[] } {
+export function readQueues(dev: string): { rx: number; tx: number; rps: string[]; xps: string[] } {
   const dir = join(SYS_NET, dev, 'queues');
   let names: string[] = [];
   try {
@@ -105,9 +105,16 @@ const features: EthtoolCall<EthtoolInfo['features']> = {
 const FLOW_TYPES = ['tcp4', 'udp4', 'tcp6', 'udp6'] as const;
 
 /** Runs the ethtool queries for one device concurrently. Virtual devices get features and
- *  channels only: they have no rings, coalescing or RSS to report. "Operation not supported" is
- *  an answer (null), not an error. */
-export async function probeEthtool(ethtool: string, dev: string, physical: boolean, errors: ProbeError[]): Promise<EthtoolInfo> {
+ *  channels only (no rings, coalescing or driver firmware to report; ip gives their kind); RSS
+ *  and flow hashing are asked only where there is more than one RX queue to spread over.
+ *  "Operation not supported" is an answer (null), not an error. */
+export async function probeEthtool(
+  ethtool: string,
+  dev: string,
+  { physical, rxQueues }: { physical: boolean; rxQueues: number },
+  errors: ProbeError[],
+): Promise<EthtoolInfo> {
+  const spreads = physical && rxQueues > 1;
   const call = async <T>(what: string, c: EthtoolCall<T>): Promise<T | null> => {
     let res = await run(ethtool, c.args(dev), { timeoutMs: 5000 });
     if (!res.ok && c.args(dev)[0] === '--json') res = await run(ethtool, c.args(dev).slice(1), { timeoutMs: 5000 });
@@ -125,13 +132,11 @@ export async function probeEthtool(ethtool: string, dev: string, physical: boole
   const [feat, channels, driverInfo, rings, coalesce, rss, ...hashes] = await Promise.all([
     call('features', features),
     call('channels', text('-l', parseMaxCurrent)),
-    call('driver_info', text('-i', parseDriverInfo)),
+    physical ? call('driver_info', text('-i', parseDriverInfo)) : null,
     physical ? call('rings', text('-g', parseMaxCurrent)) : null,
     physical ? call('coalesce', text('-c', parseCoalesce)) : null,
-    physical ? call('rss', text('-x', parseRss)) : null,
-    ...FLOW_TYPES.map((ft) =>
-      physical ? call(`flow_hash.${ft}`, { args: (d) => ['-n', d, 'rx-flow-hash', ft], parse: parseFlowHash }) : null,
-    ),
+    spreads ? call('rss', text('-x', parseRss)) : null,
+    ...FLOW_TYPES.map((ft) => (spreads ? call(`flow_hash.${ft}`, { args: (d) => ['-n', d, 'rx-flow-hash', ft], parse: parseFlowHash }) : null)),
   ]);
   let flowHash: Record<string, string[]> | null = null;
   hashes.forEach((h, i) => {

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// bench/probe: wall time of `./nettune probe --json` against `sysctl -a`, run alternately so both
+// see the same machine noise. Prints medians and the ratio (target ≤ 2×, stretch ≤ 1.5×), plus
+// the floor Node itself sets (`node -e 0`) for context. Usage: bench/probe.mjs [pairs=30]
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pairs = Number(process.argv[2] ?? 30);
+if (!Number.isInteger(pairs) || pairs < 3 || pairs > 1000) {
+  console.error('usage: bench/probe.mjs [pairs 3..1000]');
+  process.exit(2);
+}
+
+const cases = {
+  'sysctl -a': ['sysctl', ['-a']],
+  './nettune probe --json': [join(root, 'nettune'), ['probe', '--json']],
+  'node dist/nettune.mjs probe --json': [process.execPath, [join(root, 'dist', 'nettune.mjs'), 'probe', '--json']],
+  'node -e 0 (Node start-up floor)': [process.execPath, ['-e', '0']],
+};
+
+function time([cmd, args]) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, NETTUNE_NO_INSTALL: '1' } });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+  return ms;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+for (const c of Object.values(cases)) time(c); // warm caches and build once
+const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+for (let i = 0; i < pairs; i++) {
+  const order = i % 2 === 0 ? Object.keys(cases) : Object.keys(cases).reverse();
+  for (const k of order) samples[k].push(time(cases[k]));
+}
+
+const base = median(samples['sysctl -a']);
+console.log(`bench/probe: ${pairs} alternating runs each, medians`);
+for (const [k, xs] of Object.entries(samples)) {
+  console.log(`  ${k.padEnd(38)} ${median(xs).toFixed(1).padStart(7)} ms   ${(median(xs) / base).toFixed(2)}× sysctl -a`);
+}
+const ratio = median(samples['./nettune probe --json']) / base;
+console.log(`ratio ./nettune probe --json / sysctl -a: ${ratio.toFixed(2)} (target ≤ 2, stretch ≤ 1.5)`);

@@ -1,0 +1,72 @@
+// --netns against a namespace this test creates (and always deletes). Needs root.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { snapshotSchema } from '../../src/snapshot/schema.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BUNDLE = join(ROOT, 'dist', 'nettune.mjs');
+const isRoot = process.getuid?.() === 0;
+const NS = `nt-t${process.pid}${Math.random().toString(36).slice(2, 6)}-probe`;
+
+function sh(cmd: string, ...args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function nettune(...args: string[]) {
+  const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { ...process.env, NETTUNE_NO_INSTALL: '1' }, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe.skipIf(!isRoot)('probe --netns (root)', () => {
+  const initKeepalive = readFileSync('/proc/sys/net/ipv4/tcp_keepalive_time', 'utf8').trim();
+
+  beforeAll(() => {
+    sh('ip', 'netns', 'add', NS);
+    sh('ip', '-n', NS, 'link', 'add', 'ntv0', 'type', 'veth', 'peer', 'name', 'ntv1');
+    sh('ip', '-n', NS, 'addr', 'add', '198.18.0.1/30', 'dev', 'ntv0');
+    sh('ip', '-n', NS, 'link', 'set', 'ntv0', 'up');
+    sh('ip', '-n', NS, 'link', 'set', 'ntv1', 'up');
+    sh('ip', 'netns', 'exec', NS, 'sysctl', '-q', '-w', 'net.ipv4.tcp_keepalive_time=1234');
+  });
+
+  afterAll(() => {
+    spawnSync('ip', ['netns', 'del', NS]);
+  });
+
+  it('reads the namespace, not the host', () => {
+    const r = nettune('probe', '--netns', NS, '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const snap = snapshotSchema.parse(JSON.parse(r.stdout));
+    expect(snap.netns.name).toBe(NS);
+    expect(snap.netns.init).toBe(false);
+    expect(snap.sysctl['net.ipv4.tcp_keepalive_time']).toBe('1234');
+    expect(snap.links.map((l) => l.name).sort()).toEqual(['lo', 'ntv0', 'ntv1']);
+    const v0 = snap.links.find((l) => l.name === 'ntv0');
+    expect(v0?.kind).toBe('veth');
+    expect(v0?.addresses).toContainEqual({ family: 'inet', local: '198.18.0.1', prefixlen: 30 });
+    expect(v0?.ethtool?.features?.['generic-segmentation-offload']).toBeDefined();
+    expect(snap.routes.some((rt) => rt.dst === '198.18.0.0/30')).toBe(true);
+    // the host is untouched
+    expect(readFileSync('/proc/sys/net/ipv4/tcp_keepalive_time', 'utf8').trim()).toBe(initKeepalive);
+  });
+
+  it('explain and show work against the namespace', () => {
+    const x = JSON.parse(nettune('explain', 'net.ipv4.tcp_keepalive_time', '--netns', NS, '--json').stdout) as {
+      values: Record<string, string>;
+      differs_from_default: Record<string, boolean>;
+      source: { netns: string };
+    };
+    expect(x.values['net.ipv4.tcp_keepalive_time']).toBe('1234');
+    expect(x.differs_from_default['net.ipv4.tcp_keepalive_time']).toBe(true);
+    expect(x.source.netns).toBe(NS);
+    const s = nettune('show', '--netns', NS);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toMatch(new RegExp(`netns ${NS}`));
+    expect(s.stdout).toMatch(/1234 s \+ 75 s × 9/);
+  });
+});
