@@ -8,3 +8,39 @@ export const fixture = (...parts: string[]): string => readFileSync(join(FIXTURE
 /** The Snapshot captured on the build machine (kernel 6.18), parsed afresh for each caller so
  *  tests can mutate it. */
 export const snapshotFixture = (): Snapshot => snapshotSchema.parse(JSON.parse(fixture('snapshot-6.18.json')));
+
+import { evaluate, type AuditResult } from '../src/rules/engine.js';
+import type { Rule } from '../src/rules/types.js';
+import type { LinkSpec, Workload } from '../src/plan/types.js';
+import { bdpBytes } from '../src/plan/units.js';
+
+export interface AuditCase {
+  /** Change the (fresh) fixture Snapshot before auditing. */
+  mutate?: (s: Snapshot) => void;
+  /** Build an earlier sample from the fixture (taken `interval_s` before) for rate-based rules. */
+  prev?: (s: Snapshot) => void;
+  interval_s?: number;
+  workload?: Workload;
+  link?: { rate_bps: number; rtt_s: number; loss_pct?: number };
+}
+
+/** Runs `rules` on the real 6.18 Snapshot with mutations: the basis of every rule's
+ *  fires / does-not-fire test. */
+export function auditCase(rules: readonly Rule[], c: AuditCase = {}): AuditResult {
+  const snap = snapshotFixture();
+  c.mutate?.(snap);
+  let prev: Snapshot | null = null;
+  if (c.prev) {
+    prev = snapshotFixture();
+    c.mutate?.(prev);
+    c.prev(prev);
+    prev.taken_at = new Date(Date.parse(snap.taken_at) - (c.interval_s ?? 10) * 1000).toISOString();
+  }
+  const link: LinkSpec | null = c.link
+    ? { rate_bps: c.link.rate_bps, rtt_s: c.link.rtt_s, bdp_bytes: bdpBytes(c.link.rate_bps, c.link.rtt_s), loss_pct: c.link.loss_pct ?? null }
+    : null;
+  return evaluate(rules, { snap, prev, workload: c.workload ?? 'balanced', link });
+}
+
+/** Ids of the findings an audit case produced (for `toContain` / `not.toContain`). */
+export const firedIds = (r: AuditResult): string[] => r.findings.map((f) => f.id);

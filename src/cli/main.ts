@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, NettuneError } from '../sys/errors.js';
 import { VERSION } from '../version.js';
+import { registerAudit } from './audit.js';
 import { registerCatalog } from './catalog.js';
 import { registerProbe } from './probe.js';
 import { registerShow } from './show.js';
@@ -16,7 +17,12 @@ export function buildProgram(): Command {
   registerProbe(program);
   registerShow(program);
   registerCatalog(program);
-  for (const cmd of program.commands) cmd.exitOverride();
+  registerAudit(program);
+  const override = (cmd: Command): void => {
+    cmd.exitOverride();
+    cmd.commands.forEach(override);
+  };
+  override(program);
   program.addHelpText(
     'after',
     `
@@ -35,7 +41,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return EXIT.ok;
+    // Commands that finish normally but must signal (audit --fail-on) set process.exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and version exit 0; every other parse error is bad usage.

@@ -75,7 +75,9 @@ describe('catalog data', () => {
     const bits = Object.fromEntries((tfo?.values ?? []).map((v) => [Number(v.value), v.meaning]));
     expect(bits[1]).toMatch(/client/i);
     expect(bits[2]).toMatch(/server/i);
-    expect(bits[0x400]).toMatch(/cookie/i);
+    // include/net/tcp.h: 0x200 TFO_SERVER_COOKIE_NOT_REQD, 0x400 TFO_SERVER_WO_SOCKOPT1
+    expect(bits[0x200]).toMatch(/cookie/i);
+    expect(bits[0x400]).toMatch(/listener|TCP_FASTOPEN|socket option/i);
     expect(findEntry('net.ipv4.tcp_tw_recycle')?.removed_in).toBe('4.12');
     expect(findEntry('net.netfilter.nf_conntrack_tcp_timeout_established')?.default).toBe('432000');
     expect(findEntry('net.core.somaxconn')?.scope).toBe('netns');

@@ -1,0 +1,45 @@
+// A proposed change, as audit rules suggest it and the planner/apply stages consume it.
+import { z } from 'zod';
+
+export const planChangeSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sysctl'), key: z.string(), from: z.string().nullable(), to: z.string() }),
+  z.object({
+    kind: z.literal('ethtool'),
+    device: z.string(),
+    /** features (-K), rings (-G), channels (-L), coalesce (-C) */
+    group: z.enum(['features', 'rings', 'channels', 'coalesce']),
+    setting: z.string(),
+    from: z.string().nullable(),
+    to: z.string(),
+  }),
+  z.object({ kind: z.literal('sysfs'), path: z.string(), from: z.string().nullable(), to: z.string() }),
+]);
+
+export type PlanChange = z.infer<typeof planChangeSchema>;
+
+export const WORKLOADS = ['latency', 'throughput', 'connections', 'balanced'] as const;
+export type Workload = (typeof WORKLOADS)[number];
+
+/** The link a plan or audit is made for (--link RATE --rtt DUR [--loss PCT]). */
+export interface LinkSpec {
+  rate_bps: number;
+  rtt_s: number;
+  /** rate × RTT / 8 */
+  bdp_bytes: number;
+  loss_pct: number | null;
+}
+
+const ETHTOOL_FLAG = { features: '-K', rings: '-G', channels: '-L', coalesce: '-C' } as const;
+
+/** The shell command a user would type for a change (shown as the fix; apply uses the runner). */
+export function changeCommand(c: PlanChange, netns: string | null = null): string {
+  const prefix = netns ? `ip netns exec ${netns} ` : '';
+  switch (c.kind) {
+    case 'sysctl':
+      return `${prefix}sysctl -w ${c.key}=${c.to.includes(' ') ? `"${c.to}"` : c.to}`;
+    case 'ethtool':
+      return `${prefix}ethtool ${ETHTOOL_FLAG[c.group]} ${c.device} ${c.setting} ${c.to}`;
+    case 'sysfs':
+      return `echo ${c.to} > ${c.path}`;
+  }
+}

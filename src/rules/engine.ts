@@ -1,0 +1,162 @@
+// The rule evaluator: builds the context rules read, decides applicability, runs each rule and
+// turns hits into findings with evidence, fix and risk. Rules themselves are data-like entries.
+import { changeCommand, type LinkSpec, type Workload } from '../plan/types.js';
+import { resolveCounter, type Snapshot } from '../snapshot/index.js';
+import type { CounterReading, Evidence, Finding, Need, Rule, RuleContext, Severity } from './types.js';
+import { SEVERITIES } from './types.js';
+
+export interface AuditInput {
+  snap: Snapshot;
+  prev?: Snapshot | null;
+  workload?: Workload;
+  link?: LinkSpec | null;
+}
+
+export interface SkippedRule {
+  id: string;
+  reason: string;
+}
+
+export interface AuditResult {
+  findings: Finding[];
+  summary: Record<Severity, number>;
+  evaluated: number;
+  skipped: SkippedRule[];
+  workload: Workload;
+  link: LinkSpec | null;
+  interval_s: number | null;
+  /** Rule errors are bugs; they are reported, never hidden, and never stop the audit. */
+  rule_errors: { id: string; message: string }[];
+}
+
+export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
+
+/** Parses a kernel release such as "6.18.44-fc-v782" into comparable numbers. */
+export function kernelVersion(release: string): [number, number, number] {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : [0, 0, 0];
+}
+
+export function kernelAtLeast(release: string, min: string): boolean {
+  const a = kernelVersion(release);
+  const b = kernelVersion(min);
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  return true;
+}
+
+const INT = /^-?\d+$/;
+
+export function buildContext(input: AuditInput): RuleContext {
+  const { snap } = input;
+  const prev = input.prev ?? null;
+  const interval = prev ? (Date.parse(snap.taken_at) - Date.parse(prev.taken_at)) / 1000 : null;
+  const intervalS = interval !== null && interval > 0 ? interval : null;
+  const sysctl = (key: string): string | undefined => snap.sysctl[key];
+  const int = (key: string): number | null => {
+    const v = snap.sysctl[key];
+    return v !== undefined && INT.test(v) ? Number(v) : null;
+  };
+  const vec = (key: string): number[] | null => {
+    const v = snap.sysctl[key];
+    if (v === undefined) return null;
+    const parts = v.split(' ');
+    return parts.every((p) => INT.test(p)) ? parts.map(Number) : null;
+  };
+  const counter = (ref: string): CounterReading => {
+    const total = resolveCounter(snap, ref);
+    if (!prev || intervalS === null || total === null) return { total, rate: null, delta: null };
+    const before = resolveCounter(prev, ref);
+    if (before === null || total < before) return { total, rate: null, delta: null }; // reset (reboot, ns change)
+    return { total, delta: total - before, rate: (total - before) / intervalS };
+  };
+  return {
+    snap,
+    prev,
+    interval_s: intervalS,
+    workload: input.workload ?? 'balanced',
+    link: input.link ?? null,
+    sysctl,
+    int,
+    vec,
+    counter,
+    knob: (key, note) => ({ what: key, value: snap.sysctl[key] ?? null, ...(note ? { note } : {}) }),
+    evidence: (ref, note) => {
+      const c = counter(ref);
+      return { what: ref, value: c.total, rate_per_s: c.rate, ...(note ? { note } : {}) };
+    },
+  };
+}
+
+function missingNeed(need: Need, ctx: RuleContext): string | null {
+  switch (need) {
+    case 'conntrack':
+      return ctx.snap.conntrack ? null : 'conntrack is not loaded';
+    case 'link':
+      return ctx.link ? null : 'needs --link RATE --rtt DUR';
+    case 'ethtool':
+      return ctx.snap.links.some((l) => l.ethtool) ? null : 'no ethtool data in the snapshot';
+    case 'init-netns':
+      return ctx.snap.netns.init === false ? 'global knobs are only visible in the initial namespace' : null;
+  }
+}
+
+export function evaluate(rules: readonly Rule[], input: AuditInput): AuditResult {
+  const ctx = buildContext(input);
+  const findings: Finding[] = [];
+  const skipped: SkippedRule[] = [];
+  const ruleErrors: { id: string; message: string }[] = [];
+  let evaluated = 0;
+  for (const rule of rules) {
+    const wl = rule.workloads?.[ctx.workload];
+    if (wl === 'skip') {
+      skipped.push({ id: rule.id, reason: `not relevant for workload ${ctx.workload}` });
+      continue;
+    }
+    if (rule.min_kernel && !kernelAtLeast(ctx.snap.kernel.release, rule.min_kernel)) {
+      skipped.push({ id: rule.id, reason: `needs kernel ≥ ${rule.min_kernel}` });
+      continue;
+    }
+    const missing = (rule.needs ?? []).map((n) => missingNeed(n, ctx)).find((r) => r !== null);
+    if (missing) {
+      skipped.push({ id: rule.id, reason: missing });
+      continue;
+    }
+    evaluated++;
+    let hits;
+    try {
+      hits = rule.check(ctx);
+    } catch (err) {
+      ruleErrors.push({ id: rule.id, message: err instanceof Error ? err.message : String(err) });
+      continue;
+    }
+    for (const hit of hits === null ? [] : Array.isArray(hits) ? hits : [hits]) {
+      const changes = hit.changes ?? [];
+      findings.push({
+        id: rule.id,
+        domain: rule.domain,
+        title: rule.title,
+        severity: hit.severity ?? wl ?? rule.severity,
+        subject: hit.subject ?? null,
+        message: hit.message,
+        evidence: hit.evidence,
+        why: rule.why,
+        sources: rule.sources,
+        fix: { changes, commands: [...changes.map((c) => changeCommand(c, ctx.snap.netns.name)), ...(hit.commands ?? [])] },
+        risk: rule.risk,
+        confidence: hit.confidence,
+      });
+    }
+  }
+  findings.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.id.localeCompare(b.id));
+  const summary: Record<Severity, number> = { info: 0, warn: 0, critical: 0 };
+  for (const f of findings) summary[f.severity]++;
+  return { findings, summary, evaluated, skipped, workload: ctx.workload, link: ctx.link, interval_s: ctx.interval_s, rule_errors: ruleErrors };
+}
+
+/** Formats an evidence line: "netstat.TcpExt.ListenOverflows = 1523 (4.2/s)". */
+export function formatEvidence(e: Evidence): string {
+  const rate = e.rate_per_s !== undefined && e.rate_per_s !== null ? ` (${formatRate(e.rate_per_s)}/s over the interval)` : '';
+  return `${e.what} = ${e.value ?? '?'}${rate}${e.note ? ` — ${e.note}` : ''}`;
+}
+
+const formatRate = (r: number): string => (r === 0 ? '0' : r >= 100 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toPrecision(2));
