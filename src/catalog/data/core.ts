@@ -10,7 +10,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'bytes',
-    range: { min: 0 },
     scope: 'global',
     default: '4194304',
     default_note:
@@ -40,7 +39,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'bytes',
-    range: { min: 0 },
     scope: 'global',
     default: '4194304',
     default_note:
@@ -70,7 +68,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'bytes',
-    range: { min: 0 },
     scope: 'global',
     default: '212992',
     default_note:
@@ -88,7 +85,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'bytes',
-    range: { min: 0 },
     scope: 'global',
     default: '212992',
     default_note: 'SK_WMEM_DEFAULT = 256 × SKB_TRUESIZE(256); 212992 on x86_64 builds such as this 6.18 kernel.',
@@ -105,7 +101,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'bytes',
-    range: { min: 0 },
     scope: 'netns',
     default: '131072',
     changes: [
@@ -133,7 +128,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'count',
-    range: { min: 0 },
     scope: 'netns',
     default: '4096',
     changes: [{ version: '5.4', from: '128', to: '4096', note: 'Default raised from 128 to 4096.' }],
@@ -150,7 +144,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'packets',
-    range: { min: 0 },
     scope: 'global',
     default: '1000',
     summary:
@@ -166,7 +159,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'packets',
-    range: { min: 0 },
     scope: 'global',
     default: '300',
     summary:
@@ -182,7 +174,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'microseconds',
-    range: { min: 0 },
     scope: 'global',
     default: null,
     default_note:
@@ -212,7 +203,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'packets',
-    range: { min: 1 },
     scope: 'global',
     default: '64',
     summary:
@@ -228,7 +218,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'none',
-    range: { min: 1 },
     scope: 'global',
     default: '1',
     summary:
@@ -244,7 +233,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'none',
-    range: { min: 1 },
     scope: 'global',
     default: '1',
     summary:
@@ -260,7 +248,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'microseconds',
-    range: { min: 0 },
     scope: 'global',
     default: '0',
     summary:
@@ -276,7 +263,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'microseconds',
-    range: { min: 0 },
     scope: 'global',
     default: '0',
     summary:
@@ -300,7 +286,7 @@ export const core: CatalogEntryInput[] = [
       'Queueing discipline attached to network devices when their root qdisc is created; multiqueue NICs get mq with this qdisc on each leaf, and virtual devices such as lo and veth default to noqueue. Only qdiscs that work without parameters (pfifo_fast, fq, fq_codel, sfq, codel) make sense here.',
     tradeoff:
       'fq_codel or fq reduce bufferbloat and give per-flow fairness (fq also provides pacing for TCP) at a small CPU cost; the change applies only to qdiscs created afterwards, so existing devices keep theirs until reconfigured with tc.',
-    counters: ['link.*.statistics.tx_dropped'],
+    counters: [],
     related: ['net.ipv4.tcp_congestion_control', 'net.core.dev_weight_tx_bias'],
     sources: ['Documentation/admin-guide/sysctl/net.rst (default_qdisc)', 'tc-fq_codel(8)', 'tc-fq(8)'],
   },
@@ -309,7 +295,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'count',
-    range: { min: 0 },
     scope: 'global',
     default: '0',
     summary:
@@ -355,7 +340,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'count',
-    range: { min: 1 },
     scope: 'global',
     default: '4096',
     summary:
@@ -408,7 +392,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'seconds',
-    range: { min: 0 },
     scope: 'global',
     default: '5',
     summary:
@@ -424,7 +407,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'count',
-    range: { min: 0 },
     scope: 'global',
     default: '10',
     summary:
@@ -501,7 +483,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'count',
-    range: { min: 0 },
     scope: 'global',
     default: '64',
     summary:
@@ -550,7 +531,6 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'pages',
-    range: { min: 0 },
     scope: 'global',
     default: '256',
     default_note: '256 pages, i.e. 1 MB per CPU with 4 KB pages.',

@@ -160,15 +160,14 @@ export const ip: CatalogEntryInput[] = [
     type: 'int_vector',
     fields: ['min', 'pressure', 'max'],
     unit: 'pages',
-    field_ranges: [{ min: 0 }, { min: 0 }, { min: 0 }],
     scope: 'global',
     default: null,
     default_note:
-      'Computed at boot: limit = free buffer pages / 8 (at least 128); min = limit/4*3, pressure = limit, max = 2 × min. On this 24 GB machine: 575799 767732 1151598 (about 2.9 / 3.1 / 4.4 GiB in 4 KB pages).',
+      'Computed at boot: limit = free buffer pages / 8 (at least 128); min = limit/4*3, pressure = limit, max = 2 × min. On this 24 GB machine: 575799 767732 1151598 (about 2.2 / 2.9 / 4.4 GiB in 4 KB pages).',
     summary:
-      'Total memory, in pages, that all UDP sockets together may use for queued data. Above the pressure value sockets are trimmed towards udp_rmem_min, and when the total would exceed max, incoming datagrams are dropped and counted as memory errors.',
+      'Memory, in pages, that all UDP sockets together may use for queued data. Once the total passes the first value, only sockets holding less than udp_rmem_min may still grow, and nothing is admitted beyond the third; UDP has no memory-pressure mode, so the first value is the working limit (the documentation says the other two only mirror the tcp_mem format). Refused datagrams are dropped and counted as UDP memory errors.',
     tradeoff:
-      'Raising max protects bursty high-rate UDP receivers from global drops, but lets UDP queues consume more kernel memory that cannot be reclaimed while the data is unread.',
+      'Raising the first value (not only max) protects bursty high-rate UDP receivers from global drops, but lets UDP queues consume more kernel memory that cannot be reclaimed while the data is unread.',
     counters: ['snmp.Udp.MemErrors', 'snmp.Udp.InErrors', 'snmp6.Udp6.MemErrors', 'sockstat.UDP.mem'],
     related: ['net.ipv4.udp_rmem_min', 'net.core.rmem_default', 'net.core.rmem_max', 'net.ipv4.tcp_mem', 'net.core.mem_pcpu_rsv'],
     sources: ['Documentation/networking/ip-sysctl.rst (udp_mem)', 'net/ipv4/udp.c (udp_init)'],
@@ -182,7 +181,7 @@ export const ip: CatalogEntryInput[] = [
     scope: 'netns',
     default: '4096',
     summary:
-      'Receive memory each UDP socket is always allowed to use, even when total UDP memory is above the udp_mem pressure threshold. It guarantees every socket a minimal queue under global memory pressure.',
+      'Receive memory each UDP socket may still use when total UDP memory is above the first udp_mem value (but below the third). It guarantees every socket a minimal queue when UDP memory as a whole is short.',
     tradeoff:
       'A larger floor keeps more sockets working under pressure but weakens the global limit when there are many sockets.',
     counters: ['snmp.Udp.MemErrors', 'snmp.Udp.RcvbufErrors'],
@@ -209,7 +208,6 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'int',
     unit: 'milliseconds',
-    range: { min: 0 },
     scope: 'netns',
     default: '1000',
     summary:
@@ -225,7 +223,6 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'int',
     unit: 'count',
-    range: { min: 0 },
     scope: 'netns',
     default: '1000',
     summary:
@@ -241,7 +238,6 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'int',
     unit: 'count',
-    range: { min: 0 },
     scope: 'netns',
     default: '50',
     summary:
@@ -300,7 +296,6 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'int',
     unit: 'bytes',
-    range: { min: 0 },
     scope: 'netns',
     default: '4194304',
     default_note: '4 MB (raised from 256 KB by the commit "net: increase fragment memory usage limits"; some old stable kernels reverted it for CVE-2018-5391).',
@@ -317,7 +312,6 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'int',
     unit: 'bytes',
-    range: { min: 0 },
     scope: 'netns',
     default: '3145728',
     summary:
@@ -332,7 +326,6 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'int',
     unit: 'seconds',
-    range: { min: 0 },
     scope: 'netns',
     default: '30',
     summary:
@@ -348,7 +341,6 @@ export const ip: CatalogEntryInput[] = [
     domain: 'route',
     type: 'int',
     unit: 'seconds',
-    range: { min: 0 },
     scope: 'global',
     default: '300',
     summary:
@@ -379,7 +371,6 @@ export const ip: CatalogEntryInput[] = [
     domain: 'route',
     type: 'int',
     unit: 'seconds',
-    range: { min: 0 },
     scope: 'netns',
     default: '600',
     summary:
@@ -395,7 +386,6 @@ export const ip: CatalogEntryInput[] = [
     domain: 'route',
     type: 'int',
     unit: 'count',
-    range: { min: 0 },
     scope: 'global',
     default: '2147483647',
     summary:
@@ -410,7 +400,6 @@ export const ip: CatalogEntryInput[] = [
     domain: 'neigh',
     type: 'int',
     unit: 'count',
-    range: { min: 0 },
     scope: 'global',
     default: '128',
     summary:
@@ -426,7 +415,6 @@ export const ip: CatalogEntryInput[] = [
     domain: 'neigh',
     type: 'int',
     unit: 'count',
-    range: { min: 0 },
     scope: 'global',
     default: '512',
     summary:
@@ -442,7 +430,6 @@ export const ip: CatalogEntryInput[] = [
     domain: 'neigh',
     type: 'int',
     unit: 'count',
-    range: { min: 0 },
     scope: 'global',
     default: '1024',
     summary:
@@ -458,7 +445,6 @@ export const ip: CatalogEntryInput[] = [
     domain: 'neigh',
     type: 'int',
     unit: 'milliseconds',
-    range: { min: 0 },
     scope: 'netns',
     default: '30000',
     default_note: 'neigh.default exists only in the initial namespace; per-interface copies exist in every namespace.',

@@ -16,7 +16,7 @@ export const ipv6: CatalogEntryInput[] = [
     summary:
       'conf.all.forwarding is the IPv6 routing switch for the namespace and also sets every interface\'s value. Per interface it selects host or router behaviour: routers set the IsRouter flag, ignore redirects, and neither send router solicitations nor accept router advertisements unless accept_ra is 2.',
     tradeoff:
-      'Enabling it on a host that relies on SLAAC silently stops accepting RAs and can drop its default route; IPv6 has no per-interface forwarding filter, so use a firewall to restrict which interfaces forward.',
+      'Enabling it on a host that relies on SLAAC silently stops accepting RAs and can drop its default route; per-interface values do not stop forwarding while conf.all.forwarding is on, so use a firewall to restrict which interfaces forward.',
     counters: ['snmp6.Ip6.OutForwDatagrams', 'snmp6.Ip6.InNoRoutes'],
     related: ['net.ipv6.conf.*.accept_ra', 'net.ipv6.conf.*.accept_redirects', 'net.ipv4.ip_forward'],
     sources: ['Documentation/networking/ip-sysctl.rst (conf/all/forwarding, forwarding)', 'RFC 4861'],
@@ -140,7 +140,6 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'route',
     type: 'int',
     unit: 'count',
-    range: { min: 0 },
     scope: 'netns',
     default: '2147483647',
     changes: [
@@ -167,7 +166,6 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'neigh',
     type: 'int',
     unit: 'count',
-    range: { min: 0 },
     scope: 'global',
     default: '128',
     summary:
@@ -182,7 +180,6 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'neigh',
     type: 'int',
     unit: 'count',
-    range: { min: 0 },
     scope: 'global',
     default: '512',
     summary:
@@ -197,7 +194,6 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'neigh',
     type: 'int',
     unit: 'count',
-    range: { min: 0 },
     scope: 'global',
     default: '1024',
     summary:
@@ -317,7 +313,6 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'ipv6',
     type: 'int',
     unit: 'bytes',
-    range: { min: 0 },
     scope: 'netns',
     default: '4194304',
     summary:
@@ -333,7 +328,6 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'ipv6',
     type: 'int',
     unit: 'seconds',
-    range: { min: 0 },
     scope: 'netns',
     default: '60',
     summary: 'How long an incomplete IPv6 fragment queue is kept before it is discarded.',
