@@ -56,7 +56,11 @@ async function samples(opts: AuditOptions): Promise<{ snap: Snapshot; prev: Snap
     return { snap: await getSnapshot(opts), prev };
   }
   const prev = opts.since ? loadSnapshot(opts.since) : null;
-  return { snap: await getSnapshot(opts), prev };
+  const snap = await getSnapshot(opts);
+  if (prev && (prev.hostname !== snap.hostname || prev.netns.inode !== snap.netns.inode))
+    throw usageError(`--since ${opts.since}: taken on ${prev.hostname} (netns inode ${prev.netns.inode}), not on ${snap.hostname} (netns inode ${snap.netns.inode}); rates need two samples of the same host`);
+  if (prev && Date.parse(prev.taken_at) >= Date.parse(snap.taken_at)) throw usageError(`--since ${opts.since}: taken at ${prev.taken_at}, not before ${snap.taken_at}`);
+  return { snap, prev };
 }
 
 const MARK: Record<Severity, string> = { critical: '✗', warn: '!', info: 'i' };

@@ -31,6 +31,7 @@ describe.skipIf(!isRoot)('probe --netns (root)', () => {
     sh('ip', '-n', NS, 'link', 'set', 'ntv0', 'up');
     sh('ip', '-n', NS, 'link', 'set', 'ntv1', 'up');
     sh('ip', 'netns', 'exec', NS, 'sysctl', '-q', '-w', 'net.ipv4.tcp_keepalive_time=1234');
+    sh('ip', 'netns', 'exec', NS, 'sysctl', '-q', '-w', 'net.ipv4.tcp_sack=0');
   });
 
   afterAll(() => {
@@ -68,5 +69,15 @@ describe.skipIf(!isRoot)('probe --netns (root)', () => {
     expect(s.code).toBe(0);
     expect(s.stdout).toMatch(new RegExp(`netns ${NS}`));
     expect(s.stdout).toMatch(/1234 s \+ 75 s × 9/);
+  });
+
+  it('audit --netns judges the namespace and writes fixes for it', () => {
+    const r = nettune('audit', '--netns', NS, '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { findings: { id: string; fix: { commands: string[] } }[] };
+    const sack = j.findings.find((f) => f.id === 'tcp.sack-off');
+    expect(sack?.fix.commands).toEqual([`ip netns exec ${NS} sysctl -w net.ipv4.tcp_sack=1`]);
+    // the host itself has SACK on
+    expect(readFileSync('/proc/sys/net/ipv4/tcp_sack', 'utf8').trim()).toBe('1');
   });
 });
