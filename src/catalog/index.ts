@@ -79,7 +79,11 @@ export function suggestKeys(key: string, candidates: Iterable<string>, max = 5):
     if (cLast === last) score = 0;
     else {
       const full = editDistance(k, cl, limit);
-      const tail = editDistance(last, cLast, Math.max(1, Math.floor(last.length / 4))) + 0.5;
+      // A near-miss on the last segment alone (tcp_rmen → net.ipv4.tcp_rmem) counts only when
+      // that segment is itself close; the +0.5 ranks it behind a full-key match of equal distance.
+      const tailLimit = Math.max(1, Math.floor(last.length / 4));
+      const tailDistance = editDistance(last, cLast, tailLimit);
+      const tail = tailDistance <= tailLimit ? tailDistance + 0.5 : Infinity;
       score = Math.min(full, tail);
       if (score > limit) continue;
     }

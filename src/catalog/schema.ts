@@ -9,6 +9,7 @@ export const UNITS = [
   'seconds',
   'milliseconds',
   'microseconds',
+  'nanoseconds',
   'jiffies',
   'packets',
   'count',
