@@ -109,9 +109,9 @@ export function renderExplain(x: Explanation): string {
     return [k === e.key ? 'current' : k, v, d === null ? '' : d ? '(differs from default)' : '(default)'];
   });
   if (valueRows.length === 0) valueRows.push(['current', '(not present on this host/namespace)', '']);
+  valueRows.push(['default', e.default ?? 'computed at boot', '']);
   out.push(table(valueRows.map((r) => ['  ' + (r[0] ?? ''), r[1] ?? '', r[2] ?? ''])));
-  out.push(`  default   ${e.default ?? 'computed at boot'}`);
-  if (e.default_note) out.push(wrap(e.default_note, '            '));
+  if (e.default_note) out.push(wrap(e.default_note, '  '));
   const range = describeRange(e);
   if (range) out.push(wrap(`valid: ${range}`, '  '));
   out.push('', wrap(e.summary, '  '), '', wrap(`Trade-off: ${e.tradeoff}`, '  '));

@@ -4,6 +4,7 @@ import { EXIT, NettuneError } from '../sys/errors.js';
 import { VERSION } from '../version.js';
 import { registerAudit } from './audit.js';
 import { registerCatalog } from './catalog.js';
+import { registerPlan } from './plan.js';
 import { registerProbe } from './probe.js';
 import { registerShow } from './show.js';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerShow(program);
   registerCatalog(program);
   registerAudit(program);
+  registerPlan(program);
   const override = (cmd: Command): void => {
     cmd.exitOverride();
     cmd.commands.forEach(override);

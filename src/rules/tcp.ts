@@ -164,7 +164,9 @@ export const tcpRules: Rule[] = [
       const cc = ctx.snap.congestion_control;
       if (!cc.current || cc.current === 'bbr' || !cc.available.includes('bbr')) return null;
       const longPath = (ctx.link?.rtt_s ?? 0) >= 0.02 || (ctx.link?.loss_pct ?? 0) > 0;
-      if (ctx.workload !== 'throughput' && !longPath) return null;
+      // A stated short, loss-free path is where cubic does fine; without a link, the throughput
+      // workload alone is reason to mention it.
+      if (ctx.link ? !longPath : ctx.workload !== 'throughput') return null;
       return {
         message: `congestion control is ${cc.current}; bbr is available${longPath ? ` and this path (${(ctx.link?.rtt_s ?? 0) * 1000} ms, ${ctx.link?.loss_pct ?? 0} % loss) is where it helps` : ''}`,
         evidence: [ctx.knob('net.ipv4.tcp_congestion_control'), ctx.knob('net.ipv4.tcp_available_congestion_control'), ctx.evidence('snmp.Tcp.RetransSegs')],

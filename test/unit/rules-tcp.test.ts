@@ -50,6 +50,7 @@ describe('tcp rules on the real 6.18 snapshot', () => {
     expect(firedIds(auditCase(tcpRules, { mutate: cubic, workload: 'balanced' }))).not.toContain('tcp.cc-bbr-available');
     expect(firedIds(auditCase(tcpRules, { mutate: cubic, link: { rate_bps: 1e9, rtt_s: 0.08 } }))).toContain('tcp.cc-bbr-available');
     expect(firedIds(auditCase(tcpRules, { workload: 'throughput' }))).not.toContain('tcp.cc-bbr-available'); // already bbr
+    expect(firedIds(auditCase(tcpRules, { mutate: cubic, workload: 'throughput', link: { rate_bps: 1e10, rtt_s: 0.001 } }))).not.toContain('tcp.cc-bbr-available');
     const noBbr = (s: Snapshot) => {
       cubic(s);
       s.congestion_control.available = ['reno', 'cubic'];

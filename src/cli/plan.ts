@@ -1,0 +1,230 @@
+// `nettune plan` (changes for a workload and link), `profiles` (what each workload considers, and a
+// tuned profile next to it) and `diff` (two Snapshots, or a Snapshot and a Plan).
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { buildPlan, INTENTS } from '../plan/index.js';
+import { type Plan, planSchema } from '../plan/schema.js';
+import { changeCommand, WORKLOADS } from '../plan/types.js';
+import { parseDuration } from '../plan/units.js';
+import { type Snapshot, snapshotSchema } from '../snapshot/index.js';
+import { usageError } from '../sys/errors.js';
+import { writeFileAtomic } from '../sys/fs.js';
+import { linkSpec } from './audit.js';
+import { getSnapshot, parseOptions, print, printJson, sourceOptionsSchema, withJson, withSource } from './common.js';
+import { formatBytes, formatRate, table } from './format.js';
+
+const planOptions = z
+  .object({
+    json: z.boolean().optional(),
+    netns: z.string().optional(),
+    snapshot: z.string().optional(),
+    workload: z.enum(WORKLOADS),
+    link: z.string().optional(),
+    rtt: z.string().optional(),
+    loss: z.string().optional(),
+    conns: z
+      .string()
+      .regex(/^\d+$/, 'a whole number of connections')
+      .transform(Number)
+      .refine((n) => n > 0 && n <= 1e9, 'between 1 and 1e9')
+      .optional(),
+    deadPeer: z.string().optional(),
+    out: z.string().optional(),
+  })
+  .refine((o) => !(o.netns && o.snapshot), { message: '--netns and --snapshot cannot be used together' })
+  .refine((o) => Boolean(o.link) === Boolean(o.rtt), { message: '--link and --rtt go together (the BDP needs both)' });
+
+const short = (v: string | null, n = 26): string => (v === null ? '(unset)' : v.length > n ? `${v.slice(0, n - 1)}…` : v);
+
+export function renderPlan(plan: Plan): string {
+  const l = plan.link;
+  const out = [
+    `Plan for ${plan.host.hostname} (kernel ${plan.host.kernel}${plan.host.netns ? `, netns ${plan.host.netns}` : ''}) · workload ${plan.workload}${l ? ` · link ${formatRate(l.rate_bps)} × ${l.rtt_s * 1000} ms, BDP ${formatBytes(l.bdp_bytes)}${l.loss_pct !== null ? `, loss ${l.loss_pct} %` : ''}` : ''}`,
+    '',
+  ];
+  if (plan.changes.length === 0) out.push('No changes: nothing this workload and link need differs from the host.');
+  else {
+    out.push(
+      table([
+        ['CHANGE', 'FROM', 'TO', 'SOURCE'],
+        ...plan.changes.map((c) => [
+          c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `${c.device} ${c.group} ${c.setting}` : c.path,
+          short(c.from),
+          short(c.to),
+          c.source,
+        ]),
+      ]),
+    );
+    out.push('', 'Why:');
+    for (const c of plan.changes) out.push(`  ${c.kind === 'sysctl' ? c.key : changeCommand(c)}: ${c.reason}`);
+  }
+  if (plan.skipped.length) {
+    out.push('', `Considered, not changed (${plan.skipped.length}):`);
+    for (const s of plan.skipped) out.push(`  ${s.key}: ${s.reason}`);
+  }
+  if (plan.notes.length) out.push('', 'Notes:', ...plan.notes.map((n) => `  ${n}`));
+  return out.join('\n');
+}
+
+function loadDoc(file: string): { kind: 'snapshot'; snap: Snapshot } | { kind: 'plan'; plan: Plan } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw usageError(`${file}: cannot read as JSON: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const schema = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>).schema : undefined;
+  const parsed = schema === 'nettune.plan/1' ? planSchema.safeParse(doc) : snapshotSchema.safeParse(doc);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw usageError(`${file}: not a valid ${schema === 'nettune.plan/1' ? 'plan' : 'snapshot'}: ${first?.path.join('.') || '(top level)'}: ${first?.message ?? ''}`);
+  }
+  return schema === 'nettune.plan/1' ? { kind: 'plan', plan: parsed.data as Plan } : { kind: 'snapshot', snap: parsed.data as Snapshot };
+}
+
+export interface SysctlDiff {
+  key: string;
+  a: string | null;
+  b: string | null;
+}
+
+export function diffSnapshots(a: Snapshot, b: Snapshot): { sysctl: SysctlDiff[]; links: { name: string; field: string; a: string | null; b: string | null }[] } {
+  const keys = [...new Set([...Object.keys(a.sysctl), ...Object.keys(b.sysctl)])].sort();
+  const sysctl = keys.filter((k) => a.sysctl[k] !== b.sysctl[k]).map((k) => ({ key: k, a: a.sysctl[k] ?? null, b: b.sysctl[k] ?? null }));
+  const links: { name: string; field: string; a: string | null; b: string | null }[] = [];
+  const names = [...new Set([...a.links.map((l) => l.name), ...b.links.map((l) => l.name)])].sort();
+  for (const name of names) {
+    const la = a.links.find((l) => l.name === name);
+    const lb = b.links.find((l) => l.name === name);
+    if (!la || !lb) {
+      links.push({ name, field: 'present', a: la ? 'yes' : null, b: lb ? 'yes' : null });
+      continue;
+    }
+    for (const field of ['state', 'mtu', 'txqlen', 'rx_queues', 'tx_queues'] as const) {
+      if (String(la[field]) !== String(lb[field])) links.push({ name, field, a: String(la[field]), b: String(lb[field]) });
+    }
+    const fa = la.ethtool?.features ?? {};
+    const fb = lb.ethtool?.features ?? {};
+    for (const f of [...new Set([...Object.keys(fa), ...Object.keys(fb)])].sort()) {
+      const va = fa[f]?.active;
+      const vb = fb[f]?.active;
+      if (va !== vb) links.push({ name, field: `feature ${f}`, a: va === undefined ? null : va ? 'on' : 'off', b: vb === undefined ? null : vb ? 'on' : 'off' });
+    }
+  }
+  return { sysctl, links };
+}
+
+export function diffPlan(snap: Snapshot, plan: Plan): { key: string; current: string | null; planned: string; in_effect: boolean }[] {
+  return plan.changes.flatMap((c) => (c.kind === 'sysctl' ? [{ key: c.key, current: snap.sysctl[c.key] ?? null, planned: c.to, in_effect: snap.sysctl[c.key] === c.to }] : []));
+}
+
+/** tuned profile: the [sysctl] section, following include= (parents first, child overrides). */
+export function readTunedSysctl(nameOrPath: string, seen = new Set<string>()): Record<string, string> {
+  const candidates = nameOrPath.includes('/')
+    ? [nameOrPath.endsWith('.conf') ? nameOrPath : join(nameOrPath, 'tuned.conf')]
+    : [`/etc/tuned/${nameOrPath}/tuned.conf`, `/usr/lib/tuned/${nameOrPath}/tuned.conf`, `/usr/lib/tuned/profiles/${nameOrPath}/tuned.conf`];
+  const file = candidates.find((c) => existsSync(c));
+  if (!file) throw usageError(`tuned profile ${JSON.stringify(nameOrPath)} not found (looked in ${candidates.join(', ')})`);
+  const real = resolve(file);
+  if (seen.has(real)) throw usageError(`tuned profile include loop at ${real}`);
+  seen.add(real);
+  let section = '';
+  const own: Record<string, string> = {};
+  let parents: Record<string, string> = {};
+  for (const raw of readFileSync(real, 'utf8').split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const sec = /^\[(.+)\]$/.exec(line);
+    if (sec) {
+      section = sec[1] ?? '';
+      continue;
+    }
+    const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
+    if (!kv) continue;
+    const key = kv[1] ?? '';
+    const value = (kv[2] ?? '').replace(/^"(.*)"$/, '$1').trim().replace(/\s+/g, ' ');
+    if (section === 'main' && key === 'include') {
+      for (const inc of value.split(/[,\s]+/).filter(Boolean)) {
+        const incPath = inc.includes('/') ? inc : existsSync(join(dirname(dirname(real)), inc)) ? join(dirname(dirname(real)), inc) : inc;
+        parents = { ...parents, ...readTunedSysctl(incPath, seen) };
+      }
+    } else if (section === 'sysctl') own[key] = value;
+  }
+  return { ...parents, ...own };
+}
+
+const profilesOptions = sourceOptionsSchema.and(z.object({ fromTuned: z.string().optional() }));
+
+export function registerPlan(program: Command): void {
+  withSource(program.command('plan').description('compute the changes a workload and link need on this host, each with its reason'))
+    .requiredOption('--workload <w>', 'latency | throughput | connections | balanced')
+    .option('--link <rate>', 'link rate, tc units (10gbit)')
+    .option('--rtt <dur>', 'round-trip time (10ms)')
+    .option('--loss <pct>', 'packet loss on the path, percent')
+    .option('--conns <n>', 'expected concurrent connections (conntrack, ports)')
+    .option('--dead-peer <dur>', 'declare a silent peer dead after this long (keepalive), e.g. 90s')
+    .option('--out <file>', 'write the plan JSON here (atomically), for `nettune apply FILE`')
+    .action(async (raw: unknown) => {
+      const opts = parseOptions(planOptions, raw);
+      const link = linkSpec(opts);
+      const deadPeer = opts.deadPeer ? parseDuration(opts.deadPeer, '--dead-peer') : null;
+      if (deadPeer !== null && (deadPeer < 10 || deadPeer > 86400 * 7)) throw usageError(`--dead-peer ${opts.deadPeer}: expected between 10s and 7d`);
+      const snap = await getSnapshot(opts);
+      const plan = buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, dead_peer_s: deadPeer });
+      if (opts.out) writeFileAtomic(resolve(opts.out), `${JSON.stringify(plan, null, 2)}\n`);
+      if (opts.json) printJson(plan);
+      else print(renderPlan(plan) + (opts.out ? `\n\nWritten to ${resolve(opts.out)}; review it, then: nettune apply ${opts.out}` : ''));
+    });
+
+  withSource(program.command('profiles').description('what each workload intent considers; --from-tuned compares a tuned profile with this host'))
+    .option('--from-tuned <name|path>', 'a tuned profile (name under /usr/lib/tuned or /etc/tuned, or a path): its [sysctl] values next to the current ones')
+    .action(async (raw: unknown) => {
+      const opts = parseOptions(profilesOptions, raw);
+      const profiles = WORKLOADS.map((w) => ({ workload: w, intents: INTENTS.filter((i) => i.workloads.includes(w)).map((i) => ({ name: i.name, considers: i.considers })) }));
+      if (!opts.fromTuned) {
+        if (opts.json) return printJson({ profiles });
+        for (const p of profiles) {
+          print(`${p.workload}:`);
+          for (const i of p.intents) print(`  ${i.name}: ${i.considers}`);
+          print('  + fixes of audit findings at warn or above');
+        }
+        return;
+      }
+      const tuned = readTunedSysctl(opts.fromTuned);
+      const snap = await getSnapshot(opts);
+      const rows = Object.entries(tuned).map(([key, value]) => {
+        const current = snap.sysctl[key] ?? null;
+        const a = current?.split(' ').map(Number);
+        const b = value.split(' ').map(Number);
+        const lowers = a && a.length === b.length && a.every(Number.isFinite) && b.every(Number.isFinite) && b.some((x, i) => x < (a[i] ?? 0));
+        return { key, tuned: value, current, same: current === value, lowers_current: Boolean(lowers) };
+      });
+      if (opts.json) return printJson({ profile: opts.fromTuned, sysctl: rows });
+      print(table([['KEY', 'TUNED', 'CURRENT', ''], ...rows.map((r) => [r.key, r.tuned, r.current ?? '(absent)', r.same ? 'same' : r.lowers_current ? 'tuned LOWERS a current value' : 'differs'])]));
+    });
+
+  withJson(program.command('diff').description('compare two Snapshots, or a Snapshot and a Plan (which planned changes are in effect)').argument('<a>').argument('<b>')).action(
+    (a: string, b: string, raw: unknown) => {
+      const opts = parseOptions(z.object({ json: z.boolean().optional() }), raw);
+      const da = loadDoc(a);
+      const db = loadDoc(b);
+      if (da.kind === 'plan' && db.kind === 'plan') throw usageError('diff compares two snapshots, or a snapshot and a plan — not two plans');
+      if (da.kind === 'snapshot' && db.kind === 'snapshot') {
+        const d = diffSnapshots(da.snap, db.snap);
+        if (opts.json) return printJson(d);
+        if (!d.sysctl.length && !d.links.length) return print('No differences in sysctls or links.');
+        if (d.sysctl.length) print(table([['SYSCTL', a, b], ...d.sysctl.map((x) => [x.key, x.a ?? '(absent)', x.b ?? '(absent)'])]));
+        if (d.links.length) print(table([['LINK', 'FIELD', a, b], ...d.links.map((x) => [x.name, x.field, x.a ?? '-', x.b ?? '-'])]));
+        return;
+      }
+      const snap = da.kind === 'snapshot' ? da.snap : db.kind === 'snapshot' ? db.snap : null;
+      const plan = da.kind === 'plan' ? da.plan : db.kind === 'plan' ? db.plan : null;
+      if (!snap || !plan) throw usageError('diff needs a snapshot and a plan');
+      const rows = diffPlan(snap, plan);
+      if (opts.json) return printJson({ changes: rows, in_effect: rows.filter((r) => r.in_effect).length, pending: rows.filter((r) => !r.in_effect).length });
+      print(table([['KEY', 'CURRENT', 'PLANNED', ''], ...rows.map((r) => [r.key, r.current ?? '(absent)', r.planned, r.in_effect ? 'in effect' : 'pending'])]));
+    },
+  );
+}

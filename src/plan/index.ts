@@ -1,0 +1,65 @@
+// plan: from a Snapshot, a workload and a link to a list of changes, each with its reason. Intents
+// compute targets; audit findings at warn or above contribute their fixes; nothing is proposed
+// that would not change anything or that this kernel/namespace cannot take.
+import { findEntry, validateValue } from '../catalog/index.js';
+import { evaluate, severityRank } from '../rules/engine.js';
+import { allRules } from '../rules/index.js';
+import type { Snapshot } from '../snapshot/index.js';
+import { INTENTS, type PlanParams } from './intents.js';
+import { PLAN_SCHEMA, type Plan, type PlannedChange } from './schema.js';
+
+export { INTENTS, keepaliveFor, BDP_BUFFER_FACTOR, type PlanParams } from './intents.js';
+
+const changeKey = (c: PlannedChange): string =>
+  c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `ethtool:${c.device}:${c.group}:${c.setting}` : `sysfs:${c.path}`;
+
+export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()): Plan {
+  const changes: PlannedChange[] = [];
+  const skipped: Plan['skipped'] = [];
+  const notes: string[] = [];
+  const taken = new Set<string>();
+
+  const accept = (c: PlannedChange): void => {
+    const key = changeKey(c);
+    if (taken.has(key)) return;
+    if (c.kind === 'sysctl') {
+      const entry = findEntry(c.key);
+      if (!(c.key in snap.sysctl)) return void skipped.push({ key: c.key, reason: 'not present on this kernel/namespace', source: c.source });
+      if (entry?.scope === 'global' && snap.netns.init === false)
+        return void skipped.push({ key: c.key, reason: 'global knob: only the initial namespace can set it', source: c.source });
+      if (entry) {
+        const check = validateValue(entry, c.to);
+        if (!check.ok) return void skipped.push({ key: c.key, reason: `proposed value rejected: ${check.problem}`, source: c.source });
+      }
+      if (snap.sysctl[c.key] === c.to) return void skipped.push({ key: c.key, reason: `already ${c.to}`, source: c.source });
+    }
+    taken.add(key);
+    changes.push(c);
+  };
+
+  for (const intent of INTENTS) {
+    if (!intent.workloads.includes(params.workload)) continue;
+    const r = intent.propose(snap, params);
+    for (const p of r.proposals) accept({ ...p.change, reason: p.reason, source: `intent:${intent.name}` });
+    for (const s of r.skipped) skipped.push({ ...s, source: `intent:${intent.name}` });
+    notes.push(...r.notes);
+  }
+
+  const audit = evaluate(allRules, { snap, workload: params.workload, link: params.link });
+  for (const f of audit.findings) {
+    if (severityRank(f.severity) < severityRank('warn')) continue;
+    for (const c of f.fix.changes) accept({ ...c, reason: `${f.title}: ${f.message}`, source: `rule:${f.id}` });
+  }
+
+  return {
+    schema: PLAN_SCHEMA,
+    created_at: now.toISOString(),
+    host: { hostname: snap.hostname, kernel: snap.kernel.release, netns: snap.netns.name, snapshot_taken_at: snap.taken_at },
+    workload: params.workload,
+    link: params.link,
+    params: { conns: params.conns, dead_peer_s: params.dead_peer_s },
+    changes,
+    skipped,
+    notes,
+  };
+}
