@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, NettuneError } from '../sys/errors.js';
 import { VERSION } from '../version.js';
+import { registerApply } from './apply.js';
 import { registerAudit } from './audit.js';
 import { registerCatalog } from './catalog.js';
 import { registerPlan } from './plan.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerCatalog(program);
   registerAudit(program);
   registerPlan(program);
+  registerApply(program);
   const override = (cmd: Command): void => {
     cmd.exitOverride();
     cmd.commands.forEach(override);

@@ -40,6 +40,6 @@ export function changeCommand(c: PlanChange, netns: string | null = null): strin
     case 'ethtool':
       return `${prefix}ethtool ${ETHTOOL_FLAG[c.group]} ${c.device} ${c.setting} ${c.to}`;
     case 'sysfs':
-      return `echo ${c.to} > ${c.path}`;
+      return netns ? `echo ${c.to} | ip netns exec ${netns} tee ${c.path}` : `echo ${c.to} > ${c.path}`;
   }
 }

@@ -1,0 +1,155 @@
+// Reading and writing the live system, in the current namespace or a named one. Only src/apply
+// uses this: it is the one door through which nettune changes a host.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { keyToPath, normaliseValue } from '../probe/sysctl.js';
+import { parseFeaturesText, parseMaxCurrent, parseCoalesce } from '../probe/parse-ethtool.js';
+import { environmentError } from '../sys/errors.js';
+import { writeFileAtomic } from '../sys/fs.js';
+import { validIfname } from '../sys/names.js';
+import { run } from '../sys/run.js';
+import { which } from '../sys/tools.js';
+import type { Target } from './journal.js';
+
+/** ethtool -K short names → the feature names ethtool -k prints. */
+export const FEATURE_NAMES: Readonly<Record<string, string>> = {
+  tso: 'tcp-segmentation-offload',
+  gso: 'generic-segmentation-offload',
+  gro: 'generic-receive-offload',
+  lro: 'large-receive-offload',
+  rx: 'rx-checksumming',
+  tx: 'tx-checksumming',
+  sg: 'scatter-gather',
+  rxhash: 'receive-hashing',
+  ntuple: 'ntuple-filters',
+  rxvlan: 'rx-vlan-offload',
+  txvlan: 'tx-vlan-offload',
+};
+
+const ETHTOOL_SET = { features: '-K', rings: '-G', channels: '-L', coalesce: '-C' } as const;
+const ETHTOOL_GET = { features: '-k', rings: '-g', channels: '-l', coalesce: '-c' } as const;
+
+export interface SystemIO {
+  netns: string | null;
+  /** Current value (normalised like the Snapshot), or null when the target does not exist. */
+  read(t: Target): Promise<string | null>;
+  /** Writes; null for a file means "remove it". Throws with the kernel's or tool's reason. */
+  write(t: Target, value: string | null): Promise<void>;
+}
+
+function tool(name: string): string {
+  const path = which(name);
+  if (!path) throw environmentError(`${name} is not installed`, name === 'ethtool' ? 'apt-get install ethtool' : 'apt-get install iproute2 procps');
+  return path;
+}
+
+/** Runs a command in the namespace (ip netns exec) or here. */
+async function exec(netns: string | null, cmd: string, args: string[], input?: string): Promise<string> {
+  const [file, argv] = netns ? [tool('ip'), ['netns', 'exec', netns, tool(cmd), ...args]] : [tool(cmd), args];
+  const r = await run(file, argv, { timeoutMs: 15_000, ...(input !== undefined ? { input } : {}) });
+  if (!r.ok) throw new Error(r.stderr.trim().split('\n')[0] || r.error || `${cmd} failed`);
+  return r.stdout;
+}
+
+async function readEthtool(netns: string | null, t: Extract<Target, { kind: 'ethtool' }>): Promise<string | null> {
+  validIfname(t.device);
+  let text: string;
+  try {
+    text = await exec(netns, 'ethtool', [ETHTOOL_GET[t.group], t.device]);
+  } catch {
+    return null;
+  }
+  switch (t.group) {
+    case 'features': {
+      const f = parseFeaturesText(text).data?.[FEATURE_NAMES[t.setting] ?? t.setting];
+      return f ? (f.active ? 'on' : 'off') : null;
+    }
+    case 'rings':
+    case 'channels': {
+      const v = parseMaxCurrent(text).data?.current[t.setting];
+      return v === undefined || v === null ? null : String(v);
+    }
+    case 'coalesce': {
+      const v = parseCoalesce(text).data?.[t.setting];
+      return v === undefined || v === null ? null : typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v);
+    }
+  }
+}
+
+const readLocal = (path: string): string | null => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+};
+
+export function systemIO(netns: string | null): SystemIO {
+  return {
+    netns,
+    async read(t) {
+      switch (t.kind) {
+        case 'sysctl': {
+          if (netns) {
+            try {
+              return normaliseValue(await exec(netns, 'sysctl', ['-n', t.key]));
+            } catch {
+              return null;
+            }
+          }
+          const v = readLocal(keyToPath(t.key));
+          return v === null ? null : normaliseValue(v);
+        }
+        case 'ethtool':
+          return readEthtool(netns, t);
+        case 'sysfs': {
+          if (netns) {
+            try {
+              return normaliseValue(await exec(netns, 'cat', [t.path]));
+            } catch {
+              return null;
+            }
+          }
+          const v = readLocal(t.path);
+          return v === null ? null : normaliseValue(v);
+        }
+        case 'file':
+          return readLocal(t.path);
+      }
+    },
+    async write(t, value) {
+      switch (t.kind) {
+        case 'sysctl':
+          if (value === null) throw new Error(`${t.key}: cannot remove a sysctl`);
+          if (netns) await exec(netns, 'sysctl', ['-q', '-w', `${t.key}=${value}`]);
+          else {
+            const path = keyToPath(t.key);
+            if (!existsSync(path)) throw new Error(`${t.key}: no such key on this kernel`);
+            try {
+              writeFileSync(path, value);
+            } catch (err) {
+              throw new Error(`${t.key}: the kernel refused ${JSON.stringify(value)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+            }
+          }
+          return;
+        case 'ethtool':
+          if (value === null) throw new Error('cannot remove an ethtool setting');
+          validIfname(t.device);
+          await exec(netns, 'ethtool', [ETHTOOL_SET[t.group], t.device, t.setting, value]);
+          return;
+        case 'sysfs':
+          if (value === null) throw new Error('cannot remove a sysfs attribute');
+          if (netns) await exec(netns, 'tee', [t.path], value);
+          else writeFileSync(t.path, value);
+          return;
+        case 'file':
+          if (value === null) rmSync(t.path, { force: true });
+          else writeFileAtomic(t.path, value);
+          return;
+      }
+    },
+  };
+}
+
+export const targetLabel = (t: Target): string =>
+  t.kind === 'sysctl' ? t.key : t.kind === 'ethtool' ? `ethtool ${t.device} ${t.group} ${t.setting}` : t.kind === 'sysfs' ? t.path : `file ${t.path}`;

@@ -1,0 +1,143 @@
+// Everything apply checks before it takes the lock or writes anything: values against the catalog,
+// keys against the kernel, knobs against the namespace, NIC settings against the device.
+import { findEntry, validateValue } from '../catalog/index.js';
+import type { PlanChange } from '../plan/types.js';
+import type { Snapshot } from '../snapshot/index.js';
+import { IFNAME } from '../sys/names.js';
+import { FEATURE_NAMES } from './io.js';
+import type { Target } from './journal.js';
+import type { TxChange } from './transaction.js';
+
+export interface Validated {
+  changes: TxChange[];
+  /** Left out with the reason (e.g. a global knob in a child namespace; already set). */
+  skipped: { target: string; reason: string }[];
+  /** Any of these stops the apply before anything is written (exit 2). */
+  errors: string[];
+}
+
+export interface InputChange {
+  change: PlanChange;
+  reason: string;
+  source: string;
+  /** systemd-sysctl's "-key": a key missing on this kernel is skipped instead of an error. */
+  ignoreMissing?: boolean;
+}
+
+export const toTarget = (c: PlanChange): Target =>
+  c.kind === 'sysctl'
+    ? { kind: 'sysctl', key: c.key }
+    : c.kind === 'ethtool'
+      ? { kind: 'ethtool', device: c.device, group: c.group, setting: c.setting }
+      : { kind: 'sysfs', path: c.path };
+
+const SYSFS_ALLOWED = /^\/sys\/class\/net\/[^/]+\/(queues\/(rx|tx)-\d+\/(rps_cpus|rps_flow_cnt|xps_cpus|xps_rxqs)|tx_queue_len|mtu|gro_flush_timeout|napi_defer_hard_irqs)$/;
+
+export function validateChanges(inputs: readonly InputChange[], snap: Snapshot): Validated {
+  const out: Validated = { changes: [], skipped: [], errors: [] };
+  const seen = new Map<string, string>();
+  const child = snap.netns.init === false;
+  for (const { change: c, reason, source, ignoreMissing } of inputs) {
+    const target = toTarget(c);
+    const label = JSON.stringify(target);
+    const prior = seen.get(label);
+    if (prior !== undefined && prior !== c.to) {
+      out.errors.push(`${c.kind === 'sysctl' ? c.key : label}: set twice, to ${prior} and ${c.to}`);
+      continue;
+    }
+    seen.set(label, c.to);
+    if (prior !== undefined) continue;
+    if (c.kind === 'sysctl') {
+      const entry = findEntry(c.key);
+      if (!(c.key in snap.sysctl)) {
+        if (ignoreMissing) out.skipped.push({ target: c.key, reason: 'not on this kernel (ignored: "-" prefix)' });
+        else if (entry?.removed_in) out.errors.push(`${c.key}: removed in Linux ${entry.removed_in}`);
+        else out.errors.push(`${c.key}: no such key on this kernel/namespace`);
+        continue;
+      }
+      if (entry?.scope === 'global' && child) {
+        out.skipped.push({ target: c.key, reason: 'global knob: the kernel only lets the initial namespace set it' });
+        continue;
+      }
+      if (entry) {
+        const v = validateValue(entry, c.to);
+        if (!v.ok) {
+          out.errors.push(v.problem ?? `${c.key}: invalid value`);
+          continue;
+        }
+      }
+      if (c.key === 'net.ipv4.tcp_congestion_control') {
+        const { available, allowed } = snap.congestion_control;
+        if (!available.includes(c.to)) {
+          out.errors.push(`${c.key}: ${c.to} is not available on this kernel (available: ${available.join(' ')}); modprobe tcp_${c.to} first`);
+          continue;
+        }
+        if (child && !allowed.includes(c.to)) {
+          out.errors.push(`${c.key}: ${c.to} is not in tcp_allowed_congestion_control (${allowed.join(' ')}), which a child namespace cannot change`);
+          continue;
+        }
+      }
+      if (snap.sysctl[c.key] === c.to.trim().replace(/\s+/g, ' ')) {
+        out.skipped.push({ target: c.key, reason: `already ${c.to}` });
+        continue;
+      }
+    } else if (c.kind === 'ethtool') {
+      const link = snap.links.find((l) => l.name === c.device);
+      if (!IFNAME.test(c.device) || !link) {
+        out.errors.push(`ethtool ${c.device}: no such device`);
+        continue;
+      }
+      if (c.group === 'features') {
+        const f = link.ethtool?.features?.[FEATURE_NAMES[c.setting] ?? c.setting];
+        if (!['on', 'off'].includes(c.to)) out.errors.push(`ethtool ${c.device} ${c.setting}: on or off, not ${c.to}`);
+        else if (!f) out.errors.push(`ethtool ${c.device}: unknown feature ${c.setting}`);
+        else if (f.fixed) out.errors.push(`ethtool ${c.device} ${c.setting}: fixed by the driver, cannot change`);
+        else if ((f.active ? 'on' : 'off') === c.to) out.skipped.push({ target: `${c.device} ${c.setting}`, reason: `already ${c.to}` });
+        else out.changes.push({ target, to: c.to, reason, source });
+        continue;
+      }
+      if (c.group === 'rings' || c.group === 'channels') {
+        const mc = c.group === 'rings' ? link.ethtool?.rings : link.ethtool?.channels;
+        const max = mc?.max[c.setting];
+        if (!/^\d+$/.test(c.to)) out.errors.push(`ethtool ${c.device} ${c.group} ${c.setting}: a number, not ${c.to}`);
+        else if (max === undefined || max === null) out.errors.push(`ethtool ${c.device}: ${c.group} ${c.setting} is not adjustable on this device`);
+        else if (Number(c.to) > max || Number(c.to) < 1) out.errors.push(`ethtool ${c.device} ${c.group} ${c.setting} ${c.to}: outside 1–${max}`);
+        else out.changes.push({ target, to: c.to, reason, source });
+        continue;
+      }
+      if (!/^(\d+|on|off)$/.test(c.to)) out.errors.push(`ethtool ${c.device} coalesce ${c.setting}: a number or on/off, not ${c.to}`);
+      else out.changes.push({ target, to: c.to, reason, source });
+      continue;
+    } else {
+      if (!SYSFS_ALLOWED.test(c.path)) {
+        out.errors.push(`${c.path}: nettune only writes per-device queue and NAPI attributes under /sys/class/net`);
+        continue;
+      }
+      if (!/^[0-9a-fA-F,]+$/.test(c.to)) {
+        out.errors.push(`${c.path}: expected a number or hex CPU mask, not ${c.to}`);
+        continue;
+      }
+    }
+    out.changes.push({ target, to: c.to.trim().replace(/\s+/g, ' '), reason, source });
+  }
+  return out;
+}
+
+/** Parses `--set` arguments: key=value for sysctls, ethtool:DEV:GROUP:SETTING=VALUE,
+ *  sysfs:/sys/class/net/…=VALUE. */
+export function parseSet(arg: string): PlanChange | string {
+  const eq = arg.indexOf('=');
+  if (eq <= 0) return `--set ${arg}: expected key=value`;
+  const left = arg.slice(0, eq).trim();
+  const value = arg.slice(eq + 1).trim();
+  if (value === '') return `--set ${arg}: empty value`;
+  if (left.startsWith('ethtool:')) {
+    const [, device, group, setting] = left.split(':');
+    if (!device || !setting || !['features', 'rings', 'channels', 'coalesce'].includes(group ?? ''))
+      return `--set ${arg}: expected ethtool:DEVICE:features|rings|channels|coalesce:SETTING=VALUE`;
+    return { kind: 'ethtool', device, group: group as 'features', setting, from: null, to: value };
+  }
+  if (left.startsWith('sysfs:')) return { kind: 'sysfs', path: left.slice(6), from: null, to: value };
+  const key = left.includes('.') ? left : left.replace(/\//g, '.');
+  return { kind: 'sysctl', key, from: null, to: value };
+}

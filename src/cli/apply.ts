@@ -1,0 +1,335 @@
+// `apply` (a plan, a sysctl.conf file, --set pairs or a workload, as one transaction), `confirm`,
+// `history`, `show-tx`, `rollback`, `recover`, and the hidden confirm watchdog.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { getTx, lastTx, laterTouching, listTx, openJournal, setStatus, snapshotsOf, stepsOf, type TxRow } from '../apply/journal.js';
+import { acquireLock, pidAlive, readLock, staleTransaction } from '../apply/lock.js';
+import { DEFAULT_PERSIST_FILE } from '../apply/persist.js';
+import { applyTransaction, revertTransaction } from '../apply/transaction.js';
+import { type InputChange, parseSet, validateChanges } from '../apply/validate.js';
+import { targetLabel } from '../apply/io.js';
+import { globMatches, parseSysctlConf } from '../lint/parse.js';
+import { buildPlan } from '../plan/index.js';
+import { planSchema } from '../plan/schema.js';
+import { WORKLOADS } from '../plan/types.js';
+import { parseDuration } from '../plan/units.js';
+import type { Snapshot } from '../snapshot/index.js';
+import { EXIT, NettuneError, usageError } from '../sys/errors.js';
+import { linkSpec } from './audit.js';
+import { getSnapshot, logErr, parseOptions, print, printJson, withJson } from './common.js';
+import { table } from './format.js';
+
+const applyOptions = z
+  .object({
+    json: z.boolean().optional(),
+    netns: z.string().optional(),
+    set: z.array(z.string()).optional(),
+    workload: z.enum(WORKLOADS).optional(),
+    link: z.string().optional(),
+    rtt: z.string().optional(),
+    loss: z.string().optional(),
+    conns: z.string().regex(/^\d+$/, 'a whole number').transform(Number).optional(),
+    deadPeer: z.string().optional(),
+    persist: z.boolean().optional(),
+    persistFile: z.string().optional(),
+    root: z.string().optional(),
+    confirm: z.string().optional(),
+    dryRun: z.boolean().optional(),
+    yes: z.boolean().optional(),
+  })
+  .refine((o) => Boolean(o.link) === Boolean(o.rtt), { message: '--link and --rtt go together' });
+
+type ApplyOptions = z.infer<typeof applyOptions>;
+
+interface Inputs {
+  source: string;
+  plan: unknown;
+  changes: InputChange[];
+}
+
+/** Turns the one input the user gave (file, --set, --workload) into changes. */
+function readInputs(file: string | undefined, opts: ApplyOptions, snap: Snapshot): Inputs {
+  const given = [file !== undefined, (opts.set?.length ?? 0) > 0, opts.workload !== undefined].filter(Boolean).length;
+  if (given !== 1) throw usageError('give exactly one of: a PLAN.json or sysctl.conf file, --set key=value…, or --workload W');
+  if (opts.set?.length) {
+    const changes: InputChange[] = [];
+    for (const s of opts.set) {
+      const c = parseSet(s);
+      if (typeof c === 'string') throw usageError(c);
+      changes.push({ change: c, reason: 'requested with --set', source: 'cli:--set' });
+    }
+    return { source: `--set ${opts.set.join(' ')}`, plan: null, changes };
+  }
+  if (opts.workload) {
+    const plan = buildPlan(snap, {
+      workload: opts.workload,
+      link: linkSpec(opts),
+      conns: opts.conns ?? null,
+      dead_peer_s: opts.deadPeer ? parseDuration(opts.deadPeer, '--dead-peer') : null,
+    });
+    return { source: `--workload ${opts.workload}`, plan, changes: plan.changes.map(({ reason, source, ...change }) => ({ change, reason, source })) };
+  }
+  const path = file ?? '';
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw usageError(`${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (text.trimStart().startsWith('{')) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (err) {
+      throw usageError(`${path}: not valid JSON: ${(err as Error).message}`);
+    }
+    const r = planSchema.safeParse(doc);
+    if (!r.success) throw usageError(`${path}: not a valid plan: ${r.error.issues[0]?.path.join('.') ?? ''}: ${r.error.issues[0]?.message ?? ''}`);
+    if (r.data.host.hostname !== snap.hostname) logErr(`nettune: note: ${path} was planned on ${r.data.host.hostname}, applying on ${snap.hostname}`);
+    return { source: path, plan: r.data, changes: r.data.changes.map(({ reason, source, ...change }) => ({ change, reason, source })) };
+  }
+  // A sysctl.conf-style file, read with the same parser as `lint`; later lines override earlier.
+  const parsed = parseSysctlConf(text, path);
+  if (parsed.problems.length) throw usageError(parsed.problems.map((p) => `${p.file}:${p.line}: ${p.message}`).join('\n'));
+  const byKey = new Map<string, InputChange>();
+  const excluded = parsed.exclusions.map((e) => e.key);
+  for (const a of parsed.assignments) {
+    const keys = a.glob ? Object.keys(snap.sysctl).filter((k) => globMatches(a.key, k) && !excluded.some((x) => globMatches(x, k))) : [a.key];
+    for (const key of keys)
+      byKey.set(key, { change: { kind: 'sysctl', key, from: snap.sysctl[key] ?? null, to: a.value }, reason: `${path}:${a.line}`, source: `file:${path}`, ignoreMissing: a.ignore_failure });
+  }
+  return { source: path, plan: null, changes: [...byKey.values()] };
+}
+
+async function ask(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** The confirm watchdog: a detached process that reverts the transaction unless it was
+ *  confirmed in time; it outlives the applier (kill -9 included). */
+function startWatchdog(tx: number, confirmS: number): number | null {
+  const script = process.argv[1];
+  if (!script) return null;
+  const child = spawn(process.execPath, [script, '__watchdog', String(tx), String(confirmS)], {
+    detached: true,
+    stdio: 'ignore',
+    env: process.env,
+  });
+  child.unref();
+  return child.pid ?? null;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function watchdog(tx: number, confirmS: number): Promise<void> {
+  const db = openJournal();
+  const hardStop = Date.now() + (confirmS + 300) * 1000;
+  const started = Date.now();
+  while (Date.now() < hardStop) {
+    const row = getTx(db, tx);
+    if (!row) return;
+    if (row.status === 'awaiting_confirm' && row.confirm_deadline && Date.now() >= Date.parse(row.confirm_deadline)) break;
+    if (row.status === 'pending') {
+      const holder = readLock();
+      // The applier died mid-way: revert once the confirm time has passed.
+      if ((!holder || !pidAlive(holder.pid)) && Date.now() - started >= confirmS * 1000) break;
+    } else if (row.status !== 'awaiting_confirm') return; // confirmed, failed, rolled back …
+    await sleep(200);
+  }
+  for (let attempt = 0; attempt < 300; attempt++) {
+    try {
+      const lock = acquireLock(`watchdog ${tx}`, { allowStale: true });
+      try {
+        const row = getTx(db, tx);
+        if (row && (row.status === 'awaiting_confirm' || row.status === 'pending')) await revertTransaction(tx, 'reverted_unconfirmed', () => undefined, lock);
+      } finally {
+        lock.release();
+      }
+      return;
+    } catch (err) {
+      if (err instanceof NettuneError && err.exitCode === EXIT.environment) {
+        await sleep(200); // another nettune is writing; wait for it
+        continue;
+      }
+      throw err;
+    }
+  }
+}
+
+function renderPreview(rows: { target: string; before: string | null; wanted: string }[]): string {
+  return table([['TARGET', 'CURRENT', 'NEW'], ...rows.map((r) => [r.target, r.before ?? '(see device)', r.wanted])]);
+}
+
+function warnIfStale(): void {
+  const stale = staleTransaction();
+  if (stale) logErr(`nettune: transaction ${stale.tx} (${stale.command}, pid ${stale.pid}) died before finishing; run \`nettune recover\` to restore what it wrote`);
+}
+
+export function registerApply(program: Command): void {
+  withJson(
+    program
+      .command('apply')
+      .description('apply a plan, a sysctl.conf file, --set pairs or a workload as one transaction (validated first, rolled back on failure, journaled)')
+      .argument('[file]', 'PLAN.json (from `nettune plan --out`) or a sysctl.conf-style file'),
+  )
+    .option('--netns <name>', 'apply inside this network namespace')
+    .option('--set <key=value>', 'a sysctl (or ethtool:DEV:GROUP:SETTING=V, sysfs:PATH=V); repeatable', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--workload <w>', 'plan for this workload and apply it (with --link/--rtt/--loss/--conns/--dead-peer)')
+    .option('--link <rate>', 'link rate for --workload')
+    .option('--rtt <dur>', 'round-trip time for --workload')
+    .option('--loss <pct>', 'loss for --workload')
+    .option('--conns <n>', 'expected connections for --workload')
+    .option('--dead-peer <dur>', 'dead-peer target for --workload')
+    .option('--persist', `also write the settings to ${DEFAULT_PERSIST_FILE} (atomically; rollback restores the old file)`)
+    .option('--persist-file <path>', 'where --persist writes')
+    .option('--root <dir>', 'prefix for the persisted file path (staging, tests)')
+    .option('--confirm <dur>', 'revert automatically unless `nettune confirm` arrives within DUR (survives the applier being killed)')
+    .option('--dry-run', 'validate and show the diff, change nothing')
+    .option('--yes', 'do not ask')
+    .action(async (file: string | undefined, raw: unknown) => {
+      const opts = parseOptions(applyOptions, raw);
+      warnIfStale();
+      const confirmS = opts.confirm ? parseDuration(opts.confirm, '--confirm') : null;
+      if (confirmS !== null && (confirmS < 1 || confirmS > 86400)) throw usageError(`--confirm ${opts.confirm}: between 1s and 24h`);
+      const snap = await getSnapshot({ netns: opts.netns });
+      const inputs = readInputs(file, opts, snap);
+      const v = validateChanges(inputs.changes, snap);
+      if (v.errors.length) throw usageError(`nothing was changed; fix these first:\n  ${v.errors.join('\n  ')}`);
+      const persistFile = opts.persist || opts.persistFile ? join(opts.root ? resolve(opts.root) : '/', opts.persistFile ?? DEFAULT_PERSIST_FILE) : null;
+      if (persistFile && opts.netns)
+        logErr(`nettune: note: systemd-sysctl applies ${persistFile} to the initial namespace at boot; for ${opts.netns} load it with: ip netns exec ${opts.netns} sysctl -p ${persistFile}`);
+      const preview = v.changes.map((c) => ({ target: targetLabel(c.target), before: c.target.kind === 'sysctl' ? (snap.sysctl[c.target.key] ?? null) : null, wanted: c.to }));
+      if (!opts.json) {
+        print(v.changes.length ? renderPreview(preview) : 'Nothing to change.');
+        for (const s of v.skipped) print(`  skipped ${s.target}: ${s.reason}`);
+      }
+      if (v.changes.length === 0) {
+        if (opts.json) printJson({ dry_run: Boolean(opts.dryRun), changes: [], skipped: v.skipped });
+        if (inputs.changes.length > 0 && v.skipped.length === inputs.changes.length && v.skipped.some((s) => s.reason.startsWith('global knob')))
+          throw usageError('every requested change is a global knob, which this namespace cannot set');
+        return;
+      }
+      if (opts.dryRun) {
+        if (opts.json) printJson({ dry_run: true, changes: preview, skipped: v.skipped, persist_file: persistFile });
+        else print('Dry run: nothing was changed.');
+        return;
+      }
+      if (!opts.yes) {
+        if (!process.stdin.isTTY) throw usageError('refusing to change the system without --yes when stdin is not a terminal');
+        if (!(await ask(`Apply ${v.changes.length} change(s)${opts.netns ? ` in ${opts.netns}` : ''}? [y/N] `))) throw usageError('not applied (answered no)');
+      }
+      const delay = Number(process.env.NETTUNE_STEP_DELAY_MS ?? 0);
+      const result = await applyTransaction({
+        changes: v.changes,
+        netns: opts.netns ?? null,
+        persistFile,
+        source: inputs.source,
+        plan: inputs.plan,
+        before: snap,
+        confirmS,
+        stepDelayMs: Number.isFinite(delay) && delay > 0 ? Math.min(delay, 60_000) : 0,
+        log: logErr,
+        startWatchdog: (tx) => (confirmS !== null ? startWatchdog(tx, confirmS) : null),
+        snapshotAfter: () => getSnapshot({ netns: opts.netns }),
+      });
+      if (opts.json) printJson({ ...result, skipped: v.skipped });
+      else {
+        print(`Applied as transaction ${result.tx}${result.persisted ? `; persisted to ${result.persisted}` : ''}.`);
+        for (const s of result.steps.filter((x) => x.adjusted)) print(`  ${s.target}: the kernel holds ${s.after} (asked ${s.wanted})`);
+        if (result.confirm_deadline) print(`Reverts at ${result.confirm_deadline} unless you run: nettune confirm ${result.tx}`);
+        else print(`Undo with: nettune rollback ${result.tx}`);
+      }
+    });
+
+  withJson(program.command('confirm').description('keep a transaction applied with --confirm').argument('[tx]')).action((txArg: string | undefined, raw: unknown) => {
+    const opts = parseOptions(z.object({ json: z.boolean().optional() }), raw);
+    const db = openJournal();
+    const tx = txArg ? getTx(db, Number(txArg)) : lastTx(db, ['awaiting_confirm']);
+    if (!tx) throw usageError(txArg ? `no transaction ${txArg}` : 'no transaction is waiting for confirmation');
+    if (tx.status !== 'awaiting_confirm') throw usageError(`transaction ${tx.id} is ${tx.status}, not awaiting confirmation`);
+    setStatus(db, tx.id, 'confirmed');
+    if (opts.json) printJson({ tx: tx.id, status: 'confirmed' });
+    else print(`Transaction ${tx.id} confirmed; it stays applied.`);
+  });
+
+  withJson(program.command('history').description('the transaction journal, newest first'))
+    .option('--limit <n>', 'how many (default 50)')
+    .action((raw: unknown) => {
+      const opts = parseOptions(z.object({ json: z.boolean().optional(), limit: z.string().regex(/^\d+$/).transform(Number).optional() }), raw);
+      warnIfStale();
+      const rows = listTx(openJournal(), opts.limit ?? 50);
+      if (opts.json) return printJson({ transactions: rows.map(({ plan: _p, ...r }) => r) });
+      if (!rows.length) return print('No transactions yet.');
+      print(table([['ID', 'STARTED', 'STATUS', 'NETNS', 'SOURCE'], ...rows.map((r) => [String(r.id), r.started_at, r.status, r.netns ?? '-', r.source])]));
+    });
+
+  withJson(program.command('show-tx').description('one transaction: every step with before, wanted and read-back values').argument('<tx>'))
+    .option('--snapshots', 'include the before/after Snapshots (JSON only)')
+    .action((txArg: string, raw: unknown) => {
+      const opts = parseOptions(z.object({ json: z.boolean().optional(), snapshots: z.boolean().optional() }), raw);
+      const db = openJournal();
+      const tx = getTx(db, Number(txArg));
+      if (!tx || !/^\d+$/.test(txArg)) throw usageError(`no transaction ${txArg}`);
+      const steps = stepsOf(db, tx.id);
+      if (opts.json) return printJson({ ...tx, steps, ...(opts.snapshots ? snapshotsOf(db, tx.id) : {}) });
+      print(`Transaction ${tx.id}: ${tx.status} · ${tx.source}${tx.netns ? ` · netns ${tx.netns}` : ''} · ${tx.started_at} → ${tx.finished_at ?? '…'}`);
+      if (tx.error) print(`  error: ${tx.error}`);
+      if (tx.confirm_deadline) print(`  confirm by ${tx.confirm_deadline}`);
+      print(
+        table([
+          ['#', 'TARGET', 'BEFORE', 'WANTED', 'READ BACK', 'STATE'],
+          ...steps.map((s) => [String(s.seq), targetLabel(s.target), s.target.kind === 'file' ? (s.before === null ? '(none)' : '(file)') : (s.before ?? '?'), s.target.kind === 'file' ? '(file)' : s.wanted, s.after ?? '', s.status]),
+        ]),
+      );
+    });
+
+  withJson(program.command('rollback').description('restore the values a transaction replaced (default: the last one), including the persisted file').argument('[tx]'))
+    .option('--force', 'also when a later transaction changed the same settings')
+    .action(async (txArg: string | undefined, raw: unknown) => {
+      const opts = parseOptions(z.object({ json: z.boolean().optional(), force: z.boolean().optional() }), raw);
+      warnIfStale();
+      const db = openJournal();
+      const tx: TxRow | null = txArg ? getTx(db, Number(txArg)) : lastTx(db, ['applied', 'confirmed', 'awaiting_confirm']);
+      if (!tx) throw usageError(txArg ? `no transaction ${txArg}` : 'no applied transaction to roll back');
+      if (!['applied', 'confirmed', 'awaiting_confirm'].includes(tx.status)) throw usageError(`transaction ${tx.id} is ${tx.status}; nothing to roll back`);
+      const later = laterTouching(db, tx.id, stepsOf(db, tx.id).map((s) => s.target));
+      if (later.length && !opts.force) throw usageError(`transactions ${later.join(', ')} changed the same settings later; roll those back first, or use --force`);
+      const r = await revertTransaction(tx.id, 'rolled_back', opts.json ? () => undefined : print);
+      if (opts.json) printJson({ tx: tx.id, status: 'rolled_back', restored: r.restored });
+      else print(`Transaction ${tx.id} rolled back (${r.restored} settings restored).`);
+    });
+
+  withJson(program.command('recover').description('restore what an apply that died mid-way had written')).action(async (raw: unknown) => {
+    const opts = parseOptions(z.object({ json: z.boolean().optional() }), raw);
+    const db = openJournal();
+    const stale = staleTransaction();
+    const pending = stale?.tx ? getTx(db, stale.tx) : lastTx(db, ['pending']);
+    const holder = readLock();
+    if (!pending || pending.status !== 'pending') {
+      if (opts.json) printJson({ recovered: null });
+      else print('Nothing to recover: no transaction was left incomplete.');
+      return;
+    }
+    if (holder && holder.tx === pending.id && pidAlive(holder.pid)) throw new NettuneError(`transaction ${pending.id} is still running (pid ${holder.pid})`, EXIT.environment);
+    const r = await revertTransaction(pending.id, 'recovered', opts.json ? () => undefined : print);
+    if (opts.json) printJson({ recovered: pending.id, restored: r.restored });
+    else print(`Recovered transaction ${pending.id}: ${r.restored} settings restored.`);
+  });
+
+  program
+    .command('__watchdog', { hidden: true })
+    .argument('<tx>')
+    .argument('<seconds>')
+    .action(async (tx: string, seconds: string) => {
+      await watchdog(Number(tx), Number(seconds));
+    });
+}

@@ -1,0 +1,212 @@
+// Connection tracking: table size and hashing, drops, timeouts, and traffic that needs no state.
+import { formatBytes, formatSeconds } from '../cli/format.js';
+import type { PlanChange } from '../plan/types.js';
+import type { Evidence, Hit, Rule, RuleContext } from './types.js';
+import { counterSignal, nextPow2, SINCE_BOOT_NOTE, sinceBoot, sysctlChange } from './util.js';
+
+const CT_SYSCTL = 'Documentation/networking/nf_conntrack-sysctl.rst';
+const SIZING_COMMIT = 'commit d532bcd0b269 "netfilter: conntrack: sanitize table size default settings" (5.15)';
+
+const MAX_KEY = 'net.netfilter.nf_conntrack_max';
+const BUCKETS_KEY = 'net.netfilter.nf_conntrack_buckets';
+const ESTABLISHED_KEY = 'net.netfilter.nf_conntrack_tcp_timeout_established';
+
+/** Approximate memory per tracked connection: the nf_conntrack slab object is 256 bytes on this
+ *  6.18 build, extensions (NAT, accounting, timestamps, labels) are allocated on top. */
+const BYTES_PER_ENTRY = 300;
+/** One hlist_nulls_head per bucket on 64-bit machines, allocated when the table is sized. */
+const BYTES_PER_BUCKET = 8;
+
+/** A live level (not a counter): its value without a per-second rate. */
+const gauge = (ctx: RuleContext, ref: string, note?: string): Evidence => ({ what: ref, value: ctx.counter(ref).total, ...(note ? { note } : {}) });
+
+const pct = (part: number, whole: number): string => `${Math.round((part / whole) * 1000) / 10} %`;
+
+/** nf_conntrack_max and _buckets are global and writable only from the initial namespace: inside
+ *  another namespace the change is shown as advice instead of a plan change. */
+function globalChanges(ctx: RuleContext, changes: PlanChange[]): Pick<Hit, 'changes' | 'commands'> {
+  if (ctx.snap.netns.init !== false) return { changes };
+  return {
+    changes: [],
+    commands: [
+      '# nf_conntrack_max and nf_conntrack_buckets are global: run these in the initial network namespace',
+      ...changes.map((c) => (c.kind === 'sysctl' ? `sysctl -w ${c.key}=${c.to}` : '')).filter(Boolean),
+    ],
+  };
+}
+
+export const conntrackRules: Rule[] = [
+  {
+    id: 'conntrack.table-full',
+    domain: 'conntrack',
+    title: 'Connection tracking table is nearly full',
+    severity: 'warn',
+    needs: ['conntrack'],
+    why: 'Every tracked flow (also UDP, ICMP and flows that are long dead but not yet timed out) holds an entry until its timeout expires. When the table reaches nf_conntrack_max the kernel may only evict an entry not yet marked assured (unanswered, or a handshake not completed) near the hash slot of the new flow; failing that it drops the packet that would create the entry ("nf_conntrack: table full, dropping packet"), so new connections fail while old ones keep working.',
+    sources: [`${CT_SYSCTL} (nf_conntrack_max, nf_conntrack_count, nf_conntrack_buckets)`, SIZING_COMMIT, 'net/netfilter/nf_conntrack_core.c (__nf_conntrack_alloc, early_drop)'],
+    risk: 'Entries are allocated only as flows appear, roughly 300 bytes each (unswappable), so a higher max costs memory only when it is used; a table that fills anyway usually means timeouts that are too long or a flood, which a bigger table only postpones.',
+    check: (ctx) => {
+      const ct = ctx.snap.conntrack;
+      const count = ct?.count ?? null;
+      const max = ct?.max ?? null;
+      if (count === null || max === null || max <= 0) return null;
+      const usage = count / max;
+      if (usage <= 0.8) return null;
+      const newMax = nextPow2(Math.max(count * 2, max + 1));
+      const buckets = ct?.buckets ?? null;
+      const changes = [sysctlChange(ctx, MAX_KEY, String(newMax))];
+      if (buckets !== null && buckets < newMax) changes.push(sysctlChange(ctx, BUCKETS_KEY, String(newMax)));
+      const memory = newMax * BYTES_PER_ENTRY + (buckets !== null && buckets < newMax ? newMax * BYTES_PER_BUCKET : 0);
+      return {
+        message: `${count} of ${max} conntrack entries in use (${pct(count, max)}); at the limit new flows are dropped. Raising the limit to ${newMax} leaves about half the table free and costs up to about ${formatBytes(memory)} when full`,
+        evidence: [
+          gauge(ctx, 'conntrack.count'),
+          gauge(ctx, 'conntrack.max'),
+          { what: 'conntrack usage', value: pct(count, max), note: 'count / max' },
+          ctx.evidence('conntrack.stats.drop'),
+          ctx.evidence('conntrack.stats.early_drop'),
+        ],
+        ...globalChanges(ctx, changes),
+        confidence: 'high',
+        ...(usage > 0.95 ? { severity: 'critical' as const } : {}),
+      };
+    },
+  },
+  {
+    id: 'conntrack.drops',
+    domain: 'conntrack',
+    title: 'Connection tracking drops packets or fails to insert entries',
+    severity: 'warn',
+    needs: ['conntrack'],
+    why: 'drop counts packets conntrack discarded: no entry could be created (table full and nothing evictable), the protocol tracker rejected the packet, or an insertion clash could not be resolved; early_drop counts entries evicted to make room, each a flow whose state is lost. insert_failed counts new entries that could not be added when the first packet left the stack: typically two packets of the same new UDP flow handled in parallel on different CPUs (e.g. the A and AAAA DNS queries of one socket) that NAT mapped differently, the race behind the well-known 5-second DNS delays on NAT and Kubernetes hosts; it also counts insertions refused because a hash chain grew too long.',
+    sources: [
+      `${CT_SYSCTL} (nf_conntrack_max, nf_conntrack_buckets)`,
+      'net/netfilter/nf_conntrack_core.c (nf_conntrack_in, __nf_conntrack_confirm, nf_ct_resolve_clash)',
+      'net/netfilter/nf_conntrack_standalone.c (ct_cpu_seq_show: /proc/net/stat/nf_conntrack)',
+    ],
+    risk: 'The fix depends on the cause: table size (conntrack.table-full), hash chains (conntrack.hash-chains), or for insert_failed on UDP/NAT hosts an application or resolver change (e.g. single-request-reopen / use-vc in resolv.conf, or a node-local DNS cache) rather than a sysctl.',
+    check: (ctx) => {
+      const sig = counterSignal(ctx, ['conntrack.stats.drop', 'conntrack.stats.early_drop', 'conntrack.stats.insert_failed']);
+      if (!sig.seen) return null;
+      const drops = ctx.counter('conntrack.stats.drop');
+      const droppingNow = (drops.rate ?? 0) > 0;
+      const insertFailed = ctx.counter('conntrack.stats.insert_failed');
+      const what = [
+        (drops.total ?? 0) > 0 ? 'packets dropped' : null,
+        (ctx.counter('conntrack.stats.early_drop').total ?? 0) > 0 ? 'entries evicted early' : null,
+        (insertFailed.total ?? 0) > 0 ? 'insertions failed (NAT/UDP clash or long chain)' : null,
+      ].filter(Boolean);
+      const ct = ctx.snap.conntrack;
+      const usage = ct?.count != null && ct.max ? ` (table ${pct(ct.count, ct.max)} full)` : '';
+      return {
+        message: sig.now
+          ? `conntrack is losing flows now: ${what.join(', ')}${usage}`
+          : `conntrack has ${what.join(', ')} since boot${usage}`,
+        evidence: [...sig.evidence.map((e) => (sig.now || !e.value ? e : { ...e, note: SINCE_BOOT_NOTE })), gauge(ctx, 'conntrack.count'), gauge(ctx, 'conntrack.max')],
+        commands: ['conntrack -S   # per-CPU counters (conntrack-tools)', "dmesg | grep -i 'nf_conntrack'"],
+        confidence: sig.now ? 'high' : 'medium',
+        severity: sinceBoot(sig, droppingNow ? 'critical' : 'warn'),
+      };
+    },
+  },
+  {
+    id: 'conntrack.hash-chains',
+    domain: 'conntrack',
+    title: 'Conntrack hash table is small for nf_conntrack_max',
+    severity: 'warn',
+    needs: ['conntrack'],
+    why: 'Every packet looks up its flow in the conntrack hash table, and each entry is hashed twice (original and reply direction), so a full table has an average chain of 2 × max / buckets entries to walk per lookup. Since 5.15 the automatic default is max = buckets (chains of 2); a max more than 8 times the bucket count means long chains, and the kernel refuses insertions into a chain that grows past a randomised limit (counted in the chainlength column).',
+    sources: [`${CT_SYSCTL} (nf_conntrack_buckets, nf_conntrack_max)`, SIZING_COMMIT, 'net/netfilter/nf_conntrack_core.c (MIN_CHAINLEN, MAX_CHAINLEN, chaintoolong)'],
+    risk: 'Resizing rehashes the whole table under a lock, a short stall on a busy box; buckets cost 8 bytes each up front. nf_conntrack_buckets is writable only in the initial namespace, and sysctl.d may run before the module loads: "options nf_conntrack hashsize=N" in /etc/modprobe.d makes it stick.',
+    check: (ctx) => {
+      const ct = ctx.snap.conntrack;
+      const max = ct?.max ?? null;
+      const buckets = ct?.buckets ?? null;
+      if (max === null || buckets === null || buckets <= 0 || max <= 0) return null;
+      const ratio = max / buckets;
+      const sig = counterSignal(ctx, ['conntrack.stats.chainlength']);
+      if (ratio <= 8 && !sig.seen) return null;
+      const newBuckets = nextPow2(max);
+      const count = ct?.count ?? null;
+      const evidence: Evidence[] = [
+        gauge(ctx, 'conntrack.max'),
+        gauge(ctx, 'conntrack.buckets'),
+        { what: 'average chain length at a full table', value: Math.round((2 * max) / buckets), note: '2 × max / buckets' },
+        ...(count !== null ? [{ what: 'average chain length now', value: Math.round(((2 * count) / buckets) * 10) / 10, note: '2 × count / buckets' }] : []),
+        ...sig.evidence.map((e) => ({ ...e, note: sig.seen && !sig.now ? `insertions refused: chain too long; ${SINCE_BOOT_NOTE}` : 'insertions refused: chain too long' })),
+      ];
+      const change = newBuckets > buckets ? [sysctlChange(ctx, BUCKETS_KEY, String(newBuckets))] : [];
+      return {
+        message:
+          ratio > 8
+            ? `nf_conntrack_max ${max} is ${Math.round(ratio)} × the ${buckets} hash buckets: chains average ${Math.round((2 * max) / buckets)} entries when the table fills; ${newBuckets} buckets cost ${formatBytes(newBuckets * BYTES_PER_BUCKET)}`
+            : `conntrack refused insertions because hash chains grew too long (max ${max}, ${buckets} buckets)`,
+        evidence,
+        ...globalChanges(ctx, change),
+        confidence: count !== null && (2 * count) / buckets > 8 ? 'high' : 'medium',
+        ...(ratio > 8 ? {} : { severity: sinceBoot(sig, 'warn') }),
+      };
+    },
+  },
+  {
+    id: 'conntrack.established-timeout',
+    domain: 'conntrack',
+    title: 'Idle TCP connections stay in conntrack for 5 days',
+    severity: 'info',
+    workloads: { connections: 'warn' },
+    needs: ['conntrack'],
+    why: 'An established TCP entry lives until nf_conntrack_tcp_timeout_established passes without a packet, 432000 s (5 days) by default. Peers that vanish without FIN or RST (crashed clients, mobile devices, dropped NAT paths) therefore hold table entries for days, and on hosts with many connections they crowd out new ones.',
+    sources: [`${CT_SYSCTL} (nf_conntrack_tcp_timeout_established)`, 'RFC 5382 REQ-5 (established idle timeout at least 2 h 4 min)', 'Documentation/networking/ip-sysctl.rst (tcp_keepalive_time, tcp_keepalive_intvl, tcp_keepalive_probes)'],
+    risk: 'A connection idle for longer than the timeout without keepalives loses its entry; its next packet is then picked up mid-stream (nf_conntrack_tcp_loose=1) or dropped as INVALID by stateful rules, and NAT mappings are lost. Keep the value above the keepalive dead-peer time of the applications that rely on idle connections.',
+    check: (ctx) => {
+      const v = ctx.int(ESTABLISHED_KEY);
+      if (v === null || v < 432000) return null;
+      const t = ctx.int('net.ipv4.tcp_keepalive_time');
+      const i = ctx.int('net.ipv4.tcp_keepalive_intvl');
+      const p = ctx.int('net.ipv4.tcp_keepalive_probes');
+      const dead = t !== null && i !== null && p !== null ? t + i * p : null;
+      const target = Math.max(86400, dead !== null ? dead + 600 : 0);
+      const ct = ctx.snap.conntrack;
+      return {
+        message: `idle TCP entries are kept ${formatSeconds(v)}; ${formatSeconds(target)} still outlasts keepalive dead-peer detection${dead !== null ? ` (${formatSeconds(dead)} = ${t} + ${i} × ${p})` : ''}${ct?.count != null && ct.max ? `; table ${pct(ct.count, ct.max)} full` : ''}`,
+        evidence: [
+          ctx.knob(ESTABLISHED_KEY),
+          ...(dead !== null ? [{ what: 'keepalive dead-peer time', value: `${dead} s`, note: 'tcp_keepalive_time + tcp_keepalive_intvl × tcp_keepalive_probes' }] : []),
+          gauge(ctx, 'conntrack.count'),
+          gauge(ctx, 'conntrack.max'),
+        ],
+        changes: [sysctlChange(ctx, ESTABLISHED_KEY, String(target))],
+        confidence: 'medium',
+      };
+    },
+  },
+  {
+    id: 'conntrack.notrack-candidate',
+    domain: 'conntrack',
+    title: 'Busy local services could bypass connection tracking',
+    severity: 'info',
+    workloads: { balanced: 'skip', throughput: 'skip' },
+    needs: ['conntrack'],
+    why: 'A host that does not forward or NAT gains little from tracking every connection to its own busy service, yet each one costs an entry, a lookup per packet and table space. A NOTRACK rule in the raw table (priority -300, before conntrack) exempts chosen ports, which also makes floods of short connections unable to fill the table.',
+    sources: [`${CT_SYSCTL} (nf_conntrack_max)`, 'nft(8) (notrack statement; standard chain priority "raw" = -300, before conntrack at -200)'],
+    risk: 'Untracked packets bypass everything stateful: "ct state established,related accept" no longer matches them, so the ruleset must accept the port explicitly in both directions (or "ct state untracked accept"), and NAT, conntrack helpers and conntrack-based accounting do not apply to them.',
+    check: (ctx) => {
+      const count = ctx.snap.conntrack?.count ?? null;
+      if (count === null || count <= 10000) return null;
+      if (ctx.int('net.ipv4.ip_forward') !== 0 || ctx.int('net.ipv6.conf.all.forwarding') === 1) return null;
+      return {
+        message: `${count} tracked flows on a host that does not forward: consider NOTRACK for the busy local service ports (example below uses 443)`,
+        evidence: [gauge(ctx, 'conntrack.count'), gauge(ctx, 'conntrack.max'), ctx.knob('net.ipv4.ip_forward'), ctx.knob('net.ipv6.conf.all.forwarding')],
+        commands: [
+          'nft add table inet raw',
+          "nft add chain inet raw prerouting '{ type filter hook prerouting priority raw; }'",
+          "nft add chain inet raw output '{ type filter hook output priority raw; }'",
+          'nft add rule inet raw prerouting tcp dport 443 notrack',
+          'nft add rule inet raw output tcp sport 443 notrack',
+          '# then accept tcp dport 443 / sport 443 explicitly (or ct state untracked) in the filter ruleset',
+        ],
+        confidence: 'low',
+      };
+    },
+  },
+];

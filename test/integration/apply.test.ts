@@ -1,0 +1,211 @@
+// apply / rollback / recover / confirm as transactions, in namespaces this test creates and
+// always deletes, with a temporary state directory and --root for the persisted file. Needs root.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+
+const BUNDLE = join(import.meta.dirname, '..', '..', 'dist', 'nettune.mjs');
+const isRoot = process.getuid?.() === 0;
+const tag = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
+const namespaces: string[] = [];
+
+function newNetns(role: string): string {
+  const name = `nt-t${tag}-${role}`;
+  const r = spawnSync('ip', ['netns', 'add', name]);
+  if (r.status !== 0) throw new Error(`ip netns add ${name}: ${r.stderr.toString()}`);
+  namespaces.push(name);
+  return name;
+}
+
+const get = (ns: string, key: string): string => spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', key], { encoding: 'utf8' }).stdout.trim().replace(/\s+/g, ' ');
+
+let state = '';
+let root = '';
+const env = (): NodeJS.ProcessEnv => ({ ...process.env, NETTUNE_NO_INSTALL: '1', NETTUNE_STATE_DIR: state });
+
+function nettune(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { ...env(), ...extraEnv }, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function start(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; stderr: () => string; done: Promise<number | null> } {
+  const child = spawn(process.execPath, [BUNDLE, ...args], { env: { ...env(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout?.resume();
+  const done = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  return { child, stderr: () => err, done };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await sleep(100);
+  }
+  return cond();
+}
+
+const history = () => JSON.parse(nettune(['history', '--json']).stdout) as { transactions: { id: number; status: string }[] };
+
+describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
+  beforeEach(() => {
+    state = mkdtempSync(join(tmpdir(), 'nettune-state-'));
+    root = mkdtempSync(join(tmpdir(), 'nettune-root-'));
+  });
+  afterAll(() => {
+    for (const ns of namespaces) spawnSync('ip', ['netns', 'del', ns]);
+    spawnSync('pkill', ['-f', `nettune.mjs __watchdog`]);
+  });
+
+  it('apply → read back → rollback restores every value and the persisted file byte for byte', () => {
+    const ns = newNetns('rb');
+    const before = { ka: get(ns, 'net.ipv4.tcp_keepalive_time'), rmem: get(ns, 'net.ipv4.tcp_rmem'), sack: get(ns, 'net.ipv4.tcp_sack') };
+    const persisted = join(root, 'etc/sysctl.d/90-nettune.conf');
+    mkdirSync(join(root, 'etc/sysctl.d'), { recursive: true });
+    const original = '# an earlier nettune file\nnet.ipv4.tcp_fin_timeout = 30\n';
+    writeFileSync(persisted, original);
+    const r = nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_keepalive_time=600', '--set', 'net.ipv4.tcp_rmem=4096 131072 67108864', '--set', 'net.ipv4.tcp_sack=0', '--persist', '--root', root, '--yes', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout) as { tx: number; steps: { target: string; after: string; adjusted: boolean }[]; persisted: string };
+    expect(res.steps.map((s) => s.after)).toEqual(['600', '4096 131072 67108864', '0']);
+    expect(get(ns, 'net.ipv4.tcp_rmem')).toBe('4096 131072 67108864');
+    const file = readFileSync(persisted, 'utf8');
+    expect(file).toMatch(/^# nettune: written by nettune .*transaction 1/);
+    expect(file).toMatch(/# requested with --set \(cli:--set; transaction 1, .*\)\nnet\.ipv4\.tcp_keepalive_time = 600/);
+    expect(file).toMatch(/net\.ipv4\.tcp_fin_timeout = 30/); // earlier settings kept
+    const rb = nettune(['rollback', '--json']);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(get(ns, 'net.ipv4.tcp_keepalive_time')).toBe(before.ka);
+    expect(get(ns, 'net.ipv4.tcp_rmem')).toBe(before.rmem);
+    expect(get(ns, 'net.ipv4.tcp_sack')).toBe(before.sack);
+    expect(readFileSync(persisted, 'utf8')).toBe(original);
+    expect(history().transactions[0]).toMatchObject({ id: 1, status: 'rolled_back' });
+    const tx = JSON.parse(nettune(['show-tx', '1', '--json', '--snapshots']).stdout) as { steps: { status: string }[]; before: { sysctl: Record<string, string> }; after: { sysctl: Record<string, string> } };
+    expect(tx.steps.every((s) => s.status === 'restored')).toBe(true);
+    expect(tx.before.sysctl['net.ipv4.tcp_sack']).toBe('1');
+    expect(tx.after.sysctl['net.ipv4.tcp_sack']).toBe('0');
+  });
+
+  it('a persisted file that did not exist is removed again by rollback', () => {
+    const ns = newNetns('rm');
+    const persisted = join(root, 'etc/sysctl.d/90-nettune.conf');
+    mkdirSync(join(root, 'etc/sysctl.d'), { recursive: true });
+    expect(nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_fin_timeout=20', '--persist', '--root', root, '--yes']).code).toBe(0);
+    expect(existsSync(persisted)).toBe(true);
+    expect(nettune(['rollback']).code).toBe(0);
+    expect(existsSync(persisted)).toBe(false);
+  });
+
+  it('an invalid value in the middle of the list: exit 2 and nothing changed', () => {
+    const ns = newNetns('inv');
+    const ka = get(ns, 'net.ipv4.tcp_keepalive_time');
+    const r = nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_keepalive_time=600', '--set', 'net.ipv4.tcp_sack=7', '--set', 'net.ipv4.tcp_fin_timeout=20', '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/nothing was changed.*\n.*tcp_sack takes 0 or 1/);
+    expect(get(ns, 'net.ipv4.tcp_keepalive_time')).toBe(ka);
+    expect(history().transactions).toEqual([]);
+  });
+
+  it('a value the kernel refuses mid-way: earlier writes restored, exit 4', () => {
+    const ns = newNetns('ref');
+    const ka = get(ns, 'net.ipv4.tcp_keepalive_time');
+    const range = get(ns, 'net.ipv4.ip_local_port_range');
+    // low > high passes the per-field check but the kernel rejects it (EINVAL)
+    const r = nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_keepalive_time=600', '--set', 'net.ipv4.ip_local_port_range=60000 2000', '--yes']);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(/apply failed and was rolled back/);
+    expect(get(ns, 'net.ipv4.tcp_keepalive_time')).toBe(ka);
+    expect(get(ns, 'net.ipv4.ip_local_port_range')).toBe(range);
+    expect(history().transactions[0]?.status).toBe('failed_rolled_back');
+  });
+
+  it('an unavailable congestion control is exit 2 before any write', () => {
+    const ns = newNetns('cc');
+    const r = nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_sack=0', '--set', 'net.ipv4.tcp_congestion_control=vegas', '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/vegas is not available/);
+    expect(get(ns, 'net.ipv4.tcp_sack')).toBe('1');
+    expect(history().transactions).toEqual([]);
+  });
+
+  it('two concurrent applies: the second gets exit 3 naming the holder', async () => {
+    const ns = newNetns('lock');
+    const first = start(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_keepalive_time=601', '--set', 'net.ipv4.tcp_fin_timeout=21', '--yes'], { NETTUNE_STEP_DELAY_MS: '1500' });
+    expect(await until(() => existsSync(join(state, 'lock')), 10_000)).toBe(true);
+    const second = nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_sack=0', '--yes']);
+    expect(second.code).toBe(3);
+    expect(second.stderr).toMatch(new RegExp(`another nettune holds the lock: pid ${first.child.pid}`));
+    expect(await first.done).toBe(0);
+    expect(get(ns, 'net.ipv4.tcp_sack')).toBe('1');
+  });
+
+  it('kill -9 during apply: the next command says so and recover restores', async () => {
+    const ns = newNetns('kill');
+    const before = ['net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_sack'].map((k) => get(ns, k));
+    const p = start(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_keepalive_time=602', '--set', 'net.ipv4.tcp_fin_timeout=22', '--set', 'net.ipv4.tcp_sack=0', '--yes'], { NETTUNE_STEP_DELAY_MS: '700' });
+    expect(await until(() => get(ns, 'net.ipv4.tcp_fin_timeout') === '22', 15_000)).toBe(true); // two writes done
+    p.child.kill('SIGKILL');
+    await p.done;
+    expect(get(ns, 'net.ipv4.tcp_keepalive_time')).toBe('602');
+    const h = nettune(['history']);
+    expect(h.stderr).toMatch(/died before finishing; run `nettune recover`/);
+    const blocked = nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_sack=0', '--yes']);
+    expect(blocked.code).toBe(3);
+    const rec = nettune(['recover', '--json']);
+    expect(rec.code, rec.stderr).toBe(0);
+    expect(['net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_sack'].map((k) => get(ns, k))).toEqual(before);
+    expect(history().transactions[0]?.status).toBe('recovered');
+    expect(existsSync(join(state, 'lock'))).toBe(false);
+  });
+
+  it('--confirm: not confirmed in time → reverted by the watchdog; confirmed → kept', async () => {
+    const ns = newNetns('conf');
+    const ka = get(ns, 'net.ipv4.tcp_keepalive_time');
+    expect(nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_keepalive_time=603', '--confirm', '2s', '--yes']).code).toBe(0);
+    expect(get(ns, 'net.ipv4.tcp_keepalive_time')).toBe('603');
+    expect(await until(() => get(ns, 'net.ipv4.tcp_keepalive_time') === ka, 8000)).toBe(true);
+    expect(await until(() => history().transactions[0]?.status === 'reverted_unconfirmed', 3000)).toBe(true);
+
+    expect(nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_keepalive_time=604', '--confirm', '2s', '--yes']).code).toBe(0);
+    expect(nettune(['confirm']).code).toBe(0);
+    await sleep(3000);
+    expect(get(ns, 'net.ipv4.tcp_keepalive_time')).toBe('604');
+    expect(history().transactions[0]?.status).toBe('confirmed');
+  });
+
+  it('--confirm still reverts when the applier is killed with kill -9', async () => {
+    const ns = newNetns('conf9');
+    const before = ['net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout'].map((k) => get(ns, k));
+    const p = start(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_keepalive_time=605', '--set', 'net.ipv4.tcp_fin_timeout=25', '--confirm', '2s', '--yes'], { NETTUNE_STEP_DELAY_MS: '800' });
+    expect(await until(() => get(ns, 'net.ipv4.tcp_keepalive_time') === '605', 15_000)).toBe(true);
+    p.child.kill('SIGKILL');
+    await p.done;
+    expect(await until(() => ['net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout'].map((k) => get(ns, k)).join() === before.join(), 10_000)).toBe(true);
+    expect(await until(() => history().transactions[0]?.status === 'reverted_unconfirmed', 3000)).toBe(true);
+  });
+
+  it('applies a sysctl.conf file (same parser as lint) and a plan file; --dry-run changes nothing', () => {
+    const ns = newNetns('file');
+    const conf = join(root, 'tune.conf');
+    writeFileSync(conf, '# test\nnet.ipv4.tcp_fin_timeout = 15\n-net.ipv4.no_such_knob = 1\nnet/ipv4/tcp_keepalive_probes = 4\n');
+    const dry = nettune(['apply', conf, '--netns', ns, '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dry_run: true });
+    expect(get(ns, 'net.ipv4.tcp_fin_timeout')).toBe('60');
+    expect(nettune(['apply', conf, '--netns', ns, '--yes']).code).toBe(0);
+    expect(get(ns, 'net.ipv4.tcp_fin_timeout')).toBe('15');
+    expect(get(ns, 'net.ipv4.tcp_keepalive_probes')).toBe('4');
+    const plan = join(root, 'plan.json');
+    const p = nettune(['plan', '--netns', ns, '--workload', 'throughput', '--link', '1gbit', '--rtt', '100ms', '--out', plan]);
+    expect(p.code, p.stderr).toBe(0);
+    const a = nettune(['apply', plan, '--netns', ns, '--yes', '--json']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(get(ns, 'net.ipv4.tcp_wmem').split(' ')[2]).toBe('33554432');
+    expect(nettune(['apply', plan, '--netns', ns]).code).toBe(0); // everything already in effect: nothing to ask
+  });
+});
