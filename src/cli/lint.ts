@@ -1,11 +1,11 @@
 // `nettune lint [PATH…]`: the sysctl configuration files, in the order they are applied, which line
 // wins for each key, and what is wrong with them (src/lint has the semantics).
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { type HostValue, lint, type LintMessage, type LintResult, type Sources, SYSTEM_DIRS, SYSTEM_TAIL_FILE, systemSources } from '../lint/index.js';
-import { keyToProcPath, normaliseSysctlValue } from '../lint/parse.js';
+import { readSysctlKey } from '../probe/sysctl.js';
 import { WORKLOADS } from '../plan/types.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { EXIT, NettuneError, usageError } from '../sys/errors.js';
@@ -43,15 +43,6 @@ export function sourcesFromPaths(paths: readonly string[]): Sources {
 
 /** Keys outside a Snapshot (kernel.*, vm.*, fs.*) on the live host. These knobs are not per
  *  network namespace, so the host's /proc/sys answers for --netns too. */
-function liveLookup(key: string): HostValue {
-  try {
-    return { exists: true, value: normaliseSysctlValue(readFileSync(keyToProcPath(key), 'utf8')) };
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' || code === 'ENOTDIR' ? { exists: false, value: null } : { exists: true, value: null }; // EISDIR, EACCES, EIO
-  }
-}
-
 function lineOf(m: LintMessage): string {
   const at = m.file === null ? '' : m.line === null ? `${m.file}: ` : `${m.file}:${m.line}: `;
   return `${at}${m.severity}: ${m.message}`;
@@ -122,7 +113,7 @@ the resulting values. Exit codes: 0 no errors · 1 at least one error · 2 bad u
       if (opts.root && sourcesFromPaths([opts.root]).dirs.length === 0) throw usageError(`--root ${opts.root}: not a directory`);
       const src = paths.length ? sourcesFromPaths(paths) : systemSources(opts.root ? resolve(opts.root) : '/');
       const snap = await getSnapshot(opts);
-      const result = lint(src, { snap, workload: opts.workload, hostLookup: opts.snapshot ? undefined : liveLookup });
+      const result = lint(src, { snap, workload: opts.workload, hostLookup: opts.snapshot ? undefined : (key: string): HostValue => readSysctlKey(key) });
       const sourceNote = opts.snapshot ? `snapshot ${opts.snapshot}` : opts.netns ? `live, netns ${opts.netns}` : 'live';
       if (opts.json)
         printJson({

@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { registerApply } from './apply.js';
 import { registerAudit } from './audit.js';
 import { registerCatalog } from './catalog.js';
+import { registerLint } from './lint.js';
 import { registerPlan } from './plan.js';
 import { registerProbe } from './probe.js';
 import { registerShow } from './show.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerShow(program);
   registerCatalog(program);
   registerAudit(program);
+  registerLint(program);
   registerPlan(program);
   registerApply(program);
   const override = (cmd: Command): void => {

@@ -68,12 +68,9 @@ export function canonicalKey(raw: string): string {
   return k.replace(/[./]/g, (c) => (c === '/' ? '.' : '/'));
 }
 
-/** The /proc/sys path of a dotted key ('/' inside a segment is a '.' in the file name). */
-export const keyToProcPath = (key: string, root = '/proc/sys'): string =>
-  [root, ...key.split('.').map((s) => s.replace(/\//g, '.'))].join('/');
-
-/** Values compared the way `sysctl -n` prints them: fields single-spaced. */
-export const normaliseSysctlValue = (v: string): string => v.trim().replace(/\s+/g, ' ');
+// The dotted-key ↔ /proc/sys path mapping and value normalisation are the probe's, so lint, apply
+// and the Snapshot agree on both.
+export { keyToPath as keyToProcPath, normaliseValue as normaliseSysctlValue } from '../probe/sysctl.js';
 
 function checkKey(key: string): string | null {
   if (key === '') return 'empty key';

@@ -61,3 +61,14 @@ export function readSysctls(root = '/proc/sys'): { values: Record<string, string
   }
   return { values, errors };
 }
+
+/** One key read live (for knobs outside the Snapshot, e.g. kernel.* in a sysctl.d file):
+ *  exists=false when the kernel has no such key; value=null when it exists but cannot be read. */
+export function readSysctlKey(key: string, root = '/proc/sys'): { exists: boolean; value: string | null } {
+  try {
+    return { exists: true, value: normaliseValue(readFileSync(keyToPath(key, root), 'utf8')) };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? { exists: false, value: null } : { exists: true, value: null }; // EISDIR, EACCES, EIO
+  }
+}
