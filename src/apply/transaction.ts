@@ -1,5 +1,7 @@
 // apply as a transaction: lock → record before → journal each step before writing it → write →
 // read back → persist → journal the result. Any failure restores everything written, in reverse.
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { NettuneError, EXIT } from '../sys/errors.js';
 import { type Lock, acquireLock } from './lock.js';
 import {
@@ -16,7 +18,7 @@ import {
   updateStep,
 } from './journal.js';
 import { type SystemIO, systemIO, targetLabel } from './io.js';
-import { parsePersisted, renderPersisted } from './persist.js';
+import { NIC_UNIT_NAME, nicLine, parseNicUnit, parsePersisted, renderNicUnit, renderPersisted } from './persist.js';
 
 export interface TxChange {
   target: Target;
@@ -56,7 +58,8 @@ export interface ApplyResult {
   tx: number;
   status: TxStatus;
   steps: StepResult[];
-  persisted: string | null;
+  /** Files written for boot: the sysctl.d file and, for NIC settings, the systemd unit. */
+  persisted: string[];
   confirm_deadline: string | null;
   watchdog_pid: number | null;
 }
@@ -97,8 +100,7 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
     // Record the before-state from the live system, not from the (possibly older) Snapshot.
     const befores: (string | null)[] = [];
     for (const c of req.changes) befores.push(await io.read(c.target));
-    const persistTarget: Target | null = req.persistFile ? { kind: 'file', path: req.persistFile } : null;
-    const persistBefore = persistTarget ? await io.read(persistTarget) : null;
+    const persistBefore = req.persistFile ? await io.read({ kind: 'file', path: req.persistFile }) : null;
     txId = beginTx(db, { netns: req.netns, source: req.source, plan: req.plan, before: req.before });
     lock.setTx(txId);
     const watchdogPid = req.confirmS !== null && req.startWatchdog ? req.startWatchdog(txId) : null;
@@ -124,22 +126,37 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
       seq++;
     }
 
-    let persisted: string | null = null;
-    if (persistTarget && req.persistFile) {
-      const at = new Date().toISOString();
-      const now = req.changes
-        .filter((c): c is TxChange & { target: { kind: 'sysctl'; key: string } } => c.target.kind === 'sysctl')
-        .map((c) => ({ key: c.target.key, value: c.to, comments: [`${c.reason} (${c.source}; transaction ${txId}, ${at})`] }));
-      const content = renderPersisted(parsePersisted(persistBefore), now, txId, at);
-      addStep(db, { tx_id: txId, seq, target: persistTarget, before: persistBefore, wanted: content });
+    const at = new Date().toISOString();
+    /** A file step: journaled with the old content first, so rollback restores it exactly. */
+    const writeFileStep = async (target: Target & { kind: 'file' }, before: string | null, content: string): Promise<void> => {
+      addStep(db, { tx_id: txId, seq, target, before, wanted: content });
       try {
-        await io.write(persistTarget, content);
+        mkdirSync(dirname(target.path), { recursive: true });
+        await io.write(target, content);
       } catch (err) {
         updateStep(db, txId, seq, { status: 'failed', error: (err as Error).message });
-        throw new StepFailure(`${req.persistFile}: ${(err as Error).message}`);
+        throw new StepFailure(`${target.path}: ${(err as Error).message}`);
       }
       updateStep(db, txId, seq, { status: 'done', after: '(written)' });
-      persisted = req.persistFile;
+      seq++;
+    };
+    const persisted: string[] = [];
+    if (req.persistFile) {
+      const sysctls = req.changes.filter((c): c is TxChange & { target: { kind: 'sysctl'; key: string } } => c.target.kind === 'sysctl');
+      if (sysctls.length) {
+        const now = sysctls.map((c) => ({ key: c.target.key, value: c.to, comments: [`${c.reason} (${c.source}; transaction ${txId}, ${at})`] }));
+        await writeFileStep({ kind: 'file', path: req.persistFile }, persistBefore, renderPersisted(parsePersisted(persistBefore), now, txId, at));
+        persisted.push(req.persistFile);
+      }
+      const nic = req.changes.filter((c) => c.target.kind === 'ethtool' || c.target.kind === 'sysfs');
+      if (nic.length) {
+        // /etc/sysctl.d/90-nettune.conf → /etc/systemd/system/nettune-nic.service (same root)
+        const unit: Target & { kind: 'file' } = { kind: 'file', path: join(dirname(dirname(req.persistFile)), 'systemd', 'system', NIC_UNIT_NAME) };
+        const unitBefore = await io.read(unit);
+        const lines = nic.map((c) => nicLine(c.target as Parameters<typeof nicLine>[0], c.to, req.netns, `${c.reason} (${c.source}; transaction ${txId}, ${at})`));
+        await writeFileStep(unit, unitBefore, renderNicUnit(parseNicUnit(unitBefore), lines, txId, at));
+        persisted.push(unit.path);
+      }
     }
 
     const after = req.snapshotAfter ? await req.snapshotAfter().catch(() => null) : null;

@@ -4,7 +4,7 @@ import { findEntry, validateValue } from '../catalog/index.js';
 import type { PlanChange } from '../plan/types.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { IFNAME } from '../sys/names.js';
-import { FEATURE_NAMES } from './io.js';
+import { FEATURE_NAMES, targetLabel } from './io.js';
 import type { Target } from './journal.js';
 import type { TxChange } from './transaction.js';
 
@@ -42,7 +42,7 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
     const label = JSON.stringify(target);
     const prior = seen.get(label);
     if (prior !== undefined && prior !== c.to) {
-      out.errors.push(`${c.kind === 'sysctl' ? c.key : label}: set twice, to ${prior} and ${c.to}`);
+      out.errors.push(`${targetLabel(target)}: set twice, to ${prior} and ${c.to}`);
       continue;
     }
     seen.set(label, c.to);

@@ -243,7 +243,7 @@ export function registerApply(program: Command): void {
       });
       if (opts.json) printJson({ ...result, skipped: v.skipped });
       else {
-        print(`Applied as transaction ${result.tx}${result.persisted ? `; persisted to ${result.persisted}` : ''}.`);
+        print(`Applied as transaction ${result.tx}${result.persisted.length ? `; persisted to ${result.persisted.join(' and ')}` : ''}.`);
         for (const s of result.steps.filter((x) => x.adjusted)) print(`  ${s.target}: the kernel holds ${s.after} (asked ${s.wanted})`);
         if (result.confirm_deadline) print(`Reverts at ${result.confirm_deadline} unless you run: nettune confirm ${result.tx}`);
         else print(`Undo with: nettune rollback ${result.tx}`);

@@ -71,7 +71,8 @@ describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
     writeFileSync(persisted, original);
     const r = nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_keepalive_time=600', '--set', 'net.ipv4.tcp_rmem=4096 131072 67108864', '--set', 'net.ipv4.tcp_sack=0', '--persist', '--root', root, '--yes', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const res = JSON.parse(r.stdout) as { tx: number; steps: { target: string; after: string; adjusted: boolean }[]; persisted: string };
+    const res = JSON.parse(r.stdout) as { tx: number; steps: { target: string; after: string; adjusted: boolean }[]; persisted: string[] };
+    expect(res.persisted).toEqual([persisted]);
     expect(res.steps.map((s) => s.after)).toEqual(['600', '4096 131072 67108864', '0']);
     expect(get(ns, 'net.ipv4.tcp_rmem')).toBe('4096 131072 67108864');
     const file = readFileSync(persisted, 'utf8');
@@ -207,5 +208,31 @@ describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
     expect(a.code, a.stderr).toBe(0);
     expect(get(ns, 'net.ipv4.tcp_wmem').split(' ')[2]).toBe('33554432');
     expect(nettune(['apply', plan, '--netns', ns]).code).toBe(0); // everything already in effect: nothing to ask
+  });
+
+  it('NIC settings go through the same transaction (ethtool, sysfs RPS) and persist as a systemd unit', () => {
+    const ns = newNetns('nic');
+    expect(spawnSync('ip', ['-n', ns, 'link', 'add', 'ntv0', 'type', 'veth', 'peer', 'name', 'ntv1']).status).toBe(0);
+    const ethtool = (dev: string) => spawnSync('ip', ['netns', 'exec', ns, 'ethtool', '-k', dev], { encoding: 'utf8' }).stdout;
+    const rps = () => spawnSync('ip', ['netns', 'exec', ns, 'cat', '/sys/class/net/ntv0/queues/rx-0/rps_cpus'], { encoding: 'utf8' }).stdout.trim();
+    expect(ethtool('ntv0')).toMatch(/generic-receive-offload: off/);
+    const rpsBefore = rps();
+    mkdirSync(join(root, 'etc/sysctl.d'), { recursive: true });
+    const r = nettune(['apply', '--netns', ns, '--set', 'ethtool:ntv0:features:gro=on', '--set', 'sysfs:/sys/class/net/ntv0/queues/rx-0/rps_cpus=1', '--persist', '--root', root, '--yes', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(ethtool('ntv0')).toMatch(/generic-receive-offload: on/);
+    expect(rps()).toMatch(/^0*1$/);
+    const unitPath = join(root, 'etc/systemd/system/nettune-nic.service');
+    const unit = readFileSync(unitPath, 'utf8');
+    expect(unit).toMatch(new RegExp(`ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/ethtool -K ntv0 gro on`));
+    expect(unit).toMatch(/ExecStart=.*echo 1 > \/sys\/class\/net\/ntv0\/queues\/rx-0\/rps_cpus'/);
+    expect(existsSync(join(root, 'etc/sysctl.d/90-nettune.conf'))).toBe(false); // no sysctl changes, no sysctl file
+    expect(nettune(['rollback']).code).toBe(0);
+    expect(ethtool('ntv0')).toMatch(/generic-receive-offload: off/);
+    expect(rps()).toBe(rpsBefore);
+    expect(existsSync(unitPath)).toBe(false);
+    // a fixed feature and an unknown device are refused before anything is written
+    expect(nettune(['apply', '--netns', ns, '--set', 'ethtool:ntv0:features:lro=on', '--yes']).stderr).toMatch(/fixed by the driver/);
+    expect(nettune(['apply', '--netns', ns, '--set', 'ethtool:nosuch0:features:gro=on', '--yes']).code).toBe(2);
   });
 });
