@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { registerApply } from './apply.js';
 import { registerAudit } from './audit.js';
 import { registerCatalog } from './catalog.js';
+import { registerLab } from './lab.js';
 import { registerLint } from './lint.js';
 import { registerPlan } from './plan.js';
 import { registerProbe } from './probe.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerLint(program);
   registerPlan(program);
   registerApply(program);
+  registerLab(program);
   const override = (cmd: Command): void => {
     cmd.exitOverride();
     cmd.commands.forEach(override);

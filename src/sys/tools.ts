@@ -13,6 +13,9 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   nft: 'nftables',
   conntrack: 'conntrack',
   iperf3: 'iperf3',
+  ping: 'iputils-ping',
+  cc: 'gcc',
+  python3: 'python3',
 };
 
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
