@@ -4,6 +4,7 @@ import { EXIT, NettuneError } from '../sys/errors.js';
 import { VERSION } from '../version.js';
 import { registerApply } from './apply.js';
 import { registerAudit } from './audit.js';
+import { registerBench } from './bench.js';
 import { registerCatalog } from './catalog.js';
 import { registerLab } from './lab.js';
 import { registerLint } from './lint.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerPlan(program);
   registerApply(program);
   registerLab(program);
+  registerBench(program);
   const override = (cmd: Command): void => {
     cmd.exitOverride();
     cmd.commands.forEach(override);

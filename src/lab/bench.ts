@@ -1,0 +1,438 @@
+// Benchmarks inside a lab (client namespace → server namespace) or against a loopback/lab target:
+// throughput (iperf3 --json), rr and crr (nettune's own bounded generator), backlog (a burst of
+// connects against a small accept queue) and keepalive (time until a blackholed peer is dead).
+// Every load is bounded in count and time and targets only loopback or 198.18.0.0/15.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, connect, type Socket } from 'node:net';
+import { environmentError, usageError } from '../sys/errors.js';
+import { run } from '../sys/run.js';
+import { which } from '../sys/tools.js';
+
+/** Targets nettune may send load to: loopback and the benchmarking range of its own labs. */
+export function allowedTarget(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host);
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a === 127 || (a === 198 && (b === 18 || b === 19));
+}
+
+export function checkTarget(host: string): string {
+  if (!allowedTarget(host)) throw usageError(`refusing to send load to ${host}`, 'targets must be loopback (127.0.0.0/8, ::1) or a lab address in 198.18.0.0/15');
+  return host;
+}
+
+function tool(name: string): string {
+  const p = which(name);
+  if (!p) throw environmentError(`${name} is not installed`, `apt-get install ${name === 'iperf3' ? 'iperf3' : name}`);
+  return p;
+}
+
+/** argv for a command in a namespace (or here when ns is null). */
+const inNs = (ns: string | null, cmd: string, args: string[]): [string, string[]] => (ns ? [tool('ip'), ['netns', 'exec', ns, tool(cmd), ...args]] : [tool(cmd), args]);
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function startProcess(file: string, args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  return { child, output: () => out, exited };
+}
+
+export interface ThroughputResult {
+  bps: number;
+  sender_bps: number;
+  retransmits: number | null;
+  /** Received bits per second for each one-second interval (all streams). */
+  series: number[];
+  /** Mean snd_cwnd (bytes) of stream 0 per interval, from the sender. */
+  cwnd_bytes: number[];
+  rtt_mean_ms: number | null;
+  omitted_s: number;
+  duration_s: number;
+  parallel: number;
+}
+
+interface IperfInterval {
+  sum?: { bits_per_second?: number; omitted?: boolean };
+  streams?: { snd_cwnd?: number; rtt?: number; omitted?: boolean }[];
+}
+interface IperfJson {
+  error?: string;
+  intervals?: IperfInterval[];
+  end?: {
+    sum_received?: { bits_per_second?: number };
+    sum_sent?: { bits_per_second?: number; retransmits?: number };
+    streams?: { sender?: { mean_rtt?: number } }[];
+  };
+}
+
+/** Parses iperf3 --json client output (exported for tests). */
+export function parseIperf(text: string, meta: { omit: number; duration: number; parallel: number }): ThroughputResult {
+  let doc: IperfJson;
+  try {
+    doc = JSON.parse(text) as IperfJson;
+  } catch {
+    throw environmentError(`iperf3 printed no JSON: ${text.slice(0, 200)}`);
+  }
+  if (doc.error) throw environmentError(`iperf3: ${doc.error}`);
+  const intervals = (doc.intervals ?? []).filter((i) => !i.sum?.omitted);
+  const rtts = (doc.end?.streams ?? []).map((s) => s.sender?.mean_rtt).filter((x): x is number => typeof x === 'number');
+  return {
+    bps: doc.end?.sum_received?.bits_per_second ?? 0,
+    sender_bps: doc.end?.sum_sent?.bits_per_second ?? 0,
+    retransmits: doc.end?.sum_sent?.retransmits ?? null,
+    series: intervals.map((i) => i.sum?.bits_per_second ?? 0),
+    cwnd_bytes: intervals.map((i) => i.streams?.[0]?.snd_cwnd ?? 0),
+    rtt_mean_ms: rtts.length ? rtts.reduce((a, b) => a + b, 0) / rtts.length / 1000 : null,
+    omitted_s: meta.omit,
+    duration_s: meta.duration,
+    parallel: meta.parallel,
+  };
+}
+
+let portSeq = 0;
+const nextPort = (): number => 20000 + ((process.pid * 7 + portSeq++) % 20000);
+
+export interface ThroughputOptions {
+  clientNs: string | null;
+  serverNs: string | null;
+  target: string;
+  duration_s: number;
+  omit_s: number;
+  parallel: number;
+  /** Start the iperf3 server (lab or loopback); false when one is already listening at target. */
+  startServer: boolean;
+  congestion?: string;
+}
+
+export async function throughput(o: ThroughputOptions): Promise<ThroughputResult> {
+  checkTarget(o.target);
+  if (o.duration_s < 1 || o.duration_s > 300) throw usageError('--duration must be between 1 and 300 s');
+  if (o.parallel < 1 || o.parallel > 64) throw usageError('--parallel must be between 1 and 64');
+  const port = nextPort();
+  const server = o.startServer ? startProcess(...inNs(o.serverNs, 'iperf3', ['-s', '-1', '-p', String(port), '--bind', o.target === 'localhost' ? '127.0.0.1' : o.target])) : null;
+  try {
+    const args = ['-c', o.target, '-p', String(o.startServer ? port : 5201), '-t', String(o.duration_s), '-O', String(o.omit_s), '-P', String(o.parallel), '--json'];
+    if (o.congestion) args.push('-C', o.congestion);
+    const [file, argv] = inNs(o.clientNs, 'iperf3', args);
+    const timeoutMs = (o.duration_s + o.omit_s + 30) * 1000;
+    for (let attempt = 0; ; attempt++) {
+      const r = await run(file, argv, { timeoutMs });
+      if (r.ok || attempt >= 20 || !/unable to connect|Connection refused/i.test(r.stdout + r.stderr)) {
+        return parseIperf(r.stdout || r.stderr, { omit: o.omit_s, duration: o.duration_s, parallel: o.parallel });
+      }
+      await sleep(100); // server not listening yet
+    }
+  } finally {
+    server?.child.kill('SIGKILL');
+    await server?.exited;
+  }
+}
+
+/* ------------------------- request/response generator -------------------------------------- */
+
+export interface RrOptions {
+  host: string;
+  port: number;
+  mode: 'rr' | 'crr';
+  duration_s: number;
+  /** Upper bound on transactions (all connections together). */
+  max_transactions: number;
+  connections: number;
+  size: number;
+}
+
+export interface RrResult {
+  mode: 'rr' | 'crr';
+  transactions: number;
+  errors: number;
+  elapsed_s: number;
+  tps: number;
+  /** Latency of each transaction in ms (sampled: at most 200 000 kept). */
+  latencies_ms: number[];
+}
+
+/** Fixed-size echo server for rr/crr: answers each request of `size` bytes with `size` bytes.
+ *  Runs until `stopAfterMs` (bounded) or SIGTERM. */
+export function rrServer(port: number, size: number, stopAfterMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const reply = Buffer.alloc(size, 0x61);
+    const server = createServer({ noDelay: true }, (sock: Socket) => {
+      let pending = 0;
+      sock.on('data', (d: Buffer) => {
+        pending += d.length;
+        while (pending >= size) {
+          pending -= size;
+          sock.write(reply);
+        }
+      });
+      sock.on('error', () => undefined);
+    });
+    server.on('error', reject);
+    server.listen({ port, host: '0.0.0.0', backlog: 4096 }, () => {
+      process.stdout.write('ready\n');
+    });
+    const stop = (): void => {
+      server.close();
+      resolve();
+    };
+    setTimeout(stop, stopAfterMs).unref();
+    process.once('SIGTERM', stop);
+  });
+}
+
+export async function rrClient(o: RrOptions): Promise<RrResult> {
+  checkTarget(o.host);
+  const request = Buffer.alloc(o.size, 0x62);
+  const latencies: number[] = [];
+  const deadline = performance.now() + o.duration_s * 1000;
+  let done = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  const keep = (ms: number): void => {
+    if (latencies.length < 200_000) latencies.push(ms);
+  };
+  const more = (): boolean => performance.now() < deadline && done + errors < o.max_transactions;
+
+  const oneExchange = (sock: Socket): Promise<void> =>
+    new Promise((resolve, reject) => {
+      let got = 0;
+      const onData = (d: Buffer): void => {
+        got += d.length;
+        if (got >= o.size) {
+          sock.off('data', onData);
+          sock.off('error', reject);
+          resolve();
+        }
+      };
+      sock.on('data', onData);
+      sock.once('error', reject);
+      sock.write(request);
+    });
+
+  const open = (): Promise<Socket> =>
+    new Promise((resolve, reject) => {
+      const s = connect({ host: o.host, port: o.port, noDelay: true });
+      s.setTimeout(5000, () => s.destroy(new Error('timeout')));
+      s.once('connect', () => resolve(s));
+      s.once('error', reject);
+    });
+
+  const worker = async (): Promise<void> => {
+    if (o.mode === 'rr') {
+      let sock: Socket;
+      try {
+        sock = await open();
+      } catch {
+        errors++;
+        return;
+      }
+      while (more()) {
+        const s = performance.now();
+        try {
+          await oneExchange(sock);
+          keep(performance.now() - s);
+          done++;
+        } catch {
+          errors++;
+          break;
+        }
+      }
+      sock.destroy();
+      return;
+    }
+    while (more()) {
+      const s = performance.now();
+      try {
+        const sock = await open();
+        await oneExchange(sock);
+        sock.end();
+        keep(performance.now() - s);
+        done++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.connections }, worker));
+  const elapsed = (performance.now() - t0) / 1000;
+  return { mode: o.mode, transactions: done, errors, elapsed_s: elapsed, tps: done / elapsed, latencies_ms: latencies };
+}
+
+export interface RrBenchOptions {
+  clientNs: string | null;
+  serverNs: string | null;
+  target: string;
+  mode: 'rr' | 'crr';
+  duration_s: number;
+  connections: number;
+  size: number;
+  max_transactions: number;
+}
+
+/** Runs the generator's server and client as nettune processes in the lab namespaces. */
+export async function rrBench(o: RrBenchOptions, self: { node: string; script: string }): Promise<RrResult> {
+  checkTarget(o.target);
+  const port = nextPort();
+  const serverArgs = [self.script, '__rr-server', String(port), String(o.size), String((o.duration_s + 30) * 1000)];
+  const server = startProcess(...(o.serverNs ? ([tool('ip'), ['netns', 'exec', o.serverNs, self.node, ...serverArgs]] as [string, string[]]) : ([self.node, serverArgs] as [string, string[]])));
+  try {
+    for (let i = 0; i < 100 && !server.output().includes('ready'); i++) await sleep(50);
+    if (!server.output().includes('ready')) throw environmentError(`rr server did not start: ${server.output().slice(0, 300)}`);
+    const clientArgs = [self.script, '__rr-client', JSON.stringify({ host: o.target, port, mode: o.mode, duration_s: o.duration_s, max_transactions: o.max_transactions, connections: o.connections, size: o.size })];
+    const [file, argv] = o.clientNs ? [tool('ip'), ['netns', 'exec', o.clientNs, self.node, ...clientArgs]] : [self.node, clientArgs];
+    const r = await run(file, argv, { timeoutMs: (o.duration_s + 60) * 1000, maxBuffer: 256 * 1024 * 1024 });
+    if (!r.ok) throw environmentError(`rr client failed: ${r.error ?? ''} ${r.stderr.slice(0, 300)}`);
+    return JSON.parse(r.stdout) as RrResult;
+  } finally {
+    server.child.kill('SIGTERM');
+    await Promise.race([server.exited, sleep(2000)]);
+    server.child.kill('SIGKILL');
+  }
+}
+
+/* ------------------------------- backlog and keepalive -------------------------------------- */
+
+const BACKLOG_SERVER = `
+import socket, sys, time
+port, backlog, hold = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", port))
+s.listen(backlog)
+print("ready", flush=True)
+time.sleep(hold)  # never accept: the accept queue fills
+`;
+
+export interface BacklogResult {
+  attempted: number;
+  connected: number;
+  failed: number;
+  /** Connects that only completed after a retransmitted SYN (slower than 900 ms). */
+  slow: number;
+  backlog: number;
+}
+
+/** A burst of `connects` concurrent connects against a listener with accept backlog `backlog`
+ *  that never accepts. */
+export async function backlogBench(o: { clientNs: string | null; serverNs: string | null; target: string; backlog: number; connects: number }, self: { node: string; script: string }): Promise<BacklogResult> {
+  checkTarget(o.target);
+  if (o.connects < 1 || o.connects > 5000) throw usageError('--connects must be between 1 and 5000');
+  const port = nextPort();
+  const server = startProcess(...inNs(o.serverNs, 'python3', ['-c', BACKLOG_SERVER, String(port), String(o.backlog), '20']));
+  try {
+    for (let i = 0; i < 100 && !server.output().includes('ready'); i++) await sleep(50);
+    if (!server.output().includes('ready')) throw environmentError(`backlog server did not start: ${server.output().slice(0, 300)}`);
+    const args = [self.script, '__connect-burst', JSON.stringify({ host: o.target, port, count: o.connects, timeout_ms: 4000 })];
+    const [file, argv] = o.clientNs ? [tool('ip'), ['netns', 'exec', o.clientNs, self.node, ...args]] : [self.node, args];
+    const r = await run(file, argv, { timeoutMs: 60_000 });
+    if (!r.ok) throw environmentError(`connect burst failed: ${r.stderr.slice(0, 300)}`);
+    const res = JSON.parse(r.stdout) as { connected: number; failed: number; slow: number };
+    return { attempted: o.connects, ...res, backlog: o.backlog };
+  } finally {
+    server.child.kill('SIGKILL');
+    await server.exited;
+  }
+}
+
+/** The client side of the backlog bench: `count` concurrent connects, each bounded by timeout. */
+export async function connectBurst(o: { host: string; port: number; count: number; timeout_ms: number }): Promise<{ connected: number; failed: number; slow: number }> {
+  checkTarget(o.host);
+  let connected = 0;
+  let failed = 0;
+  let slow = 0;
+  const sockets: Socket[] = [];
+  await Promise.all(
+    Array.from(
+      { length: o.count },
+      () =>
+        new Promise<void>((resolve) => {
+          const t = performance.now();
+          const s = connect({ host: o.host, port: o.port });
+          sockets.push(s);
+          const timer = setTimeout(() => {
+            failed++;
+            s.destroy();
+            resolve();
+          }, o.timeout_ms);
+          s.once('connect', () => {
+            clearTimeout(timer);
+            connected++;
+            if (performance.now() - t > 900) slow++;
+            resolve();
+          });
+          s.once('error', () => {
+            clearTimeout(timer);
+            failed++;
+            resolve();
+          });
+        }),
+    ),
+  );
+  for (const s of sockets) s.destroy();
+  return { connected, failed, slow };
+}
+
+const KEEPALIVE_CLIENT = `
+import socket, sys, time
+host, port, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.create_connection((host, port), timeout=5)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)   # times and counts from the namespace's sysctls
+s.settimeout(limit)
+print("connected", flush=True)
+sys.stdin.readline()                                         # the blackhole is in place
+t = time.monotonic()
+try:
+    s.recv(1)
+    print("closed %.3f" % (time.monotonic() - t), flush=True)
+except socket.timeout:
+    print("limit %.3f" % (time.monotonic() - t), flush=True)
+except OSError as e:
+    print("dead %.3f %s" % (time.monotonic() - t, e.errno), flush=True)
+`;
+
+export interface KeepaliveResult {
+  /** Seconds from blackholing the peer until the kernel declared the connection dead (null: not within the limit). */
+  detected_s: number | null;
+  limit_s: number;
+  outcome: 'dead' | 'limit' | 'closed';
+}
+
+/** Connects client → server, blackholes the server (nft drop, else link down), and times how long
+ *  keepalive takes to declare it dead. The server namespace must be disposable (a lab's). */
+export async function keepaliveBench(o: { clientNs: string; serverNs: string; target: string; limit_s: number }): Promise<KeepaliveResult> {
+  checkTarget(o.target);
+  const port = nextPort();
+  const server = startProcess(...inNs(o.serverNs, 'python3', ['-c', 'import socket,sys,time\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(("0.0.0.0",int(sys.argv[1])));s.listen(8);print("ready",flush=True);c,_=s.accept();time.sleep(float(sys.argv[2]))', String(port), String(o.limit_s + 30)]));
+  const client = spawn(tool('ip'), ['netns', 'exec', o.clientNs, tool('python3'), '-c', KEEPALIVE_CLIENT, o.target, String(port), String(o.limit_s)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  client.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  client.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((r) => client.on('exit', () => r()));
+  try {
+    for (let i = 0; i < 100 && !server.output().includes('ready'); i++) await sleep(50);
+    for (let i = 0; i < 100 && !out.includes('connected'); i++) await sleep(50);
+    if (!out.includes('connected')) throw environmentError(`keepalive client could not connect: ${out.slice(0, 300)}`);
+    const nft = which('nft');
+    const blackhole = nft
+      ? await run(tool('ip'), ['netns', 'exec', o.serverNs, nft, 'add table ip nettune_blackhole; add chain ip nettune_blackhole in { type filter hook input priority -300; policy drop; }'])
+      : await run(tool('ip'), ['-n', o.serverNs, 'link', 'set', 'nt0', 'down']);
+    if (!blackhole.ok) throw environmentError(`could not blackhole the server: ${blackhole.stderr.trim()}`);
+    client.stdin.write('go\n');
+    await Promise.race([exited, sleep((o.limit_s + 20) * 1000)]);
+    const m = /(dead|limit|closed) ([\d.]+)/.exec(out);
+    if (!m) throw environmentError(`keepalive client said: ${out.slice(0, 300)}`);
+    const outcome = m[1] as KeepaliveResult['outcome'];
+    return { detected_s: outcome === 'dead' ? Number(m[2]) : null, limit_s: o.limit_s, outcome };
+  } finally {
+    client.kill('SIGKILL');
+    server.child.kill('SIGKILL');
+    await server.exited;
+    if (which('nft')) await run(tool('ip'), ['netns', 'exec', o.serverNs, tool('nft'), 'delete table ip nettune_blackhole']);
+    else await run(tool('ip'), ['-n', o.serverNs, 'link', 'set', 'nt0', 'up']);
+  }
+}
