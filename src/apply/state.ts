@@ -4,7 +4,21 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { environmentError } from '../sys/errors.js';
 
-export const stateDir = (): string => process.env.NETTUNE_STATE_DIR ?? '/var/lib/nettune';
+let scoped: string | null = null;
+
+export const stateDir = (): string => scoped ?? process.env.NETTUNE_STATE_DIR ?? '/var/lib/nettune';
+
+/** Runs `fn` with journal and lock in `dir` (experiments keep their many short transactions out of
+ *  the host's journal). Not reentrant; callers are sequential. */
+export async function withStateDir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const before = scoped;
+  scoped = dir;
+  try {
+    return await fn();
+  } finally {
+    scoped = before;
+  }
+}
 
 export function ensureStateDir(): string {
   const dir = stateDir();

@@ -6,6 +6,7 @@ import { registerApply } from './apply.js';
 import { registerAudit } from './audit.js';
 import { registerBench } from './bench.js';
 import { registerCatalog } from './catalog.js';
+import { registerExperiment } from './experiment.js';
 import { registerLab } from './lab.js';
 import { registerLint } from './lint.js';
 import { registerPlan } from './plan.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerApply(program);
   registerLab(program);
   registerBench(program);
+  registerExperiment(program);
   const override = (cmd: Command): void => {
     cmd.exitOverride();
     cmd.commands.forEach(override);

@@ -389,10 +389,13 @@ t = time.monotonic()
 try:
     s.recv(1)
     print("closed %.3f" % (time.monotonic() - t), flush=True)
-except socket.timeout:
-    print("limit %.3f" % (time.monotonic() - t), flush=True)
 except OSError as e:
-    print("dead %.3f %s" % (time.monotonic() - t, e.errno), flush=True)
+    # socket.timeout is TimeoutError since 3.10, as is the kernel's ETIMEDOUT: only our own
+    # settimeout() expiry has no errno.
+    if e.errno is None:
+        print("limit %.3f" % (time.monotonic() - t), flush=True)
+    else:
+        print("dead %.3f %s" % (time.monotonic() - t, e.errno), flush=True)
 `;
 
 export interface KeepaliveResult {

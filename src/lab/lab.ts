@@ -49,8 +49,11 @@ export function validLabName(name: string): string {
   return name;
 }
 
-/** dist/nettune-delayline next to the bundle (or the source tree's dist when run from tests). */
+/** The delay line binary: $NETTUNE_DELAYLINE, else dist/nettune-delayline next to the bundle (or
+ *  the source tree's dist when run from tests). */
 export function delaylinePath(): string | null {
+  const given = process.env.NETTUNE_DELAYLINE;
+  if (given) return existsSync(given) ? given : null;
   const here = dirname(fileURLToPath(import.meta.url));
   for (const p of [join(here, 'nettune-delayline'), join(here, '..', '..', 'dist', 'nettune-delayline'), join(process.cwd(), 'dist', 'nettune-delayline')]) {
     if (existsSync(p)) return p;

@@ -1,0 +1,175 @@
+// Built-in experiments: each reproduces or refutes one tuning claim on this kernel, in a lab.
+// Data only: the runner (experiment.ts) builds the lab, applies A and B through the apply stage,
+// runs the benchmark interleaved, and judges the difference.
+import type { PlanChange } from '../plan/types.js';
+import type { LinkEmulation, Topology } from './lab.js';
+
+export type BenchSpec =
+  | { kind: 'throughput'; duration_s: number; omit_s: number; parallel: number; congestion?: string }
+  | { kind: 'rr' | 'crr'; duration_s: number; connections: number; size: number }
+  | { kind: 'backlog'; backlog: number; connects: number }
+  | { kind: 'keepalive'; limit_s: number };
+
+export type Role = 'client' | 'server' | 'router';
+
+export interface ArmSpec {
+  label: string;
+  /** Changes per lab host, applied through the apply stage with --netns. 'baseline' for A means:
+   *  whatever the namespaces had before B's keys were touched. */
+  changes: Partial<Record<Role, PlanChange[]>> | 'baseline';
+  /** Benchmark parameters that differ for this arm (e.g. the per-socket congestion control). */
+  bench?: Partial<{ congestion: string }>;
+}
+
+export interface MetricSpec {
+  name: string;
+  unit: string;
+  higher_is_better: boolean;
+}
+
+export interface ExperimentDef {
+  name: string;
+  claim: string;
+  topology: Topology;
+  link: LinkEmulation;
+  /** Applied once to both arms after the lab is up (e.g. big buffers so they do not limit). */
+  setup?: Partial<Record<Role, PlanChange[]>>;
+  bench: BenchSpec;
+  metric: MetricSpec;
+  a: ArmSpec;
+  /** B may be computed from the lab (e.g. the planner's BDP buffers). */
+  b: ArmSpec | 'plan-buffers';
+  reps: number;
+  notes: string[];
+  /** Why the experiment cannot run yet, if it cannot. */
+  unavailable?: string;
+}
+
+const sysctl = (key: string, to: string): PlanChange => ({ kind: 'sysctl', key, from: null, to });
+const sysctls = (m: Record<string, string>): PlanChange[] => Object.entries(m).map(([k, v]) => sysctl(k, v));
+const both = (m: Record<string, string>): Partial<Record<Role, PlanChange[]>> => ({ client: sysctls(m), server: sysctls(m) });
+const features = (dev: string, on: boolean, names: string[]): PlanChange[] =>
+  names.map((setting) => ({ kind: 'ethtool', device: dev, group: 'features', setting, from: null, to: on ? 'on' : 'off' }));
+
+const BIG_BUFFERS = { 'net.ipv4.tcp_rmem': '4096 131072 134217728', 'net.ipv4.tcp_wmem': '4096 16384 134217728' };
+const THROUGHPUT: BenchSpec = { kind: 'throughput', duration_s: 10, omit_s: 3, parallel: 1 };
+const BPS: MetricSpec = { name: 'throughput', unit: 'bit/s', higher_is_better: true };
+
+export const EXPERIMENTS: readonly ExperimentDef[] = [
+  {
+    name: 'bdp-buffers',
+    claim: 'Socket buffers sized from the bandwidth-delay product let a single TCP stream fill a long, fat link that the default buffer limits cannot.',
+    topology: 'pair',
+    link: { rate_bps: 1e9, rtt_s: 0.1, jitter_s: 0, loss_pct: 0 },
+    bench: THROUGHPUT,
+    metric: BPS,
+    a: { label: 'defaults', changes: 'baseline' },
+    b: 'plan-buffers',
+    reps: 4,
+    notes: ['B is what `nettune plan --workload throughput --link 1gbit --rtt 100ms` proposes for tcp_rmem/tcp_wmem (2 × BDP, power of two).', 'Slow start at 100 ms takes seconds: the first 3 s of each run are omitted (iperf3 --omit).'],
+  },
+  {
+    name: 'bbr-vs-cubic-loss',
+    claim: 'On a path with 1 % random loss, BBR sustains far more single-stream throughput than loss-based CUBIC.',
+    topology: 'pair',
+    link: { rate_bps: 1e9, rtt_s: 0.05, jitter_s: 0, loss_pct: 1 },
+    setup: both(BIG_BUFFERS),
+    bench: { ...THROUGHPUT, omit_s: 2 },
+    metric: BPS,
+    a: { label: 'cubic', changes: {}, bench: { congestion: 'cubic' } },
+    b: { label: 'bbr', changes: {}, bench: { congestion: 'bbr' } },
+    reps: 4,
+    notes: ['The algorithm is chosen per socket (iperf3 -C): a child namespace can only select algorithms in the host-wide allowed list, a root process per socket can use any available one.', 'Loss is applied independently in each direction.'],
+  },
+  {
+    name: 'timestamps',
+    claim: 'Turning TCP timestamps off (a common "performance" tip) does not make a fast local transfer measurably faster.',
+    topology: 'pair',
+    link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
+    setup: both(BIG_BUFFERS),
+    bench: { kind: 'throughput', duration_s: 5, omit_s: 1, parallel: 1 },
+    metric: BPS,
+    a: { label: 'timestamps on', changes: both({ 'net.ipv4.tcp_timestamps': '1' }) },
+    b: { label: 'timestamps off', changes: both({ 'net.ipv4.tcp_timestamps': '0' }) },
+    reps: 5,
+    notes: ['Unlimited veth link: the transfer is CPU-bound, where 12 bytes of options per segment would show if they mattered.'],
+  },
+  {
+    name: 'sack-loss',
+    claim: 'Disabling SACK hurts throughput on a lossy path, because several losses per window then cost several round trips.',
+    topology: 'pair',
+    link: { rate_bps: 1e9, rtt_s: 0.05, jitter_s: 0, loss_pct: 1 },
+    setup: both(BIG_BUFFERS),
+    bench: { ...THROUGHPUT, omit_s: 2, congestion: 'cubic' },
+    metric: BPS,
+    a: { label: 'SACK on', changes: both({ 'net.ipv4.tcp_sack': '1' }) },
+    b: { label: 'SACK off', changes: both({ 'net.ipv4.tcp_sack': '0' }) },
+    reps: 4,
+    notes: ['CUBIC in both arms (per socket), so loss recovery, not BBR\'s loss tolerance, is what differs.'],
+  },
+  {
+    name: 'keepalive-dead-peer',
+    claim: 'With the default keepalive settings a silently vanished peer is not noticed for over two hours; tcp_keepalive_time/intvl/probes bound it.',
+    topology: 'pair',
+    link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
+    bench: { kind: 'keepalive', limit_s: 20 },
+    metric: { name: 'dead-peer detection time', unit: 's', higher_is_better: false },
+    a: { label: 'defaults', changes: 'baseline' },
+    b: { label: '5 s + 2 s × 3', changes: { client: sysctls({ 'net.ipv4.tcp_keepalive_time': '5', 'net.ipv4.tcp_keepalive_intvl': '2', 'net.ipv4.tcp_keepalive_probes': '3' }) } },
+    reps: 2,
+    notes: ['A run that reaches the 20 s limit without a verdict counts as 20 s (censored: the real value is 7200 + 75 × 9 = 7875 s).', 'The server is blackholed with an nftables drop rule in its namespace.'],
+  },
+  {
+    name: 'listen-backlog',
+    claim: 'somaxconn caps the accept queue an application asks for; at the pre-5.4 default of 128 a connect burst overflows it.',
+    topology: 'pair',
+    link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
+    bench: { kind: 'backlog', backlog: 4096, connects: 1000 },
+    metric: { name: 'connects completed', unit: 'connections', higher_is_better: true },
+    a: { label: 'somaxconn 128', changes: { server: sysctls({ 'net.core.somaxconn': '128' }) } },
+    b: { label: 'somaxconn 4096', changes: { server: sysctls({ 'net.core.somaxconn': '4096' }) } },
+    reps: 3,
+    notes: ['The server listens with backlog 4096 and never accepts, so the accept queue is what absorbs the burst of 1000 connects.'],
+  },
+  {
+    name: 'offloads',
+    claim: 'Segmentation and receive offloads (TSO/GSO/GRO) raise the throughput a CPU can push through a veth pair.',
+    topology: 'pair',
+    link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
+    setup: both(BIG_BUFFERS),
+    bench: { kind: 'throughput', duration_s: 5, omit_s: 1, parallel: 1 },
+    metric: BPS,
+    a: { label: 'offloads off', changes: { client: features('nt0', false, ['tso', 'gso', 'gro']), server: features('nt0', false, ['tso', 'gso', 'gro']) } },
+    b: { label: 'offloads on', changes: { client: features('nt0', true, ['tso', 'gso', 'gro']), server: features('nt0', true, ['tso', 'gso', 'gro']) } },
+    reps: 4,
+    notes: ['Both ends of the veth pair are switched; the change goes through the apply stage as ethtool settings.'],
+  },
+  {
+    name: 'conntrack-full',
+    claim: 'When the conntrack table is full, new connections through a router are dropped.',
+    topology: 'router',
+    link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
+    bench: { kind: 'crr', duration_s: 5, connections: 8, size: 64 },
+    metric: { name: 'connections per second', unit: 'conn/s', higher_is_better: true },
+    a: { label: 'default max', changes: 'baseline' },
+    b: { label: 'tiny max', changes: {} },
+    reps: 3,
+    notes: [],
+    unavailable: 'nf_conntrack_max is a global knob: shrinking it would change the host, not the lab. Waits for the netfilter issue (a per-namespace limit via nft ct count).',
+  },
+  {
+    name: 'notrack-crr',
+    claim: 'NOTRACK in the raw table raises the connection rate a stateful router sustains.',
+    topology: 'router',
+    link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
+    bench: { kind: 'crr', duration_s: 5, connections: 8, size: 64 },
+    metric: { name: 'connections per second', unit: 'conn/s', higher_is_better: true },
+    a: { label: 'conntrack', changes: {} },
+    b: { label: 'notrack', changes: {} },
+    reps: 3,
+    notes: [],
+    unavailable: 'nft rule sets are not plan changes yet; waits for the netfilter issue (its planner emits the raw-table rules).',
+  },
+];
+
+export const findExperiment = (name: string): ExperimentDef | undefined => EXPERIMENTS.find((e) => e.name === name);

@@ -1,0 +1,162 @@
+// lab up/down/list/status, benchmarks and a short experiment, in namespaces the tests create and
+// always remove. Needs root.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BUNDLE = join(ROOT, 'dist', 'nettune.mjs');
+const isRoot = process.getuid?.() === 0;
+const hasDelayline = existsSync(join(ROOT, 'dist', 'nettune-delayline'));
+const state = mkdtempSync(join(tmpdir(), 'nettune-lab-'));
+const tag = `t${(process.pid % 10000).toString(36)}${Math.random().toString(36).slice(2, 4)}`;
+const labs: string[] = [];
+
+function nettune(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { ...process.env, NETTUNE_NO_INSTALL: '1', NETTUNE_STATE_DIR: state, ...env }, timeout: 180_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+const lab = (suffix: string): string => {
+  const name = `${tag}${suffix}`;
+  labs.push(name);
+  return name;
+};
+const netns = (): string[] => {
+  try {
+    return readdirSync('/run/netns');
+  } catch {
+    return [];
+  }
+};
+const ping = (ns: string, addr: string): boolean => spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '2', addr]).status === 0;
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe.skipIf(!isRoot)('lab (root)', () => {
+  afterAll(() => {
+    for (const l of labs) nettune(['lab', 'down', l]);
+    for (const ns of netns().filter((n) => n.startsWith(`nt-${tag}`))) spawnSync('ip', ['netns', 'del', ns]);
+  });
+
+  it('pair with a rate: up, status, throughput near the rate, down leaves nothing behind', () => {
+    const name = lab('p');
+    const up = nettune(['lab', 'up', name, '--rate', '200mbit', '--json']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(netns()).toEqual(expect.arrayContaining([`nt-${name}-client`, `nt-${name}-server`]));
+    expect(ping(`nt-${name}-client`, '198.18.0.2')).toBe(true);
+    const st = JSON.parse(nettune(['lab', 'status', name, '--json']).stdout) as { ping: { received: number } };
+    expect(st.ping.received).toBe(5);
+    const t = nettune(['bench', 'throughput', '--lab', name, '--duration', '3', '--omit', '1', '--json']);
+    expect(t.code, t.stderr).toBe(0);
+    const bps = (JSON.parse(t.stdout) as { bps: number }).bps;
+    expect(bps).toBeGreaterThan(200e6 * 0.9);
+    expect(bps).toBeLessThan(200e6 * 1.02);
+    expect(nettune(['lab', 'down', name]).code).toBe(0);
+    expect(netns().filter((n) => n.startsWith(`nt-${name}-`))).toEqual([]);
+    expect(existsSync(join(state, 'labs', `${name}.json`))).toBe(false);
+  });
+
+  it('router and multipath topologies route end to end', () => {
+    const r = lab('r');
+    expect(nettune(['lab', 'up', r, '--topology', 'router']).code).toBe(0);
+    expect(ping(`nt-${r}-client`, '198.18.0.6')).toBe(true);
+    const m = lab('m');
+    expect(nettune(['lab', 'up', m, '--topology', 'multipath']).code).toBe(0);
+    expect(ping(`nt-${m}-client`, '198.18.0.2')).toBe(true);
+    expect(ping(`nt-${m}-client`, '198.18.0.6')).toBe(true);
+    const list = JSON.parse(nettune(['lab', 'list', '--json']).stdout) as { labs: { name: string }[] };
+    expect(list.labs.map((l) => l.name)).toEqual(expect.arrayContaining([r, m]));
+    nettune(['lab', 'down', r]);
+    nettune(['lab', 'down', m]);
+    expect(netns().filter((n) => n.startsWith(`nt-${r}-`) || n.startsWith(`nt-${m}-`))).toEqual([]);
+  });
+
+  it('a crashed run is cleaned by the next up and by down; up is idempotent', () => {
+    const name = lab('c');
+    spawnSync('ip', ['netns', 'add', `nt-${name}-client`]); // left over, no state file
+    const list = JSON.parse(nettune(['lab', 'list', '--json']).stdout) as { labs: { name: string; state: unknown }[] };
+    expect(list.labs.find((l) => l.name === name)?.state).toBeNull();
+    expect(nettune(['lab', 'up', name]).code).toBe(0);
+    expect(nettune(['lab', 'up', name]).code).toBe(0);
+    expect(netns().filter((n) => n.startsWith(`nt-${name}-`)).sort()).toEqual([`nt-${name}-client`, `nt-${name}-server`]);
+    expect(nettune(['lab', 'down', name]).code).toBe(0);
+    expect(netns().filter((n) => n.startsWith(`nt-${name}-`))).toEqual([]);
+  });
+
+  it('a failure while building removes what was built (broken delay line)', () => {
+    const name = lab('f');
+    const r = nettune(['lab', 'up', name, '--rtt', '10ms'], { NETTUNE_DELAYLINE: '/bin/false' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/delay line did not start|netem/);
+    expect(netns().filter((n) => n.startsWith(`nt-${name}-`))).toEqual([]);
+  });
+
+  it('bad input is exit 2 before anything is built; load only to loopback or lab addresses', () => {
+    expect(nettune(['lab', 'up', 'Bad_Name']).code).toBe(2);
+    expect(nettune(['lab', 'up', lab('x'), '--rate', 'fast']).code).toBe(2);
+    expect(nettune(['lab', 'up', lab('y'), '--topology', 'star']).code).toBe(2);
+    expect(nettune(['bench', 'throughput', '--target', '10.0.0.1']).code).toBe(2);
+    expect(nettune(['bench', 'rr', '--target', '8.8.8.8']).code).toBe(2);
+    expect(nettune(['bench', 'rr', '--lab', 'nosuchlab']).code).toBe(2);
+  });
+
+  it('rr and crr generators report percentiles; loopback works without a lab', () => {
+    const r = nettune(['bench', 'rr', '--target', '127.0.0.1', '--duration', '1', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { transactions: number; latency_ms: Record<string, number> };
+    expect(j.transactions).toBeGreaterThan(100);
+    expect(j.latency_ms.p50).toBeLessThanOrEqual(j.latency_ms.p99 ?? Infinity);
+    const c = JSON.parse(nettune(['bench', 'crr', '--target', '127.0.0.1', '--duration', '1', '--json']).stdout) as { tps: number; errors: number };
+    expect(c.tps).toBeGreaterThan(50);
+  });
+
+  it('experiment list and one short experiment (listen-backlog) with a report', () => {
+    const l = JSON.parse(nettune(['experiment', 'list', '--json']).stdout) as { experiments: { name: string; available: boolean }[] };
+    expect(l.experiments.map((e) => e.name)).toEqual(expect.arrayContaining(['bdp-buffers', 'bbr-vs-cubic-loss', 'timestamps', 'keepalive-dead-peer', 'listen-backlog', 'offloads']));
+    const dir = mkdtempSync(join(tmpdir(), 'nettune-report-'));
+    const r = nettune(['experiment', 'run', 'listen-backlog', '--reps', '2', '--json', '--report', dir]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { a: { median: number }; b: { median: number }; ci95: [number, number]; verdict: string; lab: Record<string, unknown> };
+    expect(j.a.median).toBe(129); // min(backlog, somaxconn) + 1
+    expect(j.b.median).toBe(1000);
+    expect(j.verdict).toBe('better');
+    expect(j.ci95[0]).toBeGreaterThan(1);
+    expect(j.lab.topology).toBe('pair');
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/better/i);
+    expect(netns().filter((n) => /^nt-ex\d+-/.test(n))).toEqual([]);
+    expect(nettune(['experiment', 'run', 'conntrack-full']).code).toBe(3);
+    expect(nettune(['experiment', 'run', 'no-such-experiment']).code).toBe(2);
+  });
+
+  it.skipIf(!hasDelayline)('a delayed link: RTT as requested, and down stops the delay line', () => {
+    const name = lab('d');
+    expect(nettune(['lab', 'up', name, '--rtt', '20ms', '--rate', '100mbit']).code).toBe(0);
+    const st = JSON.parse(nettune(['lab', 'status', name, '--json']).stdout) as { ping: { rtt_avg_ms: number }; state: { emulator: string; delaylines: { pid: number }[] } };
+    expect(st.state.emulator).toBe('delayline');
+    expect(st.ping.rtt_avg_ms).toBeGreaterThan(19);
+    expect(st.ping.rtt_avg_ms).toBeLessThan(23);
+    const pid = st.state.delaylines[0]?.pid ?? 0;
+    expect(alive(pid)).toBe(true);
+    expect(nettune(['lab', 'down', name]).code).toBe(0);
+    expect(alive(pid)).toBe(false);
+  });
+
+  it.skipIf(!hasDelayline)('bdp-buffers (short): B reaches ≥ 90 % of the 1 Gbit/s link, A does not', () => {
+    const r = nettune(['experiment', 'run', 'bdp-buffers', '--reps', '2', '--duration', '6s', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { link_bps: number; a: { median_bps: number }; b: { median_bps: number }; ci95: [number, number]; verdict: string };
+    expect(j.link_bps).toBe(1e9);
+    expect(j.b.median_bps).toBeGreaterThan(0.9 * j.link_bps);
+    expect(j.a.median_bps).toBeLessThan(j.b.median_bps);
+    expect(j.verdict).toBe('better');
+    expect(netns().filter((n) => /^nt-ex\d+-/.test(n))).toEqual([]);
+  });
+});
