@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// bench/lab-fidelity: how faithfully `nettune lab` emulates the link it was asked for, measured
+// through the lab itself (delay line or netem, TBF). Prints requested vs measured RTT, rate and
+// loss, and the delay line's throughput ceiling at 100 ms. Needs root; builds and removes its own
+// labs (nt-fid*-*); traffic only inside them (198.18.0.0/15). Usage: bench/lab-fidelity.mjs [quick]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const quick = process.argv[2] === 'quick';
+const env = { ...process.env, NETTUNE_NO_INSTALL: '1', NETTUNE_STATE_DIR: mkdtempSync(join(tmpdir(), 'nettune-fid-')) };
+const lab = `fid${process.pid % 1000}`;
+
+function nettune(args) {
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'nettune.mjs'), ...args], { encoding: 'utf8', env, timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`nettune ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+const inClient = (cmd, args) => spawnSync('ip', ['netns', 'exec', `nt-${lab}-client`, cmd, ...args], { encoding: 'utf8', timeout: 300_000 });
+const pct = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
+const up = (flags) => nettune(['lab', 'up', lab, ...flags]);
+const down = () => nettune(['lab', 'down', lab]);
+const bigBuffers = () => {
+  for (const ns of ['client', 'server'])
+    spawnSync('ip', ['netns', 'exec', `nt-${lab}-${ns}`, 'sysctl', '-q', '-w', 'net.ipv4.tcp_rmem=4096 131072 268435456', 'net.ipv4.tcp_wmem=4096 16384 268435456']);
+};
+
+function ping(count, interval) {
+  const r = inClient('ping', ['-n', '-q', '-c', String(count), '-i', String(interval), '-W', '2', '198.18.0.2']);
+  const loss = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+  const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(r.stdout);
+  return { sent: Number(loss?.[1]), received: Number(loss?.[2]), avg: Number(rtt?.[2]), mdev: Number(rtt?.[4]) };
+}
+
+const rows = [];
+try {
+  console.log('RTT (ping, idle link, 40 samples)');
+  for (const ms of quick ? [1, 10, 100] : [1, 5, 10, 50, 100, 200]) {
+    up(['--rtt', `${ms}ms`]);
+    const p = ping(40, 0.05);
+    console.log(`  requested ${String(ms).padStart(4)} ms  measured ${p.avg.toFixed(3).padStart(8)} ms (mdev ${p.mdev.toFixed(3)})  error ${pct(p.avg / ms - 1)}`);
+    rows.push({ kind: 'rtt', requested_ms: ms, measured_ms: p.avg });
+    down();
+  }
+  console.log('Rate (iperf3, 1 stream, 1 ms RTT, 8 s after 2 s omitted; TCP goodput ceiling = rate × 1448/1500)');
+  for (const rate of quick ? ['100mbit', '1gbit'] : ['10mbit', '100mbit', '500mbit', '1gbit']) {
+    up(['--rate', rate, '--rtt', '1ms']);
+    bigBuffers();
+    const r = JSON.parse(nettune(['bench', 'throughput', '--lab', lab, '--duration', '8', '--omit', '2', '--json']));
+    const bps = Number(rate.replace(/[a-z]+$/, '')) * (rate.endsWith('gbit') ? 1e9 : 1e6);
+    console.log(`  requested ${rate.padStart(8)}  goodput ${(r.bps / 1e6).toFixed(1).padStart(7)} Mbit/s  vs rate ${pct(r.bps / bps - 1)}  vs goodput ceiling ${pct(r.bps / (bps * 1448 / 1500) - 1)}`);
+    rows.push({ kind: 'rate', requested_bps: bps, goodput_bps: r.bps });
+    down();
+  }
+  console.log('Loss (ping round trips; each direction drops independently: expected round-trip loss 1 − (1 − p)²)');
+  for (const p of quick ? [1] : [0.5, 1, 5]) {
+    up(['--loss', `${p}%`]);
+    const n = quick ? 2000 : 5000;
+    const r = ping(n, 0.002);
+    const observed = 1 - r.received / r.sent;
+    const expected = 1 - (1 - p / 100) ** 2;
+    console.log(`  per direction ${p} %  round-trip loss ${(observed * 100).toFixed(2)} % over ${r.sent}  expected ${(expected * 100).toFixed(2)} %  relative error ${pct(observed / expected - 1)}`);
+    rows.push({ kind: 'loss', requested_pct: p, observed_rt_pct: observed * 100, expected_rt_pct: expected * 100 });
+    down();
+  }
+  console.log('Delay line ceiling at 100 ms RTT (no rate limit, 256 MB buffers, 10 s after 3 s omitted)');
+  up(['--rtt', '100ms']);
+  bigBuffers();
+  for (const parallel of [1, 4]) {
+    const r = JSON.parse(nettune(['bench', 'throughput', '--lab', lab, '--duration', quick ? '6' : '10', '--omit', '3', '--parallel', String(parallel), '--json']));
+    console.log(`  ${parallel} stream(s): ${(r.bps / 1e6).toFixed(0)} Mbit/s, retransmits ${r.retransmits}, mean RTT ${r.rtt_mean_ms?.toFixed(1)} ms`);
+    rows.push({ kind: 'ceiling', parallel, bps: r.bps, rtt_ms: r.rtt_mean_ms });
+  }
+  down();
+} finally {
+  spawnSync(process.execPath, [join(root, 'dist', 'nettune.mjs'), 'lab', 'down', lab], { env });
+}
+if (process.argv.includes('--json')) console.log(JSON.stringify(rows));
