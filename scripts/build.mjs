@@ -1,5 +1,9 @@
-// Bundles the CLI into one file so a command starts fast (no TypeScript at run time).
-import { readFileSync } from 'node:fs';
+// Bundles the CLI into one file so a command starts fast (no TypeScript at run time), then
+// compiles the lab's userspace delay line (C) with the machine's compiler when it is stale.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -19,5 +23,21 @@ await build({
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __ntCreateRequire } from 'node:module';\nconst require = __ntCreateRequire(import.meta.url);",
   },
+  external: ['better-sqlite3'],
   logLevel: 'warning',
 });
+
+// The delay line: rebuilt when missing or older than its source. No compiler is not an error:
+// the lab then reports the delay line as unavailable.
+const DL_SRC = fileURLToPath(new URL('../src/lab/delayline/delayline.c', import.meta.url));
+const DL_BIN = fileURLToPath(new URL('../dist/nettune-delayline', import.meta.url));
+if (!existsSync(DL_BIN) || statSync(DL_BIN).mtimeMs < statSync(DL_SRC).mtimeMs) {
+  mkdirSync(dirname(DL_BIN), { recursive: true });
+  const args = ['-O2', '-Wall', '-Wextra', '-std=gnu11', '-pthread', '-o', DL_BIN, DL_SRC];
+  try {
+    execFileSync('cc', args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (e) {
+    const why = e.code === 'ENOENT' ? 'no C compiler (cc) found; apt-get install gcc libc6-dev' : `cc failed: ${e.message}`;
+    console.warn(`build: dist/nettune-delayline not built (${why}); the lab's delay line will be unavailable`);
+  }
+}

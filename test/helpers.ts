@@ -1,8 +1,27 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { snapshotSchema, type Snapshot } from '../src/snapshot/schema.js';
 
 export const FIXTURES = join(import.meta.dirname, 'fixtures');
+export const REPO = join(import.meta.dirname, '..');
+/** The built CLI, as users run it (NETTUNE_BUNDLE points the CLI tests at another build). */
+export const BUNDLE = process.env.NETTUNE_BUNDLE ?? join(REPO, 'dist', 'nettune.mjs');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the bundle with `args`; never installs packages; `env` adds to the environment. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): CliResult {
+  const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { ...process.env, NETTUNE_NO_INSTALL: '1', ...env }, timeout: timeoutMs });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** runCli for the common case: `nettune('show', '--json')`. */
+export const nettune = (...args: string[]): CliResult => runCli(args);
 export const fixture = (...parts: string[]): string => readFileSync(join(FIXTURES, ...parts), 'utf8');
 
 /** The Snapshot captured on the build machine (kernel 6.18), parsed afresh for each caller so

@@ -1,19 +1,13 @@
 // audit and rules as users run them: the bundle, exit codes, --json, --format markdown.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, snapshotFixture } from '../helpers.js';
+import { FIXTURES, snapshotFixture, nettune } from '../helpers.js';
 
-const BUNDLE = join(import.meta.dirname, '..', '..', 'dist', 'nettune.mjs');
 const SNAP = join(FIXTURES, 'snapshot-6.18.json');
 const tmp = mkdtempSync(join(tmpdir(), 'nettune-audit-'));
 
-function nettune(...args: string[]) {
-  const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { ...process.env, NETTUNE_NO_INSTALL: '1' }, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 interface AuditJson {
   findings: { id: string; severity: string; evidence: { what: string; rate_per_s?: number | null }[]; fix: { commands: string[] } }[];

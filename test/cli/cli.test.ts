@@ -5,17 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { snapshotSchema } from '../../src/snapshot/schema.js';
-import { FIXTURES } from '../helpers.js';
+import { FIXTURES, nettune } from '../helpers.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BUNDLE = join(ROOT, 'dist', 'nettune.mjs');
 const SNAP = join(FIXTURES, 'snapshot-6.18.json');
 const tmp = mkdtempSync(join(tmpdir(), 'nettune-cli-'));
 
-function nettune(...args: string[]) {
-  const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { ...process.env, NETTUNE_NO_INSTALL: '1' }, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function json(stdout: string): unknown {
   return JSON.parse(stdout); // throws (fails the test) unless stdout is exactly one JSON document

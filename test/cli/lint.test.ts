@@ -1,22 +1,14 @@
 // `nettune lint` as users run it: the built bundle, exit codes, --json validity.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES } from '../helpers.js';
+import { FIXTURES, nettune } from '../helpers.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-// NETTUNE_BUNDLE lets a not-yet-wired build be tested; normally the committed bundle path.
-const BUNDLE = process.env.NETTUNE_BUNDLE ?? join(ROOT, 'dist', 'nettune.mjs');
 const SNAP = join(FIXTURES, 'snapshot-6.18.json');
 const CORPUS = join(FIXTURES, 'sysctl.d');
 const tmp = mkdtempSync(join(tmpdir(), 'nettune-lint-cli-'));
 
-function nettune(...args: string[]) {
-  const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { ...process.env, NETTUNE_NO_INSTALL: '1' }, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 interface LintJson {
   source: { mode: string };

@@ -1,20 +1,14 @@
 // plan, profiles and diff through the bundle.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planSchema } from '../../src/plan/schema.js';
-import { FIXTURES } from '../helpers.js';
+import { FIXTURES, nettune } from '../helpers.js';
 
-const BUNDLE = join(import.meta.dirname, '..', '..', 'dist', 'nettune.mjs');
 const SNAP = join(FIXTURES, 'snapshot-6.18.json');
 const tmp = mkdtempSync(join(tmpdir(), 'nettune-plan-'));
 
-function nettune(...args: string[]) {
-  const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { ...process.env, NETTUNE_NO_INSTALL: '1' }, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('plan', () => {
   it('writes a valid plan with --out and explains it in human form', () => {

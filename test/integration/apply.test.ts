@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { BUNDLE, runCli } from '../helpers.js';
 
-const BUNDLE = join(import.meta.dirname, '..', '..', 'dist', 'nettune.mjs');
 const isRoot = process.getuid?.() === 0;
 const tag = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
 const namespaces: string[] = [];
@@ -25,10 +25,7 @@ let state = '';
 let root = '';
 const env = (): NodeJS.ProcessEnv => ({ ...process.env, NETTUNE_NO_INSTALL: '1', NETTUNE_STATE_DIR: state });
 
-function nettune(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { ...env(), ...extraEnv }, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const nettune = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCli(args, { NETTUNE_STATE_DIR: state, ...extraEnv });
 
 function start(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; stderr: () => string; done: Promise<number | null> } {
   const child = spawn(process.execPath, [BUNDLE, ...args], { env: { ...env(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -5,19 +5,16 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BUNDLE = join(ROOT, 'dist', 'nettune.mjs');
 const isRoot = process.getuid?.() === 0;
 const hasDelayline = existsSync(join(ROOT, 'dist', 'nettune-delayline'));
 const state = mkdtempSync(join(tmpdir(), 'nettune-lab-'));
 const tag = `t${(process.pid % 10000).toString(36)}${Math.random().toString(36).slice(2, 4)}`;
 const labs: string[] = [];
 
-function nettune(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { ...process.env, NETTUNE_NO_INSTALL: '1', NETTUNE_STATE_DIR: state, ...env }, timeout: 180_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const nettune = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { NETTUNE_STATE_DIR: state, ...env }, 180_000);
 const lab = (suffix: string): string => {
   const name = `${tag}${suffix}`;
   labs.push(name);

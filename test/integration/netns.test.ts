@@ -1,12 +1,10 @@
 // --netns against a namespace this test creates (and always deletes). Needs root.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotSchema } from '../../src/snapshot/schema.js';
+import { nettune } from '../helpers.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BUNDLE = join(ROOT, 'dist', 'nettune.mjs');
 const isRoot = process.getuid?.() === 0;
 const NS = `nt-t${process.pid}${Math.random().toString(36).slice(2, 6)}-probe`;
 
@@ -16,10 +14,6 @@ function sh(cmd: string, ...args: string[]): string {
   return r.stdout;
 }
 
-function nettune(...args: string[]) {
-  const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { ...process.env, NETTUNE_NO_INSTALL: '1' }, timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe.skipIf(!isRoot)('probe --netns (root)', () => {
   const initKeepalive = readFileSync('/proc/sys/net/ipv4/tcp_keepalive_time', 'utf8').trim();
