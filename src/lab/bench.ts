@@ -107,6 +107,8 @@ export interface ThroughputOptions {
   /** Start the iperf3 server (lab or loopback); false when one is already listening at target. */
   startServer: boolean;
   congestion?: string;
+  /** Run both iperf3 ends under mptcpize (IPPROTO_MPTCP sockets). */
+  mptcp?: boolean;
 }
 
 export async function throughput(o: ThroughputOptions): Promise<ThroughputResult> {
@@ -114,11 +116,13 @@ export async function throughput(o: ThroughputOptions): Promise<ThroughputResult
   if (o.duration_s < 1 || o.duration_s > 300) throw usageError('--duration must be between 1 and 300 s');
   if (o.parallel < 1 || o.parallel > 64) throw usageError('--parallel must be between 1 and 64');
   const port = nextPort();
-  const server = o.startServer ? startProcess(...inNs(o.serverNs, 'iperf3', ['-s', '-1', '-p', String(port), '--bind', o.target === 'localhost' ? '127.0.0.1' : o.target])) : null;
+  // mptcpize swaps TCP sockets for MPTCP ones (LD_PRELOAD); the kernel does the rest.
+  const iperf = (ns: string | null, args: string[]): [string, string[]] => (o.mptcp ? inNs(ns, 'mptcpize', ['run', tool('iperf3'), ...args]) : inNs(ns, 'iperf3', args));
+  const server = o.startServer ? startProcess(...iperf(o.serverNs, ['-s', '-1', '-p', String(port), ...(o.mptcp ? [] : ['--bind', o.target === 'localhost' ? '127.0.0.1' : o.target])])) : null;
   try {
     const args = ['-c', o.target, '-p', String(o.startServer ? port : 5201), '-t', String(o.duration_s), '-O', String(o.omit_s), '-P', String(o.parallel), '--json'];
     if (o.congestion) args.push('-C', o.congestion);
-    const [file, argv] = inNs(o.clientNs, 'iperf3', args);
+    const [file, argv] = iperf(o.clientNs, args);
     const timeoutMs = (o.duration_s + o.omit_s + 30) * 1000;
     for (let attempt = 0; ; attempt++) {
       const r = await run(file, argv, { timeoutMs });
@@ -437,5 +441,84 @@ export async function keepaliveBench(o: { clientNs: string; serverNs: string; ta
     await server.exited;
     if (which('nft')) await run(tool('ip'), ['netns', 'exec', o.serverNs, tool('nft'), 'delete table ip nettune_blackhole']);
     else await run(tool('ip'), ['-n', o.serverNs, 'link', 'set', 'nt0', 'up']);
+  }
+}
+
+/* ---------------------------------- TCP Fast Open ------------------------------------------- */
+
+const TFO_SERVER = `
+import socket, sys, time
+port, hold = int(sys.argv[1]), float(sys.argv[2])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 256)  # only used when tcp_fastopen has 0x2
+s.bind(("0.0.0.0", port))
+s.listen(1024)
+s.settimeout(1)
+print("ready", flush=True)
+end = time.monotonic() + hold
+while time.monotonic() < end:
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        continue
+    c.recv(64)
+    c.sendall(b"x" * 64)
+    c.close()
+`;
+
+const TFO_CLIENT = `
+import json, socket, sys, time
+host, port, count, dur = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+lat, errors, end = [], 0, time.monotonic() + dur
+for i in range(count):
+    if time.monotonic() > end:
+        break
+    t = time.monotonic()
+    s = socket.socket()
+    try:
+        # Blocking: with a cached cookie the data leaves in the SYN, without one the kernel
+        # completes the handshake first. (A timeout would make the socket non-blocking: EINPROGRESS.)
+        s.sendto(b"q" * 64, socket.MSG_FASTOPEN, (host, port))
+        s.settimeout(3)
+        got = 0
+        while got < 64:
+            d = s.recv(64 - got)
+            if not d:
+                break
+            got += len(d)
+        lat.append((time.monotonic() - t) * 1000)
+    except OSError:
+        errors += 1
+    finally:
+        s.close()
+print(json.dumps({"latencies_ms": lat, "errors": errors}))
+`;
+
+export interface TfoResult {
+  connections: number;
+  errors: number;
+  /** Connect + request + response time per connection, ms; the first (cookie request) excluded. */
+  latencies_ms: number[];
+}
+
+/** Repeat connections that send their request with MSG_FASTOPEN: with server-side Fast Open and a
+ *  cached cookie the request rides in the SYN and the exchange takes one RTT instead of two. */
+export async function tfoBench(o: { clientNs: string | null; serverNs: string | null; target: string; count: number; duration_s: number }): Promise<TfoResult> {
+  checkTarget(o.target);
+  if (o.count < 2 || o.count > 10_000) throw usageError('the connection count must be between 2 and 10000');
+  const port = nextPort();
+  const server = startProcess(...inNs(o.serverNs, 'python3', ['-c', TFO_SERVER, String(port), String(o.duration_s + 15)]));
+  try {
+    for (let i = 0; i < 100 && !server.output().includes('ready'); i++) await sleep(50);
+    if (!server.output().includes('ready')) throw environmentError(`fast open server did not start: ${server.output().slice(0, 300)}`);
+    const [file, argv] = inNs(o.clientNs, 'python3', ['-c', TFO_CLIENT, o.target, String(port), String(o.count), String(o.duration_s)]);
+    const r = await run(file, argv, { timeoutMs: (o.duration_s + 30) * 1000 });
+    if (!r.ok) throw environmentError(`fast open client failed: ${r.stderr.slice(0, 300)}`);
+    const res = JSON.parse(r.stdout) as { latencies_ms: number[]; errors: number };
+    return { connections: res.latencies_ms.length, errors: res.errors, latencies_ms: res.latencies_ms.slice(1) };
+  } finally {
+    server.child.kill('SIGKILL');
+    await server.exited;
   }
 }

@@ -14,9 +14,9 @@ import { bdpBytes } from '../plan/units.js';
 import { probeInNetns } from '../probe/netns.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { environmentError, usageError } from '../sys/errors.js';
-import { backlogBench, keepaliveBench, rrBench, throughput } from './bench.js';
+import { backlogBench, keepaliveBench, rrBench, tfoBench, throughput } from './bench.js';
 import type { ArmSpec, ExperimentDef, Role } from './experiments.js';
-import { labDown, labUp, type LabState } from './lab.js';
+import { labDown, labRoute, labUp, type LabState } from './lab.js';
 import type { ArmResult, ExperimentResult } from './report.js';
 import { bootstrapRatioCI, median, order, percentiles, verdict } from './stats.js';
 
@@ -80,7 +80,17 @@ async function runBench(def: ExperimentDef, lab: LabState, arm: ArmSpec, o: RunO
   switch (b.kind) {
     case 'throughput': {
       const cc = arm.bench?.congestion ?? b.congestion;
-      const r = await throughput({ clientNs: lab.namespaces.client, serverNs: lab.namespaces.server, target, duration_s: duration, omit_s: o.duration_s ? Math.min(b.omit_s, Math.floor(duration / 2)) : b.omit_s, parallel: b.parallel, startServer: true, ...(cc ? { congestion: cc } : {}) });
+      const r = await throughput({
+        clientNs: lab.namespaces.client,
+        serverNs: lab.namespaces.server,
+        target,
+        duration_s: duration,
+        omit_s: o.duration_s ? Math.min(b.omit_s, Math.floor(duration / 2)) : b.omit_s,
+        parallel: b.parallel,
+        startServer: true,
+        ...(cc ? { congestion: cc } : {}),
+        ...(arm.bench?.mptcp ? { mptcp: true } : {}),
+      });
       return { value: r.bps, series: r.series.map((v, i) => ({ t: i + 1, v })) };
     }
     case 'rr':
@@ -91,7 +101,12 @@ async function runBench(def: ExperimentDef, lab: LabState, arm: ArmSpec, o: RunO
     }
     case 'backlog': {
       const r = await backlogBench({ clientNs: lab.namespaces.client, serverNs: lab.namespaces.server, target, backlog: b.backlog, connects: b.connects }, o.self);
-      return { value: r.connected };
+      return { value: b.count === 'failed' ? r.failed : r.connected };
+    }
+    case 'tfo': {
+      const r = await tfoBench({ clientNs: lab.namespaces.client, serverNs: lab.namespaces.server, target, count: b.connections, duration_s: duration });
+      if (!r.latencies_ms.length) throw environmentError(`no connection completed (${r.errors} errors)`);
+      return { value: median(r.latencies_ms), latencies: r.latencies_ms };
     }
     case 'keepalive': {
       const r = await keepaliveBench({ clientNs: lab.namespaces.client, serverNs: lab.namespaces.server, target, limit_s: b.limit_s });
@@ -111,6 +126,7 @@ export async function runExperiment(def: ExperimentDef, o: RunOptions): Promise<
   o.log(`nettune: experiment ${def.name}: building lab ${labName} …`);
   const lab = await labUp({ name: labName, topology: def.topology, link: def.link, log: o.log });
   try {
+    for (const [role, routes] of Object.entries(def.routes ?? {}) as [Role, string[][]][]) for (const r of routes) await labRoute(lab, role, r);
     if (def.setup) await applyArm(lab, def.setup, 'setup', stateDir, o.log);
     // B's changes: given, built in, or computed by the planner for this lab's link.
     let bChanges: Changes;
@@ -157,6 +173,7 @@ export async function runExperiment(def: ExperimentDef, o: RunOptions): Promise<
       const arm = arms[armKey];
       out[armKey].settings = await applyArm(lab, arm.changes, arm.spec.label, stateDir, o.log);
       if (arm.spec.bench?.congestion) out[armKey].settings['bench: congestion control (per socket)'] = arm.spec.bench.congestion;
+      if (arm.spec.bench?.mptcp) out[armKey].settings['bench: sockets'] = 'MPTCP (mptcpize)';
       const r = await runBench(def, lab, arm.spec, o);
       out[armKey].samples.push(r.value);
       if (r.series) out[armKey].series.push(r.series);

@@ -7,8 +7,9 @@ import type { LinkEmulation, Topology } from './lab.js';
 export type BenchSpec =
   | { kind: 'throughput'; duration_s: number; omit_s: number; parallel: number; congestion?: string }
   | { kind: 'rr' | 'crr'; duration_s: number; connections: number; size: number }
-  | { kind: 'backlog'; backlog: number; connects: number }
-  | { kind: 'keepalive'; limit_s: number };
+  | { kind: 'backlog'; backlog: number; connects: number; /** the metric: completed (default) or failed connects */ count?: 'connected' | 'failed' }
+  | { kind: 'keepalive'; limit_s: number }
+  | { kind: 'tfo'; connections: number; duration_s: number };
 
 export type Role = 'client' | 'server' | 'router';
 
@@ -18,7 +19,7 @@ export interface ArmSpec {
    *  whatever the namespaces had before B's keys were touched. */
   changes: Partial<Record<Role, PlanChange[]>> | 'baseline';
   /** Benchmark parameters that differ for this arm (e.g. the per-socket congestion control). */
-  bench?: Partial<{ congestion: string }>;
+  bench?: Partial<{ congestion: string; mptcp: boolean }>;
 }
 
 export interface MetricSpec {
@@ -32,6 +33,8 @@ export interface ExperimentDef {
   claim: string;
   topology: Topology;
   link: LinkEmulation;
+  /** Extra routes (ip route replace …) per lab host, added after the lab is up. */
+  routes?: Partial<Record<Role, string[][]>>;
   /** Applied once to both arms after the lab is up (e.g. big buffers so they do not limit). */
   setup?: Partial<Record<Role, PlanChange[]>>;
   bench: BenchSpec;
@@ -143,6 +146,44 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     b: { label: 'offloads on', changes: { client: features('nt0', true, ['tso', 'gso', 'gro']), server: features('nt0', true, ['tso', 'gso', 'gro']) } },
     reps: 4,
     notes: ['Both ends of the veth pair are switched; the change goes through the apply stage as ethtool settings.'],
+  },
+  {
+    name: 'tfo',
+    claim: 'TCP Fast Open saves one round trip on repeat connections: the request rides in the SYN once the client holds a cookie.',
+    topology: 'pair',
+    link: { rate_bps: 1e9, rtt_s: 0.02, jitter_s: 0, loss_pct: 0 },
+    bench: { kind: 'tfo', connections: 100, duration_s: 8 },
+    metric: { name: 'median connect+request+response time', unit: 'ms', higher_is_better: false },
+    a: { label: 'server Fast Open off (tcp_fastopen=1)', changes: { server: sysctls({ 'net.ipv4.tcp_fastopen': '1' }) } },
+    b: { label: 'server Fast Open on (tcp_fastopen=3)', changes: { server: sysctls({ 'net.ipv4.tcp_fastopen': '3' }) } },
+    reps: 3,
+    notes: ['The client sends every request with MSG_FASTOPEN (client bit 0x1 is the kernel default); only the server setting differs. The first connection of each run, which fetches the cookie, is left out.'],
+  },
+  {
+    name: 'mptcp-two-paths',
+    claim: 'MPTCP uses two disjoint paths at once, so one connection gets about the sum of their rates where TCP gets one path.',
+    topology: 'multipath',
+    link: { rate_bps: 1e8, rtt_s: 0.01, jitter_s: 0, loss_pct: 0 },
+    setup: both(BIG_BUFFERS),
+    bench: { kind: 'throughput', duration_s: 8, omit_s: 2, parallel: 1 },
+    metric: BPS,
+    a: { label: 'TCP', changes: {} },
+    b: { label: 'MPTCP (mptcpize)', changes: {}, bench: { mptcp: true } },
+    reps: 3,
+    notes: ['Each path is 100 Mbit/s with 10 ms RTT. The server announces its second address (ip mptcp endpoint … signal); the client accepts it and opens the second subflow.'],
+  },
+  {
+    name: 'source-routing',
+    claim: 'Strict reverse-path filtering (rp_filter=1) drops replies that return over another interface; loose mode (2) keeps asymmetric routing working.',
+    topology: 'multipath',
+    link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
+    routes: { server: [['198.18.0.1/32', 'dev', 'nt1']] },
+    bench: { kind: 'backlog', backlog: 4096, connects: 200, count: 'failed' },
+    metric: { name: 'failed connects', unit: 'connections', higher_is_better: false },
+    a: { label: 'strict (rp_filter=1)', changes: { client: sysctls({ 'net.ipv4.conf.all.rp_filter': '1', 'net.ipv4.conf.nt1.rp_filter': '1' }) } },
+    b: { label: 'loose (rp_filter=2)', changes: { client: sysctls({ 'net.ipv4.conf.all.rp_filter': '2', 'net.ipv4.conf.nt1.rp_filter': '2' }) } },
+    reps: 2,
+    notes: ['The client connects to 198.18.0.2 over path 1; the server routes its replies back over path 2, so they arrive on the client interface that is not the route to 198.18.0.2.'],
   },
   {
     name: 'conntrack-full',

@@ -309,12 +309,13 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
     } else {
       await addWire({ a: { ns: ns.client, dev: 'nt0', addr: '198.18.0.1' }, b: { ns: ns.server, dev: 'nt0', addr: '198.18.0.2' } }, 0);
       await addWire({ a: { ns: ns.client, dev: 'nt1', addr: '198.18.0.5' }, b: { ns: ns.server, dev: 'nt1', addr: '198.18.0.6' } }, 1);
-      // MPTCP: the second path is an extra subflow endpoint of the client.
+      // MPTCP: the server announces its second address (ADD_ADDR); the client, allowed to accept
+      // it, opens the second subflow to it, which the point-to-point routes send over path 2.
       for (const n of [ns.client, ns.server]) {
         await run(tool('ip'), ['netns', 'exec', n, tool('sysctl'), '-q', '-w', 'net.mptcp.enabled=1']);
         await ip('-n', n, 'mptcp', 'limits', 'set', 'subflow', '2', 'add_addr_accepted', '2');
       }
-      await ip('-n', ns.client, 'mptcp', 'endpoint', 'add', '198.18.0.5', 'dev', 'nt1', 'subflow');
+      await ip('-n', ns.server, 'mptcp', 'endpoint', 'add', '198.18.0.6', 'dev', 'nt1', 'signal');
       state.client_addrs = ['198.18.0.1', '198.18.0.5'];
       state.server_addrs = ['198.18.0.2', '198.18.0.6'];
     }
@@ -363,4 +364,11 @@ export async function labStatus(name: string): Promise<LabStatus> {
     : null;
   if (b0 !== null && b1 !== null && dt > 0) status.rate_now_bps = ((b1 - b0) * 8) / dt / 2; // rx+tx counted both ways
   return status;
+}
+
+/** Adds a route inside one of a lab's namespaces (experiments that need asymmetric paths). */
+export async function labRoute(state: LabState, role: 'client' | 'server' | 'router', args: readonly string[]): Promise<void> {
+  const ns = role === 'router' ? state.namespaces.router : state.namespaces[role];
+  if (!ns) throw usageError(`lab ${state.name} has no ${role}`);
+  await ip('-n', ns, 'route', 'replace', ...args);
 }

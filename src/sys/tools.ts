@@ -16,6 +16,7 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   ping: 'iputils-ping',
   cc: 'gcc',
   python3: 'python3',
+  mptcpize: 'mptcpd',
 };
 
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];

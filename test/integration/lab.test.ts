@@ -117,7 +117,9 @@ describe.skipIf(!isRoot)('lab (root)', () => {
 
   it('experiment list and one short experiment (listen-backlog) with a report', () => {
     const l = JSON.parse(nettune(['experiment', 'list', '--json']).stdout) as { experiments: { name: string; available: boolean }[] };
-    expect(l.experiments.map((e) => e.name)).toEqual(expect.arrayContaining(['bdp-buffers', 'bbr-vs-cubic-loss', 'timestamps', 'keepalive-dead-peer', 'listen-backlog', 'offloads']));
+    expect(l.experiments.map((e) => e.name)).toEqual(
+      expect.arrayContaining(['bdp-buffers', 'bbr-vs-cubic-loss', 'timestamps', 'sack-loss', 'tfo', 'keepalive-dead-peer', 'listen-backlog', 'offloads', 'conntrack-full', 'notrack-crr', 'mptcp-two-paths', 'source-routing']),
+    );
     const dir = mkdtempSync(join(tmpdir(), 'nettune-report-'));
     const r = nettune(['experiment', 'run', 'listen-backlog', '--reps', '2', '--json', '--report', dir]);
     expect(r.code, r.stderr).toBe(0);
@@ -155,5 +157,30 @@ describe.skipIf(!isRoot)('lab (root)', () => {
     expect(j.a.median_bps).toBeLessThan(j.b.median_bps);
     expect(j.verdict).toBe('better');
     expect(netns().filter((n) => /^nt-ex\d+-/.test(n))).toEqual([]);
+  });
+
+  it('source-routing: strict rp_filter drops asymmetric replies, loose keeps them', () => {
+    const r = nettune(['experiment', 'run', 'source-routing', '--reps', '1', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { a: { median: number }; b: { median: number }; verdict: string };
+    expect(j.a.median).toBe(200);
+    expect(j.b.median).toBe(0);
+    expect(j.verdict).toBe('better');
+  });
+
+  it.skipIf(!hasDelayline)('tfo: server Fast Open halves the repeat-connection time on a 20 ms path', () => {
+    const r = nettune(['experiment', 'run', 'tfo', '--reps', '1', '--duration', '4s', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { a: { median: number }; b: { median: number } };
+    expect(j.a.median).toBeGreaterThan(38);
+    expect(j.b.median).toBeLessThan(24);
+  });
+
+  it.skipIf(!hasDelayline || spawnSync('sh', ['-c', 'command -v mptcpize']).status !== 0)('mptcp-two-paths: MPTCP gets both paths', () => {
+    const r = nettune(['experiment', 'run', 'mptcp-two-paths', '--reps', '1', '--duration', '4s', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { a: { median_bps: number }; b: { median_bps: number } };
+    expect(j.a.median_bps).toBeLessThan(1e8);
+    expect(j.b.median_bps).toBeGreaterThan(1.6e8);
   });
 });
