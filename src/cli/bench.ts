@@ -73,7 +73,7 @@ export function registerBench(program: Command): void {
       if (kind === 'backlog') {
         const r = await backlogBench({ clientNs, serverNs, target, backlog: opts.backlog, connects: opts.connects }, self());
         if (opts.json) return printJson({ kind, ...r });
-        print(`backlog ${r.backlog}: ${r.connected}/${r.attempted} connects completed (${r.slow} only after a SYN retransmit), ${r.failed} failed or timed out`);
+        print(`backlog ${r.backlog}: ${r.connected}/${r.attempted} connects completed (${r.slow} only after a SYN retransmit), ${r.failed} failed or timed out; server ListenOverflows +${r.listen_overflows ?? '?'}, ListenDrops +${r.listen_drops ?? '?'}`);
         return;
       }
       if (!lab) throw usageError('keepalive needs --lab (the server side is blackholed)');

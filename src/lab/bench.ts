@@ -4,6 +4,8 @@
 // Every load is bounded in count and time and targets only loopback or 198.18.0.0/15.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, connect, type Socket } from 'node:net';
+import { probe } from '../probe/index.js';
+import { probeInNetns } from '../probe/netns.js';
 import { environmentError, usageError } from '../sys/errors.js';
 import { run } from '../sys/run.js';
 import { which } from '../sys/tools.js';
@@ -319,7 +321,17 @@ export interface BacklogResult {
   /** Connects that only completed after a retransmitted SYN (slower than 900 ms). */
   slow: number;
   backlog: number;
+  /** TcpExt.ListenOverflows / ListenDrops of the server's namespace during the burst. */
+  listen_overflows: number | null;
+  listen_drops: number | null;
 }
+
+/** The server side's listen counters, from a Snapshot of its namespace (or of this one). */
+async function listenCounters(ns: string | null): Promise<{ overflows: number | null; drops: number | null }> {
+  const snap = ns ? await probeInNetns(ns) : await probe();
+  return { overflows: snap.counters.netstat.TcpExt?.ListenOverflows ?? null, drops: snap.counters.netstat.TcpExt?.ListenDrops ?? null };
+}
+const delta = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : b - a);
 
 /** A burst of `connects` concurrent connects against a listener with accept backlog `backlog`
  *  that never accepts. */
@@ -331,12 +343,14 @@ export async function backlogBench(o: { clientNs: string | null; serverNs: strin
   try {
     for (let i = 0; i < 100 && !server.output().includes('ready'); i++) await sleep(50);
     if (!server.output().includes('ready')) throw environmentError(`backlog server did not start: ${server.output().slice(0, 300)}`);
+    const before = await listenCounters(o.serverNs);
     const args = [self.script, '__connect-burst', JSON.stringify({ host: o.target, port, count: o.connects, timeout_ms: 4000 })];
     const [file, argv] = o.clientNs ? [tool('ip'), ['netns', 'exec', o.clientNs, self.node, ...args]] : [self.node, args];
     const r = await run(file, argv, { timeoutMs: 60_000 });
     if (!r.ok) throw environmentError(`connect burst failed: ${r.stderr.slice(0, 300)}`);
     const res = JSON.parse(r.stdout) as { connected: number; failed: number; slow: number };
-    return { attempted: o.connects, ...res, backlog: o.backlog };
+    const after = await listenCounters(o.serverNs);
+    return { attempted: o.connects, ...res, backlog: o.backlog, listen_overflows: delta(before.overflows, after.overflows), listen_drops: delta(before.drops, after.drops) };
   } finally {
     server.child.kill('SIGKILL');
     await server.exited;

@@ -105,6 +105,18 @@ describe.skipIf(!isRoot)('lab (root)', () => {
     expect(nettune(['bench', 'rr', '--lab', 'nosuchlab']).code).toBe(2);
   });
 
+  it('backlog: a burst against a small accept queue, with the ListenOverflows delta', () => {
+    const name = lab('b');
+    expect(nettune(['lab', 'up', name]).code).toBe(0);
+    const r = nettune(['bench', 'backlog', '--lab', name, '--backlog', '8', '--connects', '100', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { connected: number; failed: number; listen_overflows: number };
+    expect(j.connected).toBe(9); // backlog + 1 fit the accept queue
+    expect(j.failed).toBe(91);
+    expect(j.listen_overflows).toBeGreaterThan(0);
+    nettune(['lab', 'down', name]);
+  });
+
   it('rr and crr generators report percentiles; loopback works without a lab', () => {
     const r = nettune(['bench', 'rr', '--target', '127.0.0.1', '--duration', '1', '--json']);
     expect(r.code, r.stderr).toBe(0);
