@@ -3,11 +3,10 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { keyToPath, normaliseValue } from '../probe/sysctl.js';
 import { parseFeaturesText, parseMaxCurrent, parseCoalesce } from '../probe/parse-ethtool.js';
-import { environmentError } from '../sys/errors.js';
 import { writeFileAtomic } from '../sys/fs.js';
 import { validIfname } from '../sys/names.js';
 import { run } from '../sys/run.js';
-import { which } from '../sys/tools.js';
+import { requireTool } from '../sys/tools.js';
 import type { Target } from './journal.js';
 
 /** ethtool -K short names → the feature names ethtool -k prints. */
@@ -36,11 +35,7 @@ export interface SystemIO {
   write(t: Target, value: string | null): Promise<void>;
 }
 
-function tool(name: string): string {
-  const path = which(name);
-  if (!path) throw environmentError(`${name} is not installed`, name === 'ethtool' ? 'apt-get install ethtool' : 'apt-get install iproute2 procps');
-  return path;
-}
+const tool = requireTool;
 
 /** Runs a command in the namespace (ip netns exec) or here. */
 async function exec(netns: string | null, cmd: string, args: string[], input?: string): Promise<string> {

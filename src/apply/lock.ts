@@ -3,19 +3,13 @@
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { z } from 'zod';
 import { environmentError } from '../sys/errors.js';
+import { pidAlive } from '../sys/process.js';
 import { ensureStateDir, lockPath } from './state.js';
 
 const holderSchema = z.object({ pid: z.number().int(), command: z.string(), since: z.string(), tx: z.number().int().nullable() });
 export type LockHolder = z.infer<typeof holderSchema>;
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { pidAlive };
 
 export function readLock(): LockHolder | null {
   if (!existsSync(lockPath())) return null;

@@ -19,6 +19,7 @@ import {
 } from './journal.js';
 import { type SystemIO, systemIO, targetLabel } from './io.js';
 import { NIC_UNIT_NAME, nicLine, parseNicUnit, parsePersisted, renderNicUnit, renderPersisted } from './persist.js';
+import { sleep } from '../sys/process.js';
 
 export interface TxChange {
   target: Target;
@@ -64,7 +65,6 @@ export interface ApplyResult {
   watchdog_pid: number | null;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const norm = (v: string | null): string | null => (v === null ? null : v.trim().replace(/\s+/g, ' '));
 
 /** Restores `steps` (newest first) to their before values; returns the failures. */

@@ -22,6 +22,7 @@ import { EXIT, NettuneError, usageError } from '../sys/errors.js';
 import { linkSpec } from './audit.js';
 import { getSnapshot, logErr, parseOptions, print, printJson, withJson } from './common.js';
 import { table } from './format.js';
+import { sleep } from '../sys/process.js';
 
 const applyOptions = z
   .object({
@@ -128,7 +129,6 @@ function startWatchdog(tx: number, confirmS: number): number | null {
   return child.pid ?? null;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function watchdog(tx: number, confirmS: number): Promise<void> {
   const db = openJournal();

@@ -10,6 +10,7 @@ import { loadSnapshot, type Snapshot } from '../snapshot/index.js';
 import { EXIT, usageError } from '../sys/errors.js';
 import { getSnapshot, logErr, parseOptions, print, printJson, withJson, withSource } from './common.js';
 import { formatBytes, formatRate, table } from './format.js';
+import { sleep } from '../sys/process.js';
 
 const auditOptions = z
   .object({
@@ -44,7 +45,6 @@ export function linkSpec(opts: { link?: string | undefined; rtt?: string | undef
   return { rate_bps: rate, rtt_s: rtt, bdp_bytes: bdpBytes(rate, rtt), loss_pct: opts.loss ? parsePercent(opts.loss, '--loss') : null };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function samples(opts: AuditOptions): Promise<{ snap: Snapshot; prev: Snapshot | null }> {
   if (opts.interval) {

@@ -8,7 +8,7 @@ import { probe } from '../probe/index.js';
 import { probeInNetns } from '../probe/netns.js';
 import { environmentError, usageError } from '../sys/errors.js';
 import { run } from '../sys/run.js';
-import { which } from '../sys/tools.js';
+import { requireTool, which } from '../sys/tools.js';
 
 /** Targets nettune may send load to: loopback and the benchmarking range of its own labs. */
 export function allowedTarget(host: string): boolean {
@@ -24,16 +24,11 @@ export function checkTarget(host: string): string {
   return host;
 }
 
-function tool(name: string): string {
-  const p = which(name);
-  if (!p) throw environmentError(`${name} is not installed`, `apt-get install ${name === 'iperf3' ? 'iperf3' : name}`);
-  return p;
-}
+const tool = requireTool;
 
 /** argv for a command in a namespace (or here when ns is null). */
 const inNs = (ns: string | null, cmd: string, args: string[]): [string, string[]] => (ns ? [tool('ip'), ['netns', 'exec', ns, tool(cmd), ...args]] : [tool(cmd), args]);
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function startProcess(file: string, args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -508,6 +503,7 @@ for i in range(count):
         s.close()
 print(json.dumps({"latencies_ms": lat, "errors": errors}))
 `;
+import { sleep } from '../sys/process.js';
 
 export interface TfoResult {
   connections: number;

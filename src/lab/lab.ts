@@ -10,8 +10,9 @@ import { z } from 'zod';
 import { stateDir } from '../apply/state.js';
 import { environmentError, usageError } from '../sys/errors.js';
 import { writeFileAtomic } from '../sys/fs.js';
+import { pidAlive, sleep } from '../sys/process.js';
 import { run } from '../sys/run.js';
-import { isRoot, which } from '../sys/tools.js';
+import { isRoot, requireTool } from '../sys/tools.js';
 
 export const TOPOLOGIES = ['pair', 'router', 'multipath'] as const;
 export type Topology = (typeof TOPOLOGIES)[number];
@@ -61,11 +62,7 @@ export function delaylinePath(): string | null {
   return null;
 }
 
-function tool(name: string): string {
-  const p = which(name);
-  if (!p) throw environmentError(`${name} is not installed`, 'apt-get install iproute2');
-  return p;
-}
+const tool = requireTool;
 
 /** Runs ip/tc and fails loudly: a lab half set up is worse than none. */
 async function must(cmd: string, args: string[]): Promise<string> {
@@ -108,16 +105,7 @@ export function listLabs(): { name: string; state: LabState | null; namespaces: 
   return [...names].sort().map((name) => ({ name, state: readLab(name), namespaces: labNamespaces(name) }));
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = pidAlive;
 
 async function stopPid(pid: number): Promise<void> {
   if (!alive(pid)) return;

@@ -2,6 +2,7 @@
 // package that brings a missing one. Nothing else in nettune decides about packages.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { environmentError } from './errors.js';
 import { run } from './run.js';
 
 /** Tool → Debian package that ships it. */
@@ -78,3 +79,10 @@ export async function ensureTools(tools: readonly string[], opts: EnsureOptions)
 }
 
 export const installAllowed = (): boolean => isRoot() && process.env.NETTUNE_NO_INSTALL !== '1';
+
+/** The tool's path, or an environment error (exit 3) naming the Debian package that brings it. */
+export function requireTool(name: string): string {
+  const path = which(name);
+  if (!path) throw environmentError(`${name} is not installed`, `apt-get install ${TOOL_PACKAGES[name] ?? name}`);
+  return path;
+}
