@@ -424,28 +424,32 @@ export async function keepaliveBench(o: { clientNs: string; serverNs: string; ta
   checkTarget(o.target);
   const port = nextPort();
   const server = startProcess(...inNs(o.serverNs, 'python3', ['-c', 'import socket,sys,time\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(("0.0.0.0",int(sys.argv[1])));s.listen(8);print("ready",flush=True);c,_=s.accept();time.sleep(float(sys.argv[2]))', String(port), String(o.limit_s + 30)]));
-  const client = spawn(tool('ip'), ['netns', 'exec', o.clientNs, tool('python3'), '-c', KEEPALIVE_CLIENT, o.target, String(port), String(o.limit_s)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  client.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  client.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => client.on('exit', () => r()));
+  let client: ReturnType<typeof spawn> | null = null;
   try {
+    // The client connects as soon as it starts: the server must be listening first.
     for (let i = 0; i < 100 && !server.output().includes('ready'); i++) await sleep(50);
+    if (!server.output().includes('ready')) throw environmentError(`keepalive server did not start: ${server.output().trim().split('\n').pop() ?? ''}`);
+    const c = spawn(tool('ip'), ['netns', 'exec', o.clientNs, tool('python3'), '-c', KEEPALIVE_CLIENT, o.target, String(port), String(o.limit_s)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    client = c;
+    let out = '';
+    c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<void>((r) => c.on('exit', () => r()));
     for (let i = 0; i < 100 && !out.includes('connected'); i++) await sleep(50);
-    if (!out.includes('connected')) throw environmentError(`keepalive client could not connect: ${out.slice(0, 300)}`);
+    if (!out.includes('connected')) throw environmentError(`keepalive client could not connect: ${out.trim().split('\n').pop() ?? ''}`);
     const nft = which('nft');
     const blackhole = nft
       ? await run(tool('ip'), ['netns', 'exec', o.serverNs, nft, 'add table ip nettune_blackhole; add chain ip nettune_blackhole in { type filter hook input priority -300; policy drop; }'])
       : await run(tool('ip'), ['-n', o.serverNs, 'link', 'set', 'nt0', 'down']);
     if (!blackhole.ok) throw environmentError(`could not blackhole the server: ${blackhole.stderr.trim()}`);
-    client.stdin.write('go\n');
+    c.stdin?.write('go\n');
     await Promise.race([exited, sleep((o.limit_s + 20) * 1000)]);
     const m = /(dead|limit|closed) ([\d.]+)/.exec(out);
     if (!m) throw environmentError(`keepalive client said: ${out.slice(0, 300)}`);
     const outcome = m[1] as KeepaliveResult['outcome'];
     return { detected_s: outcome === 'dead' ? Number(m[2]) : null, limit_s: o.limit_s, outcome };
   } finally {
-    client.kill('SIGKILL');
+    client?.kill('SIGKILL');
     server.child.kill('SIGKILL');
     await server.exited;
     if (which('nft')) await run(tool('ip'), ['netns', 'exec', o.serverNs, tool('nft'), 'delete table ip nettune_blackhole']);

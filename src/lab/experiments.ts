@@ -69,7 +69,7 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     a: { label: 'defaults', changes: 'baseline' },
     b: 'plan-buffers',
     reps: 4,
-    notes: ['B is what `nettune plan --workload throughput --link 1gbit --rtt 100ms` proposes for tcp_rmem/tcp_wmem (2 × BDP, power of two).', 'Slow start at 100 ms takes seconds: the first 3 s of each run are omitted (iperf3 --omit).'],
+    notes: ['B is what `nettune plan --workload throughput --link 1gbit --rtt 100ms` proposes for tcp_rmem/tcp_wmem (2 × BDP, power of two).', 'Slow start at 100 ms takes seconds: the first 3 s of each run are omitted (iperf3 --omit).', 'With BBR (this kernel\'s default) each run shows one ProbeRTT dip about 10 s into the flow, which costs a few per cent of the 10 s average.'],
   },
   {
     name: 'bbr-vs-cubic-loss',
