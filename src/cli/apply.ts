@@ -19,6 +19,7 @@ import { WORKLOADS } from '../plan/types.js';
 import { parseDuration } from '../plan/units.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { EXIT, NettuneError, usageError } from '../sys/errors.js';
+import { ensureTools, installAllowed } from '../sys/tools.js';
 import { linkSpec } from './audit.js';
 import { getSnapshot, logErr, parseOptions, print, printJson, withJson } from './common.js';
 import { table } from './format.js';
@@ -200,6 +201,7 @@ export function registerApply(program: Command): void {
       warnIfStale();
       const confirmS = opts.confirm ? parseDuration(opts.confirm, '--confirm') : null;
       if (confirmS !== null && (confirmS < 1 || confirmS > 86400)) throw usageError(`--confirm ${opts.confirm}: between 1s and 24h`);
+      if (opts.netns) await ensureTools(['sysctl'], { install: installAllowed(), log: logErr });
       const snap = await getSnapshot({ netns: opts.netns });
       const inputs = readInputs(file, opts, snap);
       const v = validateChanges(inputs.changes, snap);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { labDown, labStatus, labUp, listLabs, TOPOLOGIES, validLabName, type LabState } from '../lab/lab.js';
 import { parseDuration, parsePercent, parseRate } from '../plan/units.js';
 import { usageError } from '../sys/errors.js';
+import { ensureTools, installAllowed } from '../sys/tools.js';
 import { logErr, parseOptions, print, printJson, withJson } from './common.js';
 import { formatRate, table } from './format.js';
 
@@ -39,6 +40,7 @@ export function registerLab(program: Command): void {
       const opts = parseOptions(upOptions, raw);
       validLabName(name);
       const link = linkFromFlags(opts);
+      await ensureTools(['ip', 'tc', 'ping', ...(opts.topology === 'multipath' ? ['mptcpize'] : [])], { install: installAllowed(), log: logErr });
       logErr(`nettune: building lab ${name} (${opts.topology}) …`);
       const s = await labUp({ name, topology: opts.topology, link, log: logErr });
       if (opts.json) return printJson(s);

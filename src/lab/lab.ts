@@ -12,7 +12,7 @@ import { environmentError, usageError } from '../sys/errors.js';
 import { writeFileAtomic } from '../sys/fs.js';
 import { pidAlive, sleep } from '../sys/process.js';
 import { run } from '../sys/run.js';
-import { isRoot, requireTool } from '../sys/tools.js';
+import { ensureTools, installAllowed, isRoot, requireTool } from '../sys/tools.js';
 
 export const TOPOLOGIES = ['pair', 'router', 'multipath'] as const;
 export type Topology = (typeof TOPOLOGIES)[number];
@@ -63,6 +63,20 @@ export function delaylinePath(): string | null {
 }
 
 const tool = requireTool;
+
+/** On a machine that had no C compiler when nettune was built: install one (as root, unless
+ *  NETTUNE_NO_INSTALL) and compile the delay line with the project's build script. */
+async function buildDelayline(): Promise<string | null> {
+  if (process.env.NETTUNE_DELAYLINE) return null;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const repo = [join(here, '..'), join(here, '..', '..')].find((d) => existsSync(join(d, 'scripts', 'build.mjs')));
+  if (!repo) return null;
+  const missing = await ensureTools(['cc'], { install: installAllowed(), log: (l) => process.stderr.write(`${l}\n`) });
+  if (missing.length) return null;
+  process.stderr.write('nettune: compiling the delay line …\n');
+  await run(process.execPath, [join(repo, 'scripts', 'build.mjs')], { timeoutMs: 300_000, cwd: repo });
+  return delaylinePath();
+}
 
 /** Runs ip/tc and fails loudly: a lab half set up is worse than none. */
 async function must(cmd: string, args: string[]): Promise<string> {
@@ -175,8 +189,8 @@ interface Wire {
 async function buildWire(w: Wire, l: LinkEmulation, emulator: LabState['emulator'], tag: string): Promise<LabState['delaylines'][number] | null> {
   let record: LabState['delaylines'][number] | null = null;
   if (emulator === 'delayline') {
-    const bin = delaylinePath();
-    if (!bin) throw environmentError('no netem in this kernel and the nettune delay line is not built', 'run ./nettune once with a C compiler installed (apt-get install gcc libc6-dev)');
+    const bin = delaylinePath() ?? (await buildDelayline());
+    if (!bin) throw environmentError('no netem in this kernel and the nettune delay line could not be built', 'install a C compiler (apt-get install gcc libc6-dev), then run ./nettune once');
     const devA = `ntd${tag}a`;
     const devB = `ntd${tag}b`;
     const statsFile = join(labsDir(), `${devA}.stats.json`);

@@ -16,6 +16,7 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   input?: string;
   maxBuffer?: number;
+  cwd?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -26,7 +27,7 @@ export function run(file: string, args: readonly string[], opts: RunOptions = {}
     const child = execFile(
       file,
       args,
-      { timeout, killSignal: 'SIGKILL', maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024, env: opts.env ?? process.env, encoding: 'utf8' },
+      { timeout, killSignal: 'SIGKILL', maxBuffer: opts.maxBuffer ?? 64 * 1024 * 1024, env: opts.env ?? process.env, encoding: 'utf8', ...(opts.cwd ? { cwd: opts.cwd } : {}) },
       (err, stdout, stderr) => {
         if (!err) return resolve({ ok: true, code: 0, stdout, stderr });
         const e = err as Error & { code?: unknown; killed?: boolean; signal?: string | null };
