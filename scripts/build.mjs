@@ -1,16 +1,22 @@
 // Bundles the CLI into one file so a command starts fast (no TypeScript at run time), then
 // compiles the lab's userspace delay line (C) with the machine's compiler when it is stale.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
+// One entry (dist/nettune.mjs) plus a chunk per command group, loaded on demand, so a command
+// only parses the code it runs. Old chunks are removed first (their names carry content hashes).
+rmSync('dist/chunks', { recursive: true, force: true });
 await build({
-  entryPoints: ['src/cli/entry.ts'],
-  outfile: 'dist/nettune.mjs',
+  entryPoints: { nettune: 'src/cli/entry.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -2,34 +2,36 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, NettuneError } from '../sys/errors.js';
 import { VERSION } from '../version.js';
-import { registerApply } from './apply.js';
-import { registerAudit } from './audit.js';
-import { registerBench } from './bench.js';
-import { registerCatalog } from './catalog.js';
-import { registerExperiment } from './experiment.js';
-import { registerLab } from './lab.js';
-import { registerLint } from './lint.js';
-import { registerPlan } from './plan.js';
-import { registerProbe } from './probe.js';
-import { registerShow } from './show.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/** Each command group's module, loaded only when its command runs (the bundle is split per
+ *  group, so `probe` does not parse the catalog, the rules or the lab). */
+const GROUPS: readonly { commands: readonly string[]; load: () => Promise<Register> }[] = [
+  { commands: ['probe'], load: async () => (await import('./probe.js')).registerProbe },
+  { commands: ['show'], load: async () => (await import('./show.js')).registerShow },
+  { commands: ['catalog', 'explain', 'get'], load: async () => (await import('./catalog.js')).registerCatalog },
+  { commands: ['audit', 'rules'], load: async () => (await import('./audit.js')).registerAudit },
+  { commands: ['lint'], load: async () => (await import('./lint.js')).registerLint },
+  { commands: ['plan', 'profiles', 'diff'], load: async () => (await import('./plan.js')).registerPlan },
+  { commands: ['apply', 'confirm', 'history', 'show-tx', 'rollback', 'recover', '__watchdog'], load: async () => (await import('./apply.js')).registerApply },
+  { commands: ['lab'], load: async () => (await import('./lab.js')).registerLab },
+  { commands: ['bench', '__rr-server', '__rr-client', '__connect-burst'], load: async () => (await import('./bench.js')).registerBench },
+  { commands: ['experiment'], load: async () => (await import('./experiment.js')).registerExperiment },
+];
+
+/** The program with the command groups `argv` needs: the one its first word names, or all of
+ *  them (help, version, a typo that wants "did you mean"). */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('nettune')
     .description('Evidence-based Linux network tuning: probe → audit → plan → apply → prove → monitor → export')
     .version(VERSION)
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  registerProbe(program);
-  registerShow(program);
-  registerCatalog(program);
-  registerAudit(program);
-  registerLint(program);
-  registerPlan(program);
-  registerApply(program);
-  registerLab(program);
-  registerBench(program);
-  registerExperiment(program);
+  const first = argv.find((a) => !a.startsWith('-'));
+  const group = GROUPS.find((g) => first !== undefined && g.commands.includes(first));
+  for (const g of group ? [group] : GROUPS) (await g.load())(program);
   const override = (cmd: Command): void => {
     cmd.exitOverride();
     cmd.commands.forEach(override);
@@ -50,7 +52,7 @@ function wantsJson(argv: readonly string[]): boolean {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     // Commands that finish normally but must signal (audit --fail-on) set process.exitCode.
