@@ -41,7 +41,7 @@ const short = (v: string | null, n = 26): string => (v === null ? '(unset)' : v.
 export function renderPlan(plan: Plan): string {
   const l = plan.link;
   const out = [
-    `Plan for ${plan.host.hostname} (kernel ${plan.host.kernel}${plan.host.netns ? `, netns ${plan.host.netns}` : ''}) · workload ${plan.workload}${l ? ` · link ${formatRate(l.rate_bps)} × ${l.rtt_s * 1000} ms, BDP ${formatBytes(l.bdp_bytes)}${l.loss_pct !== null ? `, loss ${l.loss_pct} %` : ''}` : ''}`,
+    `Plan for ${plan.host.hostname} (kernel ${plan.host.kernel}${plan.host.netns ? `, netns ${plan.host.netns}` : ''}) · workload ${plan.workload}${l ? ` · link ${formatRate(l.rate_bps)} × ${l.rtt_s * 1000} ms, BDP ${Number((l.bdp_bytes / 1e6).toPrecision(3))} MB (${formatBytes(l.bdp_bytes)})${l.loss_pct !== null ? `, loss ${l.loss_pct} %` : ''}` : ''}`,
     '',
   ];
   if (plan.changes.length === 0) out.push('No changes: nothing this workload and link need differs from the host.');

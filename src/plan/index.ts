@@ -51,6 +51,9 @@ export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()):
     for (const c of f.fix.changes) accept({ ...c, reason: `${f.title}: ${f.message}`, source: `rule:${f.id}` });
   }
 
+  // An intent may have passed over a key that an audit fix then changed: the change stands, the
+  // "considered, not changed" line for it would contradict it.
+  const changed = new Set(changes.map((c) => (c.kind === 'sysctl' ? c.key : changeKey(c))));
   return {
     schema: PLAN_SCHEMA,
     created_at: now.toISOString(),
@@ -59,7 +62,7 @@ export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()):
     link: params.link,
     params: { conns: params.conns, dead_peer_s: params.dead_peer_s },
     changes,
-    skipped,
+    skipped: skipped.filter((x) => !changed.has(x.key)),
     notes,
   };
 }

@@ -92,7 +92,7 @@ describe('audit', () => {
   it('the seed link: 10 Gbit/s × 10 ms is shown with its BDP', () => {
     const r = nettune('audit', '--snapshot', SNAP, '--link', '10gbit', '--rtt', '10ms');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/link 10 Gbit\/s × 10 ms \(BDP 11\.9 MiB\)/);
+    expect(r.stdout).toMatch(/link 10 Gbit\/s × 10 ms \(BDP 12\.5 MB = 11\.9 MiB\)/);
   });
 });
 

@@ -15,7 +15,7 @@ describe('plan', () => {
     const out = join(tmp, 'plan.json');
     const r = nettune('plan', '--snapshot', SNAP, '--workload', 'throughput', '--link', '10gbit', '--rtt', '10ms', '--out', out);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/BDP 11\.9 MiB/);
+    expect(r.stdout).toMatch(/BDP 12\.5 MB \(11\.9 MiB\)/);
     expect(r.stdout).toMatch(/net\.ipv4\.tcp_wmem .*4096 16384 33554432/);
     const plan = planSchema.parse(JSON.parse(readFileSync(out, 'utf8')));
     expect(plan.link?.bdp_bytes).toBe(12.5e6);

@@ -89,6 +89,11 @@ describe('plan: latency and connections', () => {
     expect(change(p, 'net.ipv4.ip_local_port_range')?.to).toBe('1024 65535');
     expect(change(p, 'net.core.somaxconn')?.to).toBe('16384');
   });
+  it('without --dead-peer the keepalive fix comes from the audit rule, and is not also listed as skipped', () => {
+    const p = plan(snapshotFixture(), 'connections', null, 1000);
+    expect(change(p, 'net.ipv4.tcp_keepalive_time')).toMatchObject({ source: 'rule:tcp.keepalive-slow' });
+    expect(skip(p, 'net.ipv4.tcp_keepalive_time')).toBeUndefined();
+  });
   it('sizes conntrack from RAM when --conns would not fit', () => {
     const s = snapshotFixture();
     s.memory.total_bytes = 2 * 1024 ** 3;
