@@ -150,10 +150,12 @@ describe.skipIf(!isRoot)('lab (root)', () => {
   it.skipIf(!hasDelayline)('a delayed link: RTT as requested, and down stops the delay line', () => {
     const name = lab('d');
     expect(nettune(['lab', 'up', name, '--rtt', '20ms', '--rate', '100mbit']).code).toBe(0);
-    const st = JSON.parse(nettune(['lab', 'status', name, '--json']).stdout) as { ping: { rtt_avg_ms: number }; state: { emulator: string; delaylines: { pid: number }[] } };
+    const st = JSON.parse(nettune(['lab', 'status', name, '--json']).stdout) as { ping: { rtt_min_ms: number }; state: { emulator: string; delaylines: { pid: number }[] } };
     expect(st.state.emulator).toBe('delayline');
-    expect(st.ping.rtt_avg_ms).toBeGreaterThan(19);
-    expect(st.ping.rtt_avg_ms).toBeLessThan(23);
+    // The minimum of the 5 pings: a VM scheduling stall (tens of ms, seen here under load) can
+    // delay any single packet, but not the fastest of five.
+    expect(st.ping.rtt_min_ms).toBeGreaterThan(19);
+    expect(st.ping.rtt_min_ms).toBeLessThan(21.5);
     const pid = st.state.delaylines[0]?.pid ?? 0;
     expect(alive(pid)).toBe(true);
     expect(nettune(['lab', 'down', name]).code).toBe(0);
