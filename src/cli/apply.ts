@@ -18,8 +18,8 @@ import { planSchema } from '../plan/schema.js';
 import { WORKLOADS } from '../plan/types.js';
 import { parseDuration } from '../plan/units.js';
 import type { Snapshot } from '../snapshot/index.js';
-import { EXIT, NettuneError, usageError } from '../sys/errors.js';
-import { ensureTools, installAllowed } from '../sys/tools.js';
+import { environmentError, EXIT, NettuneError, usageError } from '../sys/errors.js';
+import { ensureTools, installAllowed, isRoot } from '../sys/tools.js';
 import { linkSpec } from './audit.js';
 import { getSnapshot, logErr, parseOptions, print, printJson, withJson } from './common.js';
 import { table } from './format.js';
@@ -225,6 +225,7 @@ export function registerApply(program: Command): void {
         else print('Dry run: nothing was changed.');
         return;
       }
+      if (!isRoot()) throw environmentError('apply needs root to change kernel settings', 'run it with sudo, or use --dry-run to see what it would do');
       if (!opts.yes) {
         if (!process.stdin.isTTY) throw usageError('refusing to change the system without --yes when stdin is not a terminal');
         if (!(await ask(`Apply ${v.changes.length} change(s)${opts.netns ? ` in ${opts.netns}` : ''}? [y/N] `))) throw usageError('not applied (answered no)');
