@@ -304,6 +304,42 @@ export const nicRules: Rule[] = [
     },
   },
   {
+    id: 'nic.xps-unset',
+    domain: 'nic',
+    title: 'Transmit packet steering (XPS) is not configured on a multi-queue NIC',
+    severity: 'info',
+    workloads: { connections: 'info', latency: 'info', throughput: 'info', balanced: 'skip' },
+    why: 'Without XPS the kernel picks a transmit queue by hashing the flow, so CPUs contend for the same queue lock and a queue\'s completions run on CPUs far from the sender. XPS maps each CPU to the queue(s) it should use; with one queue per CPU (or group of CPUs) there is no contention and completion work stays local. Many drivers set it themselves; an all-zero map means nobody did.',
+    sources: [`${SCALING} (XPS: Transmit Packet Steering, Suggested Configuration)`],
+    risk: 'A CPU mapped to a queue uses only that queue, so a map that leaves queues unused lowers transmit parallelism; flows keep their queue while they have packets in flight, so a change takes effect gradually. With a single transmit queue XPS has no effect.',
+    check: (ctx) => {
+      const cpus = parseCpuList(ctx.snap.cpus.list) ?? Array.from({ length: ctx.snap.cpus.online }, (_, i) => i);
+      if (cpus.length < 2) return null;
+      const hits: Hit[] = [];
+      for (const link of nics(ctx)) {
+        if (!link.physical || link.tx_queues < 2 || link.xps_cpus.length !== link.tx_queues) continue;
+        if (!link.xps_cpus.every((m) => m === '' || maskIsZero(m))) continue;
+        // Queue q gets the CPUs whose position ≡ q (mod queues); with more queues than CPUs,
+        // queue q gets CPU q mod cpus, so every queue is used by someone.
+        const maps = link.xps_cpus.map((_, q) =>
+          cpuMask(link.tx_queues >= cpus.length ? [cpus[q % cpus.length] ?? 0] : cpus.filter((_c, i) => i % link.tx_queues === q)),
+        );
+        hits.push({
+          subject: link.name,
+          message: `${link.name} has ${link.tx_queues} transmit queues and no XPS map: senders hash onto queues and contend; one queue per CPU group avoids that`,
+          evidence: [
+            { what: `${link.name} tx_queues`, value: link.tx_queues },
+            { what: `/sys/class/net/${link.name}/queues/tx-*/xps_cpus`, value: link.xps_cpus.map((m) => m || '(unset)').join(' ') },
+            { what: 'cpus.online', value: cpus.length },
+          ],
+          changes: maps.map((to, q) => ({ kind: 'sysfs', path: `/sys/class/net/${link.name}/queues/tx-${q}/xps_cpus`, from: link.xps_cpus[q] ?? null, to })),
+          confidence: 'medium',
+        });
+      }
+      return hits;
+    },
+  },
+  {
     id: 'nic.coalesce-extremes',
     domain: 'nic',
     title: 'Interrupt coalescing is off (per-packet interrupts) or long (delayed packets)',

@@ -28,7 +28,7 @@ function addMlx5(s: Snapshot, edit?: (l: Link) => void): Link {
   l.rx_queues = 8;
   l.tx_queues = 8;
   l.rps_cpus = Array.from({ length: 8 }, () => '0');
-  l.xps_cpus = Array.from({ length: 8 }, () => '');
+  l.xps_cpus = Array.from({ length: 8 }, (_, q) => (q % 2 ? '2' : '1')); // mlx5 sets an XPS map per channel
   l.speed_mbps = 25000;
   l.addresses = [];
   const e = eth(l);
@@ -330,5 +330,22 @@ describe('nic.ring-small-with-drops', () => {
     expect(firedIds(auditCase(nicRules, { mutate: atMax }))).not.toContain('nic.ring-small-with-drops');
     // eth0 (virtio) already runs at its maximum of 256
     expect(firedIds(auditCase(nicRules, { mutate: (s) => (eth0(s).statistics.rx_missed_errors = 10) }))).not.toContain('nic.ring-small-with-drops');
+  });
+});
+
+describe('nic.xps-unset', () => {
+  it('fires on a multi-queue NIC with an all-zero XPS map and proposes one queue per CPU group', () => {
+    const noXps = (s: Snapshot) => void addMlx5(s, (l) => (l.xps_cpus = l.xps_cpus.map(() => '0')));
+    const r = auditCase(nicRules, { workload: 'connections', mutate: noXps });
+    const f = finding(r, 'nic.xps-unset', 'ens1f0np0');
+    expect(f?.severity).toBe('info');
+    // 2 CPUs, 8 queues: queue q uses CPU q mod 2
+    expect(f?.fix.changes.map((c) => (c.kind === 'sysfs' ? c.to : ''))).toEqual(['1', '2', '1', '2', '1', '2', '1', '2']);
+    expect(f?.fix.commands[0]).toBe('echo 1 > /sys/class/net/ens1f0np0/queues/tx-0/xps_cpus');
+  });
+  it('stays quiet when the driver set a map, on single-queue NICs, and for the balanced workload', () => {
+    expect(firedIds(auditCase(nicRules, { workload: 'connections', mutate: (s) => void addMlx5(s, (l) => (l.xps_cpus = l.xps_cpus.map((_, q) => (q % 2 ? '2' : '1')))) }))).not.toContain('nic.xps-unset');
+    expect(firedIds(auditCase(nicRules, { workload: 'connections' }))).not.toContain('nic.xps-unset'); // eth0: 1 tx queue
+    expect(firedIds(auditCase(nicRules, { mutate: (s) => void addMlx5(s, (l) => (l.xps_cpus = l.xps_cpus.map(() => '0'))) }))).not.toContain('nic.xps-unset');
   });
 });
