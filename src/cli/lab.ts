@@ -65,8 +65,9 @@ export function registerLab(program: Command): void {
   withJson(lab.command('status').description('measured RTT and current rate of a lab').argument('<name>')).action(async (name: string, raw: unknown) => {
     const opts = parseOptions(z.object({ json: z.boolean().optional() }), raw);
     const s = await labStatus(name);
+    if (!s.state && s.namespaces.length === 0) throw usageError(`no lab ${name}`, 'see: nettune lab list');
     if (opts.json) return printJson(s);
-    if (!s.state) return print(s.namespaces.length ? `Lab ${name}: no state file, but namespaces ${s.namespaces.join(' ')} exist (run nettune lab down ${name})` : `No lab ${name}.`);
+    if (!s.state) return print(`Lab ${name}: no state file, but namespaces ${s.namespaces.join(' ')} exist (run nettune lab down ${name})`);
     print(`Lab ${name} (${s.state.topology}): ${describeLink(s.state)}`);
     print(`  namespaces: ${s.namespaces.join(' ')}${s.delaylines_alive.length ? ` · delay lines: ${s.delaylines_alive.map((a) => (a ? 'running' : 'DEAD')).join(', ')}` : ''}`);
     if (s.ping) print(`  ping ${s.state.server_addrs[0]}: ${s.ping.received}/${s.ping.sent} replies, RTT min/avg/max ${s.ping.rtt_min_ms ?? '?'}/${s.ping.rtt_avg_ms ?? '?'}/${s.ping.rtt_max_ms ?? '?'} ms (requested ${s.state.link.rtt_s * 1000} ms)`);

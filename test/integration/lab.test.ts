@@ -103,6 +103,7 @@ describe.skipIf(!isRoot)('lab (root)', () => {
     expect(nettune(['bench', 'throughput', '--target', '10.0.0.1']).code).toBe(2);
     expect(nettune(['bench', 'rr', '--target', '8.8.8.8']).code).toBe(2);
     expect(nettune(['bench', 'rr', '--lab', 'nosuchlab']).code).toBe(2);
+    expect(nettune(['lab', 'status', 'nosuchlab']).code).toBe(2);
   });
 
   it('backlog: a burst against a small accept queue, with the ListenOverflows delta', () => {
