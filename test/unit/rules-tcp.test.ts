@@ -95,4 +95,26 @@ describe('tcp rules on the real 6.18 snapshot', () => {
     expect(finding(auditCase(tcpRules, { workload: 'throughput' }), 'tcp.slow-start-after-idle')?.severity).toBe('warn');
     expect(firedIds(auditCase(tcpRules, { mutate: (s) => (s.sysctl['net.ipv4.tcp_slow_start_after_idle'] = '0') }))).not.toContain('tcp.slow-start-after-idle');
   });
+
+  it('per-socket congestion control: names what unprivileged processes cannot pick', () => {
+    const r = auditCase(tcpRules, { workload: 'throughput' });
+    const f = finding(r, 'tcp.cc-per-socket');
+    expect(f?.message).toMatch(/not allowed per socket for unprivileged processes: cubic/);
+    expect(f?.fix.changes).toEqual([{ kind: 'sysctl', key: 'net.ipv4.tcp_allowed_congestion_control', from: 'reno bbr', to: 'reno bbr cubic' }]);
+    const all = (s: Snapshot) => {
+      s.congestion_control.allowed = [...s.congestion_control.available];
+      s.sysctl['net.ipv4.tcp_allowed_congestion_control'] = s.congestion_control.allowed.join(' ');
+    };
+    expect(firedIds(auditCase(tcpRules, { workload: 'throughput', mutate: all }))).not.toContain('tcp.cc-per-socket');
+    expect(firedIds(auditCase(tcpRules, { workload: 'balanced' }))).not.toContain('tcp.cc-per-socket');
+  });
+
+  it('MTU probing off: low confidence on plain links, medium with a jumbo link up; silent when on', () => {
+    expect(finding(auditCase(tcpRules), 'tcp.mtu-probing-off')?.confidence).toBe('low');
+    const jumbo = auditCase(tcpRules, { mutate: (s) => (s.links.find((l) => l.name === 'eth0')!.mtu = 9000) });
+    const f = finding(jumbo, 'tcp.mtu-probing-off');
+    expect(f?.confidence).toBe('medium');
+    expect(f?.message).toMatch(/eth0 has MTU 9000/);
+    expect(firedIds(auditCase(tcpRules, { mutate: (s) => (s.sysctl['net.ipv4.tcp_mtu_probing'] = '1') }))).not.toContain('tcp.mtu-probing-off');
+  });
 });
