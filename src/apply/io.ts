@@ -24,6 +24,10 @@ export const FEATURE_NAMES: Readonly<Record<string, string>> = {
   txvlan: 'tx-vlan-offload',
 };
 
+/** A Snapshot's or ethtool's feature entry for an ethtool -K name (gro) or a long name. */
+export const featureOf = <T>(features: Record<string, T> | null | undefined, setting: string): T | undefined =>
+  features?.[FEATURE_NAMES[setting] ?? setting];
+
 const ETHTOOL_SET = { features: '-K', rings: '-G', channels: '-L', coalesce: '-C' } as const;
 const ETHTOOL_GET = { features: '-k', rings: '-g', channels: '-l', coalesce: '-c' } as const;
 
@@ -55,7 +59,7 @@ async function readEthtool(netns: string | null, t: Extract<Target, { kind: 'eth
   }
   switch (t.group) {
     case 'features': {
-      const f = parseFeaturesText(text).data?.[FEATURE_NAMES[t.setting] ?? t.setting];
+      const f = featureOf(parseFeaturesText(text).data, t.setting);
       return f ? (f.active ? 'on' : 'off') : null;
     }
     case 'rings':

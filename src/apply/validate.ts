@@ -4,7 +4,7 @@ import { findEntry, validateValue } from '../catalog/index.js';
 import type { PlanChange } from '../plan/types.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { IFNAME } from '../sys/names.js';
-import { FEATURE_NAMES, targetLabel } from './io.js';
+import { featureOf, targetLabel } from './io.js';
 import type { Target } from './journal.js';
 import type { TxChange } from './transaction.js';
 
@@ -88,7 +88,7 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
         continue;
       }
       if (c.group === 'features') {
-        const f = link.ethtool?.features?.[FEATURE_NAMES[c.setting] ?? c.setting];
+        const f = featureOf(link.ethtool?.features, c.setting);
         if (!['on', 'off'].includes(c.to)) out.errors.push(`ethtool ${c.device} ${c.setting}: on or off, not ${c.to}`);
         else if (!f) out.errors.push(`ethtool ${c.device}: unknown feature ${c.setting}`);
         else if (f.fixed) out.errors.push(`ethtool ${c.device} ${c.setting}: fixed by the driver, cannot change`);

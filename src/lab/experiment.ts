@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { withStateDir } from '../apply/state.js';
 import { applyTransaction } from '../apply/transaction.js';
 import { validateChanges } from '../apply/validate.js';
-import { FEATURE_NAMES } from '../apply/io.js';
+import { featureOf } from '../apply/io.js';
 import { buildPlan } from '../plan/index.js';
 import type { PlanChange } from '../plan/types.js';
 import { bdpBytes } from '../plan/units.js';
@@ -39,7 +39,7 @@ const roleNs = (lab: LabState, role: Role): string | null => (role === 'router' 
 function currentValue(snap: Snapshot, c: PlanChange): string | null {
   if (c.kind === 'sysctl') return snap.sysctl[c.key] ?? null;
   if (c.kind === 'ethtool' && c.group === 'features') {
-    const f = snap.links.find((l) => l.name === c.device)?.ethtool?.features?.[FEATURE_NAMES[c.setting] ?? c.setting];
+    const f = featureOf(snap.links.find((l) => l.name === c.device)?.ethtool?.features, c.setting);
     return f ? (f.active ? 'on' : 'off') : null;
   }
   return null;

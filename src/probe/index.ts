@@ -2,6 +2,7 @@
 // be read says why in `errors` instead of failing the probe.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { parseCpuList } from '../snapshot/index.js';
 import { SNAPSHOT_SCHEMA, type EthtoolInfo, type ProbeError, type Snapshot } from '../snapshot/schema.js';
 import { run } from '../sys/run.js';
 import { which } from '../sys/tools.js';
@@ -58,16 +59,8 @@ function pageSize(): number {
   return 4096;
 }
 
-/** Counts CPUs in a list like "0-3,8,10-11". */
-export function countCpuList(list: string): number {
-  let n = 0;
-  for (const part of list.split(',').filter(Boolean)) {
-    const [a, b] = part.split('-').map(Number);
-    if (a === undefined || Number.isNaN(a)) continue;
-    n += b === undefined || Number.isNaN(b) ? 1 : b - a + 1;
-  }
-  return n;
-}
+/** Counts CPUs in a list like "0-3,8,10-11" (0 when it cannot be read). */
+export const countCpuList = (list: string): number => parseCpuList(list)?.length ?? 0;
 
 /** Runs `ip -j …` / `tc -j …` and returns the parsed array, or records why not. */
 async function jsonCommand(

@@ -1,5 +1,8 @@
 // NIC settings: offloads, LRO on forwarding hosts, RSS channels, RPS, interrupt coalescing, rings.
 import type { Link } from '../snapshot/schema.js';
+import { onlineCpus } from '../snapshot/index.js';
+
+export { parseCpuList } from '../snapshot/index.js';
 import type { PlanChange } from '../plan/types.js';
 import type { Evidence, Hit, Rule, RuleContext } from './types.js';
 import { SINCE_BOOT_NOTE, sinceBoot, type CounterSignal } from './util.js';
@@ -46,20 +49,6 @@ export function linkSignal(ctx: RuleContext, link: Link, fields: readonly string
   }
   const now = rate !== null && rate > 0;
   return { seen: now || (rate === null && total > 0), now, rate, total, evidence };
-}
-
-/** Parses a kernel CPU list ("0-3,8,10-11"); null when it is not one. */
-export function parseCpuList(list: string): number[] | null {
-  const out: number[] = [];
-  for (const part of list.trim().split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) return null;
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) return null;
-    for (let c = a; c <= b; c++) out.push(c);
-  }
-  return out.length ? out : null;
 }
 
 /** A CPU bitmap as sysfs writes it: hex, in comma-separated 32-bit words, highest word first
@@ -270,7 +259,7 @@ export const nicRules: Rule[] = [
     check: (ctx) => {
       const cpus = ctx.snap.cpus.online;
       if (cpus < 2) return null;
-      const list = parseCpuList(ctx.snap.cpus.list) ?? Array.from({ length: cpus }, (_, i) => i);
+      const list = onlineCpus(ctx.snap);
       const mask = cpuMask(list);
       const hits: Hit[] = [];
       for (const link of nics(ctx)) {
@@ -313,7 +302,7 @@ export const nicRules: Rule[] = [
     sources: [`${SCALING} (XPS: Transmit Packet Steering, Suggested Configuration)`],
     risk: 'A CPU mapped to a queue uses only that queue, so a map that leaves queues unused lowers transmit parallelism; flows keep their queue while they have packets in flight, so a change takes effect gradually. With a single transmit queue XPS has no effect.',
     check: (ctx) => {
-      const cpus = parseCpuList(ctx.snap.cpus.list) ?? Array.from({ length: ctx.snap.cpus.online }, (_, i) => i);
+      const cpus = onlineCpus(ctx.snap);
       if (cpus.length < 2) return null;
       const hits: Hit[] = [];
       for (const link of nics(ctx)) {

@@ -73,3 +73,22 @@ export function resolveCounter(snap: Snapshot, ref: string): number | null {
       return null;
   }
 }
+
+/** Parses a kernel CPU list ("0-3,8,10-11"); null when it is not one. */
+export function parseCpuList(list: string): number[] | null {
+  const out: number[] = [];
+  for (const part of list.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) return null;
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) return null;
+    for (let c = a; c <= b; c++) out.push(c);
+  }
+  return out.length ? out : null;
+}
+
+/** The online CPUs of a Snapshot: its CPU list, or 0..online-1 when the list is unreadable. */
+export function onlineCpus(snap: Snapshot): number[] {
+  return parseCpuList(snap.cpus.list) ?? Array.from({ length: snap.cpus.online }, (_, i) => i);
+}
