@@ -31,7 +31,7 @@ export const snapshotFixture = (): Snapshot => snapshotSchema.parse(JSON.parse(f
 import { evaluate, type AuditResult } from '../src/rules/engine.js';
 import type { Rule } from '../src/rules/types.js';
 import type { LinkSpec, Workload } from '../src/plan/types.js';
-import { bdpBytes } from '../src/plan/units.js';
+import { bdpBytes } from '../src/units/index.js';
 
 export interface AuditCase {
   /** Change the (fresh) fixture Snapshot before auditing. */

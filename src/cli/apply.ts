@@ -16,7 +16,7 @@ import { globMatches, parseSysctlConf } from '../lint/parse.js';
 import { buildPlan } from '../plan/index.js';
 import { planSchema } from '../plan/schema.js';
 import { WORKLOADS } from '../plan/types.js';
-import { parseDuration } from '../plan/units.js';
+import { parseDuration } from '../units/index.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { environmentError, EXIT, NettuneError, usageError } from '../sys/errors.js';
 import { ensureTools, installAllowed, isRoot } from '../sys/tools.js';

@@ -1,7 +1,7 @@
 // `nettune audit` (findings with evidence) and `nettune rules` (what the rules are).
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { bdpBytes, parseDuration, parsePercent, parseRate } from '../plan/units.js';
+import { bdpBytes, parseDuration, parsePercent, parseRate, formatBytes, formatRate } from '../units/index.js';
 import { type LinkSpec, WORKLOADS } from '../plan/types.js';
 import { type AuditResult, evaluate, formatEvidence, severityRank } from '../rules/engine.js';
 import { allRules, findRule } from '../rules/index.js';
@@ -9,7 +9,7 @@ import { RULE_DOMAINS, SEVERITIES, type Finding, type Rule, type Severity } from
 import { loadSnapshot, type Snapshot } from '../snapshot/index.js';
 import { EXIT, usageError } from '../sys/errors.js';
 import { getSnapshot, logErr, parseOptions, print, printJson, withJson, withSource } from './common.js';
-import { formatBytes, formatRate, table } from './format.js';
+import { table } from './format.js';
 import { sleep } from '../sys/process.js';
 
 const auditOptions = z

@@ -5,11 +5,11 @@ import { z } from 'zod';
 import { backlogBench, checkTarget, connectBurst, keepaliveBench, rrBench, rrClient, rrServer, throughput } from '../lab/bench.js';
 import { readLab } from '../lab/lab.js';
 import { percentiles } from '../lab/stats.js';
-import { parseDuration } from '../plan/units.js';
+import { parseDuration, formatRate } from '../units/index.js';
 import { usageError } from '../sys/errors.js';
 import { ensureTools, installAllowed } from '../sys/tools.js';
 import { logErr, parseOptions, print, printJson, withJson } from './common.js';
-import { formatRate, table } from './format.js';
+import { table } from './format.js';
 
 const KINDS = ['throughput', 'rr', 'crr', 'backlog', 'keepalive'] as const;
 

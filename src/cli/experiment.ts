@@ -8,12 +8,12 @@ import { EXPERIMENTS, findExperiment, type Role } from '../lab/experiments.js';
 import { type ExperimentResult, writeReport } from '../lab/report.js';
 import type { PlanChange } from '../plan/types.js';
 import { planSchema } from '../plan/schema.js';
-import { parseDuration } from '../plan/units.js';
+import { parseDuration, formatRate } from '../units/index.js';
 import { usageError } from '../sys/errors.js';
 import { ensureTools, installAllowed } from '../sys/tools.js';
 import { self } from './bench.js';
 import { logErr, parseOptions, print, printJson, withJson } from './common.js';
-import { formatRate, table } from './format.js';
+import { table } from './format.js';
 
 const runOptions = z.object({
   json: z.boolean().optional(),

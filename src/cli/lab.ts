@@ -2,11 +2,11 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { labDown, labStatus, labUp, listLabs, TOPOLOGIES, validLabName, type LabState } from '../lab/lab.js';
-import { parseDuration, parsePercent, parseRate } from '../plan/units.js';
+import { parseDuration, parsePercent, parseRate, formatRate } from '../units/index.js';
 import { usageError } from '../sys/errors.js';
 import { ensureTools, installAllowed } from '../sys/tools.js';
 import { logErr, parseOptions, print, printJson, withJson } from './common.js';
-import { formatRate, table } from './format.js';
+import { table } from './format.js';
 
 const upOptions = z.object({
   json: z.boolean().optional(),

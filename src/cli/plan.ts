@@ -7,13 +7,13 @@ import { z } from 'zod';
 import { buildPlan, INTENTS } from '../plan/index.js';
 import { type Plan, planSchema } from '../plan/schema.js';
 import { changeCommand, WORKLOADS } from '../plan/types.js';
-import { parseDuration } from '../plan/units.js';
+import { parseDuration, formatBytes, formatRate } from '../units/index.js';
 import { type Snapshot, snapshotSchema } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
 import { writeFileAtomic } from '../sys/fs.js';
 import { linkSpec } from './audit.js';
 import { getSnapshot, parseOptions, print, printJson, sourceOptionsSchema, withJson, withSource } from './common.js';
-import { formatBytes, formatRate, table } from './format.js';
+import { table } from './format.js';
 
 const planOptions = z
   .object({

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { summarise, type ShowSummary, type TripleBytes } from '../show/summary.js';
 import { getSnapshot, parseOptions, print, printJson, sourceOptionsSchema, withSource } from './common.js';
-import { formatBytes, formatRate, formatSeconds, table } from './format.js';
+import { table } from './format.js';
+import { formatBytes, formatRate, formatSeconds } from '../units/index.js';
 
 const triple = (t: TripleBytes | null): string => (t ? `${formatBytes(t.min)} / ${formatBytes(t.default)} / ${formatBytes(t.max)}` : '?');
 const onOff = (v: string | null): string => (v === null ? '?' : v === '0' ? 'off' : v === '1' ? 'on' : v);

@@ -10,7 +10,7 @@ import { validateChanges } from '../apply/validate.js';
 import { featureOf } from '../apply/io.js';
 import { buildPlan } from '../plan/index.js';
 import type { PlanChange } from '../plan/types.js';
-import { bdpBytes } from '../plan/units.js';
+import { bdpBytes } from '../units/index.js';
 import { probeInNetns } from '../probe/netns.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { environmentError, usageError } from '../sys/errors.js';

@@ -1,6 +1,6 @@
 // Queues in front of the application and the stack: listen (accept/SYN) queues and the per-CPU
 // input backlog with its softirq budget.
-import { formatRate } from '../cli/format.js';
+import { formatRate } from '../units/index.js';
 import type { SoftnetRow } from '../snapshot/schema.js';
 import type { PlanChange } from '../plan/types.js';
 import { signalEvidence } from './buffers.js';

@@ -1,6 +1,6 @@
 // Socket buffers and protocol memory: TCP buffer maxima against the path BDP, tcp_mem, receive
 // queue drops, UDP buffer errors, and the net.core limits that only bind SO_RCVBUF/SO_SNDBUF.
-import { formatRate } from '../cli/format.js';
+import { formatRate } from '../units/index.js';
 import type { PlanChange } from '../plan/types.js';
 import type { Evidence, Hit, Rule, RuleContext } from './types.js';
 import { counterSignal, type CounterSignal, mib, nextPow2, SINCE_BOOT_NOTE, sinceBoot, sysctlChange, vectorWith } from './util.js';

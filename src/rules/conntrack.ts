@@ -1,5 +1,5 @@
 // Connection tracking: table size and hashing, drops, timeouts, and traffic that needs no state.
-import { formatBytes, formatSeconds } from '../cli/format.js';
+import { formatBytes, formatSeconds } from '../units/index.js';
 import type { PlanChange } from '../plan/types.js';
 import type { Evidence, Hit, Rule, RuleContext } from './types.js';
 import { counterSignal, nextPow2, SINCE_BOOT_NOTE, sinceBoot, sysctlChange } from './util.js';

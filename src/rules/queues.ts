@@ -1,5 +1,5 @@
 // Queueing disciplines, transmit queue length and busy polling.
-import { formatRate } from '../cli/format.js';
+import { formatRate } from '../units/index.js';
 import type { Link } from '../snapshot/schema.js';
 import type { Hit, Rule, RuleContext } from './types.js';
 import { sysctlChange } from './util.js';

@@ -1,5 +1,5 @@
 // TCP protocol features, congestion control, keepalive and timers.
-import { formatRate } from '../cli/format.js';
+import { formatRate } from '../units/index.js';
 import type { Rule } from './types.js';
 import { sysctlChange } from './util.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildContext, evaluate, formatEvidence, kernelAtLeast, kernelVersion } from '../../src/rules/engine.js';
 import type { Rule } from '../../src/rules/types.js';
-import { bdpBytes, parseDuration, parsePercent, parseRate } from '../../src/plan/units.js';
+import { bdpBytes, parseDuration, parsePercent, parseRate } from '../../src/units/index.js';
 import { changeCommand } from '../../src/plan/types.js';
 import { snapshotFixture } from '../helpers.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlan, keepaliveFor } from '../../src/plan/index.js';
 import { planSchema } from '../../src/plan/schema.js';
-import { parseDuration, parseRate, bdpBytes } from '../../src/plan/units.js';
+import { parseDuration, parseRate, bdpBytes } from '../../src/units/index.js';
 import type { LinkSpec } from '../../src/plan/types.js';
 import { diffPlan, diffSnapshots, readTunedSysctl } from '../../src/cli/plan.js';
 import { findEntry, validateValue } from '../../src/catalog/index.js';

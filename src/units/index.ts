@@ -1,5 +1,6 @@
-// Units users type on the command line: link rates (tc syntax), durations, percentages, sizes.
-// Bad input throws a usage error (exit 2) naming the flag.
+// The one units module, below every stage: parsing what users type (link rates in tc syntax,
+// durations, percentages) and displaying sizes, rates and durations. Bad input throws a usage
+// error (exit 2) naming the flag.
 import { usageError } from '../sys/errors.js';
 
 const RATE_UNITS: Record<string, number> = {
@@ -46,3 +47,49 @@ export function parsePercent(text: string, flag: string): number {
 
 /** Bandwidth-delay product in bytes: rate (bit/s) × RTT (s) / 8. 10 Gbit/s × 10 ms = 12.5 MB. */
 export const bdpBytes = (rateBps: number, rttSec: number): number => (rateBps * rttSec) / 8;
+
+const IEC = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
+
+/** 33554432 → "32 MiB"; keeps one decimal when it matters. */
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '?';
+  let v = n;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < IEC.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const s = Number.isInteger(v) ? String(v) : v.toFixed(1).replace(/\.0$/, '');
+  return `${s} ${IEC[i]}`;
+}
+
+/** 12500000000 → "12.5 Gbit/s" (SI, as link rates are quoted). */
+export function formatRate(bitsPerSecond: number): string {
+  const units = ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s', 'Tbit/s'];
+  let v = bitsPerSecond;
+  let i = 0;
+  while (Math.abs(v) >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Number(v.toPrecision(3))} ${units[i]}`;
+}
+
+/** 7875 → "2h 11m 15s". */
+export function formatSeconds(total: number): string {
+  if (!Number.isFinite(total)) return '?';
+  const parts: string[] = [];
+  let s = Math.round(total);
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
+    if (s >= size) {
+      parts.push(`${Math.floor(s / size)}${unit}`);
+      s %= size;
+    }
+  }
+  if (s > 0 || parts.length === 0) parts.push(`${s}s`);
+  return parts.join(' ');
+}
