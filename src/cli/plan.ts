@@ -1,11 +1,12 @@
 // `nettune plan` (changes for a workload and link), `profiles` (what each workload considers, and a
 // tuned profile next to it) and `diff` (two Snapshots, or a Snapshot and a Plan).
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { buildPlan, INTENTS } from '../plan/index.js';
 import { type Plan, planSchema } from '../plan/schema.js';
+import { compareTuned, loadTunedProfile, type TunedStatus } from '../plan/tuned.js';
 import { changeCommand, WORKLOADS } from '../plan/types.js';
 import { parseDuration, formatBytes, formatRate } from '../units/index.js';
 import { type Snapshot, snapshotSchema } from '../snapshot/index.js';
@@ -120,40 +121,15 @@ export function diffPlan(snap: Snapshot, plan: Plan): { key: string; current: st
   return plan.changes.flatMap((c) => (c.kind === 'sysctl' ? [{ key: c.key, current: snap.sysctl[c.key] ?? null, planned: c.to, in_effect: snap.sysctl[c.key] === c.to }] : []));
 }
 
-/** tuned profile: the [sysctl] section, following include= (parents first, child overrides). */
-export function readTunedSysctl(nameOrPath: string, seen = new Set<string>()): Record<string, string> {
-  const candidates = nameOrPath.includes('/')
-    ? [nameOrPath.endsWith('.conf') ? nameOrPath : join(nameOrPath, 'tuned.conf')]
-    : [`/etc/tuned/${nameOrPath}/tuned.conf`, `/usr/lib/tuned/${nameOrPath}/tuned.conf`, `/usr/lib/tuned/profiles/${nameOrPath}/tuned.conf`];
-  const file = candidates.find((c) => existsSync(c));
-  if (!file) throw usageError(`tuned profile ${JSON.stringify(nameOrPath)} not found (looked in ${candidates.join(', ')})`);
-  const real = resolve(file);
-  if (seen.has(real)) throw usageError(`tuned profile include loop at ${real}`);
-  seen.add(real);
-  let section = '';
-  const own: Record<string, string> = {};
-  let parents: Record<string, string> = {};
-  for (const raw of readFileSync(real, 'utf8').split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const sec = /^\[(.+)\]$/.exec(line);
-    if (sec) {
-      section = sec[1] ?? '';
-      continue;
-    }
-    const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
-    if (!kv) continue;
-    const key = kv[1] ?? '';
-    const value = (kv[2] ?? '').replace(/^"(.*)"$/, '$1').trim().replace(/\s+/g, ' ');
-    if (section === 'main' && key === 'include') {
-      for (const inc of value.split(/[,\s]+/).filter(Boolean)) {
-        const incPath = inc.includes('/') ? inc : existsSync(join(dirname(dirname(real)), inc)) ? join(dirname(dirname(real)), inc) : inc;
-        parents = { ...parents, ...readTunedSysctl(incPath, seen) };
-      }
-    } else if (section === 'sysctl') own[key] = value;
-  }
-  return { ...parents, ...own };
-}
+const TUNED_STATUS_TEXT: Record<TunedStatus, string> = {
+  same: 'same',
+  differs: 'differs',
+  lowers: 'tuned LOWERS a current value',
+  satisfied: 'already satisfied (tuned leaves it)',
+  'not-captured': 'not captured in this snapshot',
+  invalid: 'tuned cannot compare a vector with > or <; the kernel would refuse the write',
+  unresolved: 'uses ${…} tuned evaluates on the host',
+};
 
 const profilesOptions = sourceOptionsSchema.and(z.object({ fromTuned: z.string().optional() }));
 
@@ -192,17 +168,15 @@ export function registerPlan(program: Command): void {
         }
         return;
       }
-      const tuned = readTunedSysctl(opts.fromTuned);
+      const profile = loadTunedProfile(opts.fromTuned);
       const snap = await getSnapshot(opts);
-      const rows = Object.entries(tuned).map(([key, value]) => {
-        const current = snap.sysctl[key] ?? null;
-        const a = current?.split(' ').map(Number);
-        const b = value.split(' ').map(Number);
-        const lowers = a && a.length === b.length && a.every(Number.isFinite) && b.every(Number.isFinite) && b.some((x, i) => x < (a[i] ?? 0));
-        return { key, tuned: value, current, same: current === value, lowers_current: Boolean(lowers) };
-      });
-      if (opts.json) return printJson({ profile: opts.fromTuned, sysctl: rows });
-      print(table([['KEY', 'TUNED', 'CURRENT', ''], ...rows.map((r) => [r.key, r.tuned, r.current ?? '(absent)', r.same ? 'same' : r.lowers_current ? 'tuned LOWERS a current value' : 'differs'])]));
+      const rows = compareTuned(profile, snap.sysctl);
+      if (opts.json) return printJson({ profile: opts.fromTuned, files: profile.files, notes: profile.notes, sysctl: rows });
+      print(`tuned profile ${opts.fromTuned}, merged in tuned's order (included first, later wins):`);
+      for (const f of profile.files) print(`  ${f}`);
+      for (const n of profile.notes) print(`  note: ${n}`);
+      if (!rows.length) return print(profile.empty_files.length === profile.files.length ? 'The profile is empty: it sets nothing.' : 'The profile sets no sysctls.');
+      print(table([['KEY', 'TUNED', 'CURRENT', ''], ...rows.map((r) => [r.key, r.tuned, r.current ?? '(not captured)', TUNED_STATUS_TEXT[r.status]])]));
     });
 
   withJson(program.command('diff').description('compare two Snapshots, or a Snapshot and a Plan (which planned changes are in effect)').argument('<a>').argument('<b>')).action(

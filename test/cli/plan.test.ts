@@ -43,7 +43,17 @@ describe('profiles and diff', () => {
     const t = nettune('profiles', '--from-tuned', join(FIXTURES, 'tuned', 'network-throughput'), '--snapshot', SNAP);
     expect(t.code).toBe(0);
     expect(t.stdout).toMatch(/net\.ipv4\.tcp_rmem\s+4096 87380 16777216\s+4096 131072 33554432\s+tuned LOWERS a current value/);
+    expect(t.stdout).toMatch(/vm\.swappiness\s+20\s+\(not captured\)\s+not captured in this snapshot/);
+    expect(t.stdout).toMatch(/throughput-performance\/tuned\.conf\n.*network-throughput\/tuned\.conf/);
+    const j = JSON.parse(nettune('profiles', '--from-tuned', join(FIXTURES, 'tuned', 'network-throughput'), '--snapshot', SNAP, '--json').stdout) as { sysctl: { key: string; status: string }[] };
+    expect(j.sysctl.find((r) => r.key === 'net.core.somaxconn')?.status).toBe('lowers');
     expect(nettune('profiles', '--from-tuned', 'no-such-profile').code).toBe(2);
+    const r = nettune('profiles', '--from-tuned', join(FIXTURES, 'tuned', 'raise-only'), '--snapshot', SNAP);
+    expect(r.stdout).toMatch(/net\.core\.somaxconn\s+>2048\s+4096\s+already satisfied/);
+    expect(r.stdout).toMatch(/net\.ipv4\.tcp_fin_timeout\s+<30\s+60\s+tuned LOWERS/);
+    const e = nettune('profiles', '--from-tuned', join(FIXTURES, 'tuned', 'empty'), '--snapshot', SNAP);
+    expect(e.code).toBe(0);
+    expect(e.stdout).toMatch(/is empty/);
   });
   it('diff of a snapshot with itself has no differences; a broken file is exit 2', () => {
     expect(nettune('diff', SNAP, SNAP).stdout).toMatch(/No differences/);

@@ -3,11 +3,10 @@ import { buildPlan, keepaliveFor } from '../../src/plan/index.js';
 import { planSchema } from '../../src/plan/schema.js';
 import { parseDuration, parseRate, bdpBytes } from '../../src/units/index.js';
 import type { LinkSpec } from '../../src/plan/types.js';
-import { diffPlan, diffSnapshots, readTunedSysctl } from '../../src/cli/plan.js';
+import { diffPlan, diffSnapshots } from '../../src/cli/plan.js';
 import { findEntry, validateValue } from '../../src/catalog/index.js';
 import type { Snapshot } from '../../src/snapshot/schema.js';
-import { FIXTURES, snapshotFixture } from '../helpers.js';
-import { join } from 'node:path';
+import { snapshotFixture } from '../helpers.js';
 
 const link = (rate: string, rtt: string, loss: number | null = null): LinkSpec => {
   const r = parseRate(rate);
@@ -150,12 +149,5 @@ describe('diff and tuned', () => {
     const p = plan(a, 'connections', null, 1000);
     const rows = diffPlan(b, p);
     expect(rows.find((r) => r.key === 'net.core.somaxconn')).toMatchObject({ current: '8192', planned: '16384', in_effect: false });
-  });
-  it('reads a tuned profile with include=, child values winning', () => {
-    const t = readTunedSysctl(join(FIXTURES, 'tuned', 'network-throughput'));
-    expect(t['net.ipv4.tcp_rmem']).toBe('4096 87380 16777216');
-    expect(t['vm.swappiness']).toBe('20');
-    expect(t['vm.dirty_ratio']).toBe('40');
-    expect(() => readTunedSysctl('no-such-profile-x')).toThrow(/not found/);
   });
 });
