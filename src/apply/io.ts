@@ -1,6 +1,6 @@
 // Reading and writing the live system, in the current namespace or a named one. Only src/apply
 // uses this: it is the one door through which nettune changes a host.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { keyToPath, normaliseValue } from '../probe/sysctl.js';
 import { parseFeaturesText, parseMaxCurrent, parseCoalesce } from '../probe/parse-ethtool.js';
 import { writeFileAtomic } from '../sys/fs.js';
@@ -8,6 +8,7 @@ import { validIfname } from '../sys/names.js';
 import { run } from '../sys/run.js';
 import { requireTool } from '../sys/tools.js';
 import type { Target } from './journal.js';
+import { parseSysfsPath, sysfsResolvedProblem } from './sysfs-path.js';
 
 /** ethtool -K short names → the feature names ethtool -k prints. */
 export const FEATURE_NAMES: Readonly<Record<string, string>> = {
@@ -83,6 +84,32 @@ const readLocal = (path: string): string | null => {
   }
 };
 
+/** The real path of an allowed sysfs attribute (in the namespace: `ip netns exec` mounts its own
+ *  /sys), null when it does not exist; throws when the path is not one nettune writes or a symlink
+ *  leads anywhere but the device's own attribute. */
+async function resolveSysfs(netns: string | null, path: string): Promise<string | null> {
+  const attr = parseSysfsPath(path);
+  if (typeof attr === 'string') throw new Error(attr);
+  let real: string;
+  if (netns) {
+    try {
+      real = (await exec(netns, 'realpath', ['-e', '--', path])).trim();
+    } catch {
+      return null;
+    }
+  } else {
+    try {
+      real = realpathSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+  const problem = sysfsResolvedProblem(attr, real);
+  if (problem) throw new Error(problem);
+  return real;
+}
+
 export function systemIO(netns: string | null): SystemIO {
   return {
     netns,
@@ -102,14 +129,16 @@ export function systemIO(netns: string | null): SystemIO {
         case 'ethtool':
           return readEthtool(netns, t);
         case 'sysfs': {
+          const path = await resolveSysfs(netns, t.path);
+          if (path === null) return null;
           if (netns) {
             try {
-              return normaliseValue(await exec(netns, 'cat', [t.path]));
+              return normaliseValue(await exec(netns, 'cat', ['--', path]));
             } catch {
               return null;
             }
           }
-          const v = readLocal(t.path);
+          const v = readLocal(path);
           return v === null ? null : normaliseValue(v);
         }
         case 'file':
@@ -137,10 +166,14 @@ export function systemIO(netns: string | null): SystemIO {
           await exec(netns, 'ethtool', [ETHTOOL_SET[t.group], t.device, t.setting, value]);
           return;
         case 'sysfs':
+        {
           if (value === null) throw new Error('cannot remove a sysfs attribute');
-          if (netns) await exec(netns, 'tee', [t.path], value);
-          else writeFileSync(t.path, value);
+          const path = await resolveSysfs(netns, t.path);
+          if (path === null) throw new Error(`${t.path}: no such attribute`);
+          if (netns) await exec(netns, 'tee', ['--', path], value);
+          else writeFileSync(path, value, { flag: 'r+' }); // an attribute exists; never create a file
           return;
+        }
         case 'file':
           if (value === null) rmSync(t.path, { force: true });
           else writeFileAtomic(t.path, value);

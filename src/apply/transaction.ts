@@ -18,7 +18,7 @@ import {
   updateStep,
 } from './journal.js';
 import { type SystemIO, systemIO, targetLabel } from './io.js';
-import { NIC_UNIT_NAME, nicLine, parseNicUnit, parsePersisted, renderNicUnit, renderPersisted } from './persist.js';
+import { NIC_UNIT_NAME, type NicTarget, nicLine, parseNicUnit, parsePersisted, renderNicUnit, renderPersisted } from './persist.js';
 import { sleep } from '../sys/process.js';
 
 export interface TxChange {
@@ -153,8 +153,10 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
         // /etc/sysctl.d/90-nettune.conf → /etc/systemd/system/nettune-nic.service (same root)
         const unit: Target & { kind: 'file' } = { kind: 'file', path: join(dirname(dirname(req.persistFile)), 'systemd', 'system', NIC_UNIT_NAME) };
         const unitBefore = await io.read(unit);
-        const lines = nic.map((c) => nicLine(c.target as Parameters<typeof nicLine>[0], c.to, req.netns, `${c.reason} (${c.source}; transaction ${txId}, ${at})`));
-        await writeFileStep(unit, unitBefore, renderNicUnit(parseNicUnit(unitBefore), lines, txId, at));
+        const lines = nic.map((c) => nicLine(c.target as NicTarget, c.to, req.netns, `${c.reason} (${c.source}; transaction ${txId}, ${at})`));
+        const previous = parseNicUnit(unitBefore);
+        for (const d of previous.dropped) req.log(`  note: ${unit.path}: dropped a line nettune did not write: ${d}`);
+        await writeFileStep(unit, unitBefore, renderNicUnit(previous.lines, lines, txId, at));
         persisted.push(unit.path);
       }
     }

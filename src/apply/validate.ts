@@ -6,6 +6,7 @@ import type { Snapshot } from '../snapshot/index.js';
 import { IFNAME } from '../sys/names.js';
 import { featureOf, targetLabel } from './io.js';
 import type { Target } from './journal.js';
+import { parseSysfsPath } from './sysfs-path.js';
 import type { TxChange } from './transaction.js';
 
 export interface Validated {
@@ -30,8 +31,6 @@ export const toTarget = (c: PlanChange): Target =>
     : c.kind === 'ethtool'
       ? { kind: 'ethtool', device: c.device, group: c.group, setting: c.setting }
       : { kind: 'sysfs', path: c.path };
-
-const SYSFS_ALLOWED = /^\/sys\/class\/net\/[^/]+\/(queues\/(rx|tx)-\d+\/(rps_cpus|rps_flow_cnt|xps_cpus|xps_rxqs)|tx_queue_len|mtu|gro_flush_timeout|napi_defer_hard_irqs)$/;
 
 export function validateChanges(inputs: readonly InputChange[], snap: Snapshot): Validated {
   const out: Validated = { changes: [], skipped: [], errors: [] };
@@ -109,8 +108,9 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
       else out.changes.push({ target, to: c.to, reason, source });
       continue;
     } else {
-      if (!SYSFS_ALLOWED.test(c.path)) {
-        out.errors.push(`${c.path}: nettune only writes per-device queue and NAPI attributes under /sys/class/net`);
+      const sysfs = parseSysfsPath(c.path);
+      if (typeof sysfs === 'string') {
+        out.errors.push(sysfs);
         continue;
       }
       if (!/^[0-9a-fA-F,]+$/.test(c.to)) {

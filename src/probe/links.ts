@@ -98,7 +98,9 @@ interface EthtoolCall<T> {
 }
 
 const features: EthtoolCall<EthtoolInfo['features']> = {
-  args: (dev) => ['--json', '-k', dev],
+  // ethtool 6.1's JSON writer escapes "'" as \' (not JSON): such names are read as text
+  // eslint-disable-next-line no-control-regex
+  args: (dev) => (/['"\\\x00-\x1f]/.test(dev) ? ['-k', dev] : ['--json', '-k', dev]),
   parse: (text) => (text.trimStart().startsWith('[') ? parseFeaturesJson(text) : parseFeaturesText(text)),
 };
 

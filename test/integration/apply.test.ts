@@ -222,7 +222,7 @@ describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
     const unitPath = join(root, 'etc/systemd/system/nettune-nic.service');
     const unit = readFileSync(unitPath, 'utf8');
     expect(unit).toMatch(new RegExp(`ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/ethtool -K ntv0 gro on`));
-    expect(unit).toMatch(/ExecStart=.*echo 1 > \/sys\/class\/net\/ntv0\/queues\/rx-0\/rps_cpus'/);
+    expect(unit).toContain(`ExecStart=/usr/sbin/ip netns exec ${ns} /bin/sh -c "printf %%s \\"$$2\\" > \\"$$1\\"" nettune-sysfs-write /sys/class/net/ntv0/queues/rx-0/rps_cpus 1\n`);
     expect(existsSync(join(root, 'etc/sysctl.d/90-nettune.conf'))).toBe(false); // no sysctl changes, no sysctl file
     expect(nettune(['rollback']).code).toBe(0);
     expect(ethtool('ntv0')).toMatch(/generic-receive-offload: off/);

@@ -72,7 +72,7 @@ describe('persisted files', () => {
   });
   it('NIC unit: one ExecStart per setting, later ones replace earlier ones', () => {
     const a = renderNicUnit([], [nicLine({ kind: 'ethtool', device: 'eth0', group: 'features', setting: 'gro' }, 'off', null, 'c1')], 1, 'T');
-    const b = renderNicUnit(parseNicUnit(a), [nicLine({ kind: 'ethtool', device: 'eth0', group: 'features', setting: 'gro' }, 'on', null, 'c2'), nicLine({ kind: 'sysfs', path: '/sys/class/net/eth0/queues/rx-0/rps_cpus' }, '3', null, 'c3')], 2, 'T');
+    const b = renderNicUnit(parseNicUnit(a).lines, [nicLine({ kind: 'ethtool', device: 'eth0', group: 'features', setting: 'gro' }, 'on', null, 'c2'), nicLine({ kind: 'sysfs', path: '/sys/class/net/eth0/queues/rx-0/rps_cpus' }, '3', null, 'c3')], 2, 'T');
     expect(b.match(/^ExecStart=/gm)).toHaveLength(2);
     expect(b).toMatch(/ExecStart=\/usr\/sbin\/ethtool -K eth0 gro on/);
     expect(b).toMatch(/\[Install\]\nWantedBy=multi-user.target/);

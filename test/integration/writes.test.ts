@@ -1,0 +1,98 @@
+// The write path's own guarantees, as root, in namespaces this file creates (unique names, always
+// deleted) with a temporary state directory and --root for the persisted files:
+// the NIC unit is not injectable with hostile interface names, a plan applies only where it was
+// made, and rollback/recover restore the persisted files exactly (mode, owner, what was created).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseExec } from '../../src/apply/systemd-exec.js';
+import { runCli } from '../helpers.js';
+
+const isRoot = process.getuid?.() === 0;
+const tag = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
+const namespaces: string[] = [];
+const dirs: string[] = [];
+
+function newNetns(role: string): string {
+  const name = `nt-h4w${tag}-${role}`;
+  const r = spawnSync('ip', ['netns', 'add', name]);
+  if (r.status !== 0) throw new Error(`ip netns add ${name}: ${r.stderr.toString()}`);
+  namespaces.push(name);
+  return name;
+}
+const tempDir = (what: string): string => {
+  const d = mkdtempSync(join(tmpdir(), `nettune-h4-${what}-`));
+  dirs.push(d);
+  return d;
+};
+
+let state = '';
+let root = '';
+const nettune = (args: string[]) => runCli(args, { NETTUNE_STATE_DIR: state });
+const inNs = (ns: string, ...cmd: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...cmd], { encoding: 'utf8' });
+
+describe.skipIf(!isRoot)('writes (root, namespaces)', () => {
+  beforeEach(() => {
+    state = tempDir('state');
+    root = tempDir('root');
+  });
+  afterAll(() => {
+    for (const ns of namespaces) spawnSync('ip', ['netns', 'del', ns]);
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("a hostile interface name (x';id;') reaches the NIC unit only as literal arguments, and the unit's commands work", () => {
+    const ns = newNetns('inj');
+    const dev = "x';id;'";
+    const peer = 'p$(id)`id`';
+    const add = spawnSync('ip', ['-n', ns, 'link', 'add', dev, 'type', 'veth', 'peer', 'name', peer]);
+    expect(add.status, add.stderr.toString()).toBe(0);
+    const rpsPath = `/sys/class/net/${dev}/queues/rx-0/rps_cpus`;
+    const rps = () => inNs(ns, 'cat', rpsPath).stdout.trim();
+    const gro = () => /generic-receive-offload: (\w+)/.exec(inNs(ns, 'ethtool', '-k', dev).stdout)?.[1];
+    const rpsBefore = rps();
+    const groBefore = gro();
+    const groWanted = groBefore === 'on' ? 'off' : 'on';
+    const r = nettune(['apply', '--netns', ns, '--set', `ethtool:${dev}:features:gro=${groWanted}`, '--set', `sysfs:${rpsPath}=1`, '--persist', '--root', root, '--yes', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(rps()).toMatch(/^0*1$/);
+    expect(gro()).toBe(groWanted);
+
+    const unitPath = join(root, 'etc/systemd/system/nettune-nic.service');
+    const unit = readFileSync(unitPath, 'utf8');
+    const execs = unit.split('\n').filter((l) => l.startsWith('ExecStart=')).map((l) => parseExec(l.slice('ExecStart='.length)));
+    expect(execs.flatMap((e) => [...e.errors, ...e.notLiteral])).toEqual([]);
+    expect(execs.map((e) => e.argv)).toEqual([
+      ['/usr/sbin/ip', 'netns', 'exec', ns, '/usr/sbin/ethtool', '-K', dev, 'gro', groWanted],
+      ['/usr/sbin/ip', 'netns', 'exec', ns, '/bin/sh', '-c', 'printf %s "$2" > "$1"', 'nettune-sysfs-write', rpsPath, '1'],
+    ]);
+    const verify = spawnSync('systemd-analyze', ['verify', '--man=no', unitPath], { encoding: 'utf8' });
+    if (!verify.error) expect(verify.status, `${verify.stdout}${verify.stderr}`).toBe(0);
+
+    // back to the old values, then run the unit's commands as systemd would (argv, no shell):
+    // they set exactly the persisted values and run nothing else (no `id` output)
+    expect(nettune(['rollback']).code).toBe(0);
+    expect(rps()).toBe(rpsBefore);
+    expect(gro()).toBe(groBefore);
+    expect(existsSync(unitPath)).toBe(false);
+    for (const e of execs) {
+      const [file, ...args] = e.argv;
+      const run = spawnSync(file ?? '', args, { encoding: 'utf8' });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).not.toMatch(/uid=/);
+    }
+    expect(rps()).toMatch(/^0*1$/);
+    expect(gro()).toBe(groWanted);
+  });
+
+  it('a sysfs path that is not a queue or NAPI attribute, or climbs with "..", is refused before the lock (exit 2)', () => {
+    const ns = newNetns('sysfs');
+    for (const path of ['/sys/class/net/lo/../lo/mtu', '/sys/class/net/lo/queues/rx-0/../../mtu', '/sys/class/net/lo/address', '/sys/kernel/mm/transparent_hugepage/enabled']) {
+      const r = nettune(['apply', '--netns', ns, '--set', `sysfs:${path}=1`, '--yes']);
+      expect(r.code, `${path}: ${r.stderr}`).toBe(2);
+    }
+    expect(existsSync(join(state, 'lock'))).toBe(false);
+  });
+});
