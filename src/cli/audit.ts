@@ -113,7 +113,7 @@ function renderRule(rule: Rule): string {
   const wl = rule.workloads ? Object.entries(rule.workloads).map(([w, s]) => `${w}: ${s}`).join(', ') : 'same for all workloads';
   return [
     `${rule.id} — ${rule.title}`,
-    `  domain ${rule.domain} · severity ${rule.severity} (${wl})${rule.needs?.length ? ` · needs ${rule.needs.join(', ')}` : ''}${rule.min_kernel ? ` · kernel ≥ ${rule.min_kernel}` : ''}`,
+    `  domain ${rule.domain} · severity ${rule.severity} (${wl}${rule.severity_note ? `; ${rule.severity_note}` : ''})${rule.needs?.length ? ` · needs ${rule.needs.join(', ')}` : ''}${rule.min_kernel ? ` · kernel ≥ ${rule.min_kernel}` : ''}`,
     '',
     `  Why: ${rule.why}`,
     `  Risk: ${rule.risk}`,
@@ -126,6 +126,7 @@ const ruleMeta = (r: Rule) => ({
   domain: r.domain,
   title: r.title,
   severity: r.severity,
+  severity_note: r.severity_note ?? null,
   workloads: r.workloads ?? {},
   needs: r.needs ?? [],
   min_kernel: r.min_kernel ?? null,

@@ -57,6 +57,7 @@ function bdpRule(kind: 'rmem' | 'wmem'): Rule {
     domain: 'buffers',
     title: recv ? 'TCP receive buffer max is below 2 × BDP of the link' : 'TCP send buffer max is below 2 × BDP of the link',
     severity: 'warn',
+    severity_note: 'critical when the max is below one BDP',
     needs: ['link'],
     why: recv
       ? 'One stream can have at most one advertised receive window of data in flight per round trip, and autotuning never grows a socket past tcp_rmem[2]. Only part of the buffer becomes window because each packet is charged at its skb truesize (payload plus metadata and slack): since 6.6 the kernel measures that ratio per flow, before 6.6 tcp_adv_win_scale=1 reserved half. So advertising a window of one BDP takes a buffer of about 2 × BDP.'
@@ -132,6 +133,7 @@ function udpErrorsRule(dir: 'rcv' | 'snd'): Rule {
     domain: 'buffers',
     title: recv ? 'UDP datagrams dropped: socket receive buffer full' : 'UDP sends failed: no send buffer space (or ENOBUFS)',
     severity: 'warn',
+    severity_note: 'info when the counter grew only at some time since boot (no interval)',
     why: recv
       ? 'RcvbufErrors counts datagrams dropped because the receiving socket\'s buffer was full: the application did not read fast enough for the burst. UDP has no autotuning; a socket keeps net.core.rmem_default unless the application sets SO_RCVBUF, which is capped at net.core.rmem_max and then doubled. Drops at the global udp_mem limit are counted separately as MemErrors.'
       : 'SndbufErrors counts sends that failed while the socket send buffer (net.core.wmem_default, or SO_SNDBUF) was full, as non-blocking senders see with EAGAIN, and sends that hit ENOBUFS, which also comes from a full local qdisc or device queue. The datagram is not sent; without IP_RECVERR an ENOBUFS from the device path is not even reported to the application.',
@@ -175,6 +177,7 @@ export const bufferRules: Rule[] = [
     domain: 'buffers',
     title: 'tcp_mem allows TCP to take most of (or more than) the RAM',
     severity: 'warn',
+    severity_note: 'critical when tcp_mem max exceeds the RAM',
     needs: ['init-netns'],
     why: 'tcp_mem is counted in pages, not bytes, and is the global limit for memory queued in all TCP sockets; the boot default puts max at about 9.4 % of RAM (pressure at 6.25 %). A max above half of RAM lets socket buffers crowd out the rest of the system before TCP pushes back, and a max above RAM usually means byte values were written where pages are expected, which removes the limit altogether.',
     sources: [`${IP_SYSCTL} (tcp_mem)`, 'net/ipv4/tcp.c (tcp_init_mem)'],
@@ -208,6 +211,7 @@ export const bufferRules: Rule[] = [
     domain: 'buffers',
     title: 'TCP is under global memory pressure',
     severity: 'warn',
+    severity_note: 'critical at or above tcp_mem max; when usage is below the pressure threshold and only pressure events are counted, info when the counter grew only at some time since boot (no interval)',
     needs: ['init-netns'],
     why: 'Once the pages allocated to all TCP sockets pass tcp_mem[1], TCP enters memory pressure: buffers stop growing, receive windows are clamped and queues are collapsed or pruned until usage falls below tcp_mem[0]. At tcp_mem[2] new allocations fail, so received data is dropped, senders block, and orphaned sockets are reset with the log line "out of memory -- consider tuning tcp_mem".',
     sources: [`${IP_SYSCTL} (tcp_mem)`, 'net/ipv4/tcp.c (tcp_check_oom)', 'include/uapi/linux/snmp.h (LINUX_MIB_TCPMEMORYPRESSURES)'],
@@ -250,6 +254,7 @@ export const bufferRules: Rule[] = [
     domain: 'buffers',
     title: 'TCP receive queues overflow: data pruned or dropped',
     severity: 'warn',
+    severity_note: 'info when the counter grew only at some time since boot (no interval)',
     why: 'TCPRcvQDrop counts in-order segments dropped because the socket could not charge more receive memory; PruneCalled counts attempts to make room, TCPRcvCollapsed packets merged to save truesize, and RcvPruned the times even that failed and data was discarded. A drop means data that reached the host was discarded and must be retransmitted: the receive buffer (tcp_rmem, or all of TCP via tcp_mem) was full, usually because a reader falls behind a burst.',
     sources: [`${IP_SYSCTL} (tcp_rmem, tcp_mem)`, 'net/ipv4/tcp_input.c (tcp_data_queue, tcp_prune_queue)', 'include/uapi/linux/snmp.h (LINUX_MIB_TCPRCVQDROP, LINUX_MIB_RCVPRUNED)'],
     risk: 'A larger buffer hides a reader that is simply too slow and lets each such socket hold more memory; check the application first when only a few sockets are affected (ss -tmn shows their receive queues).',
@@ -285,7 +290,7 @@ export const bufferRules: Rule[] = [
     domain: 'buffers',
     title: 'TCP receive buffer autotuning is off',
     severity: 'warn',
-    why: 'With tcp_moderate_rcvbuf=0 the kernel does not size receive buffers to the path: each TCP socket starts at tcp_rmem[1] (131072 bytes by default, a window of about 64 KiB) and normally stays there. One stream then moves about one such window per round trip, roughly 52 Mbit/s at 10 ms.',
+    why: 'With tcp_moderate_rcvbuf=0 the kernel does not size receive buffers to the path: each TCP socket starts at tcp_rmem[1] (131072 bytes by default since 4.20, a window of about 64 KiB; 87380 before) and normally stays there. One stream then moves about one such window per round trip, roughly 52 Mbit/s at 10 ms with 131072.',
     sources: [`${IP_SYSCTL} (tcp_moderate_rcvbuf, tcp_rmem)`],
     risk: 'Autotuned sockets grow up to tcp_rmem[2] when the path needs it, so bulk receivers use more memory (bounded by tcp_mem).',
     check: (ctx): Hit | null => {

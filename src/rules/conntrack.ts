@@ -41,6 +41,7 @@ export const conntrackRules: Rule[] = [
     domain: 'conntrack',
     title: 'Connection tracking table is nearly full',
     severity: 'warn',
+    severity_note: 'critical above 95 % of nf_conntrack_max',
     needs: ['conntrack'],
     why: 'Every tracked flow (also UDP, ICMP and flows that are long dead but not yet timed out) holds an entry until its timeout expires. When the table reaches nf_conntrack_max the kernel may only evict an entry not yet marked assured (unanswered, or a handshake not completed) near the hash slot of the new flow; failing that it drops the packet that would create the entry ("nf_conntrack: table full, dropping packet"), so new connections fail while old ones keep working.',
     sources: [`${CT_SYSCTL} (nf_conntrack_max, nf_conntrack_count, nf_conntrack_buckets)`, SIZING_COMMIT, 'net/netfilter/nf_conntrack_core.c (__nf_conntrack_alloc, early_drop)'],
@@ -77,6 +78,7 @@ export const conntrackRules: Rule[] = [
     domain: 'conntrack',
     title: 'Connection tracking drops packets or fails to insert entries',
     severity: 'warn',
+    severity_note: 'critical while packets are being dropped during the interval; info when the counter grew only at some time since boot (no interval)',
     needs: ['conntrack'],
     why: 'drop counts packets conntrack discarded: no entry could be created (table full and nothing evictable), the protocol tracker rejected the packet, or an insertion clash could not be resolved; early_drop counts entries evicted to make room, each a flow whose state is lost. insert_failed counts new entries that could not be added when the first packet left the stack: typically two packets of the same new UDP flow handled in parallel on different CPUs (e.g. the A and AAAA DNS queries of one socket) that NAT mapped differently, the race behind the well-known 5-second DNS delays on NAT and Kubernetes hosts; it also counts insertions refused because a hash chain grew too long.',
     sources: [
@@ -114,6 +116,7 @@ export const conntrackRules: Rule[] = [
     domain: 'conntrack',
     title: 'Conntrack hash table is small for nf_conntrack_max',
     severity: 'warn',
+    severity_note: "from the table sizes alone at the rule's severity; when only chain-length refusals are seen, info when the counter grew only at some time since boot (no interval)",
     needs: ['conntrack'],
     why: 'Every packet looks up its flow in the conntrack hash table, and each entry is hashed twice (original and reply direction), so a full table has an average chain of 2 × max / buckets entries to walk per lookup. Since 5.15 the automatic default is max = buckets (chains of 2); a max more than 8 times the bucket count means long chains, and the kernel refuses insertions into a chain that grows past a randomised limit (counted in the chainlength column).',
     sources: [`${CT_SYSCTL} (nf_conntrack_buckets, nf_conntrack_max)`, SIZING_COMMIT, 'net/netfilter/nf_conntrack_core.c (MIN_CHAINLEN, MAX_CHAINLEN, chaintoolong)'],

@@ -46,6 +46,12 @@ export function kernelAtLeast(release: string, min: string): boolean {
 
 const INT = /^-?\d+$/;
 
+/** References that are levels (gauges), not counters: a difference between two samples is no
+ *  rate. sockstat is sockets and pages in use now; conntrack count/max/buckets are table sizes;
+ *  Tcp.CurrEstab and the RTO fields of /proc/net/snmp are current values, not totals. */
+const GAUGE_REF = /^(sockstat6?\..*|conntrack\.(count|max|buckets)|snmp\.Tcp\.(CurrEstab|RtoAlgorithm|RtoMin|RtoMax|MaxConn)|snmp\.Ip\.(Forwarding|DefaultTTL))$/;
+export const isGaugeRef = (ref: string): boolean => GAUGE_REF.test(ref);
+
 export function buildContext(input: AuditInput): RuleContext {
   const { snap } = input;
   const prev = input.prev ?? null;
@@ -64,7 +70,7 @@ export function buildContext(input: AuditInput): RuleContext {
   };
   const counter = (ref: string): CounterReading => {
     const total = resolveCounter(snap, ref);
-    if (!prev || intervalS === null || total === null) return { total, rate: null, delta: null };
+    if (!prev || intervalS === null || total === null || isGaugeRef(ref)) return { total, rate: null, delta: null };
     const before = resolveCounter(prev, ref);
     if (before === null || total < before) return { total, rate: null, delta: null }; // reset (reboot, ns change)
     return { total, delta: total - before, rate: (total - before) / intervalS };

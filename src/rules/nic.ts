@@ -165,6 +165,7 @@ export const nicRules: Rule[] = [
     domain: 'nic',
     title: 'LRO is on for a device whose packets may be forwarded',
     severity: 'critical',
+    severity_note: 'warn when forwarding is off and the device is only possibly a bridge port',
     needs: ['ethtool'],
     why: 'LRO merges received TCP segments in the NIC and throws away the information needed to rebuild the original packets, so a merged packet that is forwarded leaves with a different size and headers (or is dropped for exceeding the MTU). The kernel therefore turns LRO off (dev_disable_lro) when IP forwarding is enabled and when a device joins a bridge, bond or Open vSwitch; a device where it is still on either ignored that or had it re-enabled. GRO, including hardware GRO (rx-gro-hw), is reversible and safe to keep.',
     sources: [
@@ -383,6 +384,7 @@ export const nicRules: Rule[] = [
     domain: 'nic',
     title: 'The NIC drops received packets while its RX ring is below the maximum',
     severity: 'warn',
+    severity_note: 'info when the counter grew only at some time since boot (no interval)',
     needs: ['ethtool'],
     why: 'The RX ring is the set of buffers the NIC can fill before the host collects them; when NAPI polling falls behind (a burst, a busy CPU) and the ring is full, the NIC drops packets and counts them in rx_missed_errors (or rx_fifo_errors on some drivers). A larger ring absorbs longer bursts.',
     sources: [`${ETHTOOL} (-g, -G rx)`, 'include/uapi/linux/if_link.h (rx_missed_errors, rx_fifo_errors, rx_dropped)'],

@@ -64,6 +64,7 @@ export const portRules: Rule[] = [
     domain: 'ports',
     title: 'TIME-WAIT sockets approach the size of the ephemeral port range',
     severity: 'warn',
+    severity_note: 'critical above 80 % of the ephemeral ports',
     why: 'The side that closes a TCP connection first keeps it in TIME-WAIT for 60 s, and while it does, its 4-tuple cannot be used again. A client that opens many short connections to the same destination address and port therefore runs out of source ports at about (port range size) / 60 new connections per second, and connect() fails with EADDRNOTAVAIL. Connections to different destinations can share source ports, and server-side TIME-WAIT sockets use the listening port, so the count is an upper bound on the pressure.',
     sources: [`${IP_SYSCTL} (ip_local_port_range, ip_local_reserved_ports, ip_unprivileged_port_start, tcp_tw_reuse)`, 'RFC 6056 §2', 'RFC 9293 §3.6 (TIME-WAIT)', 'include/net/tcp.h (TCP_TIMEWAIT_LEN = 60 s)'],
     risk: 'A wider range hands out ports that local services may want to listen on later; list those in ip_local_reserved_ports. The range cannot start below ip_unprivileged_port_start (the kernel rejects the write). tcp_tw_reuse=1 reuses TIME-WAIT ports for outgoing connections only and relies on TCP timestamps on both ends.',
@@ -153,9 +154,10 @@ export const portRules: Rule[] = [
     domain: 'ports',
     title: 'TIME-WAIT sockets hit tcp_max_tw_buckets',
     severity: 'warn',
+    severity_note: 'when only overflows are counted (not near the limit now), info when the counter grew only at some time since boot (no interval)',
     why: 'tcp_max_tw_buckets caps the TIME-WAIT sockets kept at once; beyond it a closing connection skips TIME-WAIT entirely, the kernel logs "TCP: time wait bucket table overflow" and counts TCPTimeWaitOverflow. Without TIME-WAIT, a late retransmitted FIN is answered with a reset and old segments can reach a new connection on the same 4-tuple.',
     sources: [`${IP_SYSCTL} (tcp_max_tw_buckets)`, 'net/ipv4/tcp_minisocks.c (tcp_time_wait)', 'RFC 1337'],
-    risk: 'Each TIME-WAIT socket is a small object (256-byte slab on this 6.18 kernel), so a higher limit costs little memory; the documentation advises never to lower it artificially. Fewer TIME-WAIT sockets come from reusing connections (HTTP keep-alive, pools), not from this limit.',
+    risk: 'Each TIME-WAIT socket is a small object (a few hundred bytes in the tw_sock_TCP slab; /proc/slabinfo shows the size on a given kernel), so a higher limit costs little memory; the documentation advises never to lower it artificially. Fewer TIME-WAIT sockets come from reusing connections (HTTP keep-alive, pools), not from this limit.',
     check: (ctx) => {
       const max = ctx.int('net.ipv4.tcp_max_tw_buckets');
       const tw = ctx.counter('sockstat.TCP.tw').total;

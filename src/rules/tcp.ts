@@ -1,6 +1,6 @@
 // TCP protocol features, congestion control, keepalive and timers.
-import { formatRate } from '../units/index.js';
-import type { Rule } from './types.js';
+import { formatRate, formatSeconds } from '../units/index.js';
+import type { Evidence, Rule } from './types.js';
 import { sysctlChange } from './util.js';
 
 const IP_SYSCTL = 'Documentation/networking/ip-sysctl.rst';
@@ -9,6 +9,13 @@ const IP_SYSCTL = 'Documentation/networking/ip-sysctl.rst';
 const TFO_SERVER_ENABLE = 0x2;
 const TFO_SERVER_COOKIE_NOT_REQD = 0x200;
 const TFO_SERVER_WO_SOCKOPT1 = 0x400;
+
+/** keepalive: tcp.keepalive-slow fires above this dead-peer time, tcp.keepalive-aggressive below
+ *  this keepalive time; the planner stays between them (src/plan/intents.ts). */
+export const KEEPALIVE_SLOW_S = 1800;
+export const KEEPALIVE_AGGRESSIVE_S = 60;
+/** The fix tcp.keepalive-slow proposes: time, interval, probes (600 + 15 × 4 = 660 s). */
+const KEEPALIVE_FIX = [600, 15, 4] as const;
 
 const parseMask = (v: string | undefined): number | null => {
   if (v === undefined) return null;
@@ -60,6 +67,7 @@ export const tcpRules: Rule[] = [
     domain: 'tcp',
     title: 'Selective acknowledgements (SACK) are off',
     severity: 'warn',
+    severity_note: 'critical when the stated link has loss (--loss)',
     why: 'Without SACK (RFC 2018) a sender learns of only one lost segment per round trip, so several losses in one window cost several RTTs or a timeout. Loss recovery (RACK, fast recovery) relies on SACK information.',
     sources: [`${IP_SYSCTL} (tcp_sack)`, 'RFC 2018', 'RFC 8985'],
     risk: 'Disabling SACK was the 2019 stop-gap for CVE-2019-11477/11478 ("SACK panic"); kernels fixed since mid-2019 (4.4.182, 4.9.182, 4.14.127, 4.19.52, 5.1.11 and later) do not need it.',
@@ -98,17 +106,22 @@ export const tcpRules: Rule[] = [
     domain: 'tcp',
     title: 'TCP Fast Open accepts SYN data without a cookie (0x200)',
     severity: 'critical',
-    why: 'Bit 0x200 (TFO_SERVER_COOKIE_NOT_REQD) makes a Fast Open listener accept data in a SYN with no cookie at all. The cookie is what proves the client owns its source address; without it anyone can make the server process requests from spoofed addresses.',
-    sources: [`${IP_SYSCTL} (tcp_fastopen)`, 'include/net/tcp.h (TFO_SERVER_COOKIE_NOT_REQD)', 'RFC 7413 §4.1, §6'],
+    severity_note: 'critical only with the server bit 0x2 also set; info when 0x200 is set without 0x2 (no effect until server Fast Open is turned on)',
+    why: 'Bit 0x200 (TFO_SERVER_COOKIE_NOT_REQD) makes a Fast Open listener accept data in a SYN with no cookie at all. The cookie is what proves the client owns its source address; without it anyone can make the server process requests from spoofed addresses. The bit acts only together with the server bit 0x2 (tcp_try_fastopen returns early without TFO_SERVER_ENABLE).',
+    sources: [`${IP_SYSCTL} (tcp_fastopen)`, 'include/net/tcp.h (TFO_SERVER_COOKIE_NOT_REQD)', 'net/ipv4/tcp_fastopen.c (tcp_try_fastopen, tcp_fastopen_no_cookie)', 'RFC 7413 §4.1, §6'],
     risk: 'Clearing the bit makes clients without a cookie fall back to a normal handshake for their first connection: one extra RTT, nothing else.',
     check: (ctx) => {
       const v = parseMask(ctx.sysctl('net.ipv4.tcp_fastopen'));
       if (v === null || (v & TFO_SERVER_COOKIE_NOT_REQD) === 0) return null;
+      const server = (v & TFO_SERVER_ENABLE) !== 0;
       return {
-        message: `tcp_fastopen=${ctx.sysctl('net.ipv4.tcp_fastopen')} includes 0x200: SYN data is accepted without a cookie`,
+        message: server
+          ? `tcp_fastopen=${ctx.sysctl('net.ipv4.tcp_fastopen')} has the server bit 0x2 and 0x200: SYN data is accepted without a cookie`
+          : `tcp_fastopen=${ctx.sysctl('net.ipv4.tcp_fastopen')} has 0x200 without the server bit 0x2: no effect now, but turning server Fast Open on would accept SYN data without a cookie`,
         evidence: [ctx.knob('net.ipv4.tcp_fastopen'), ctx.evidence('netstat.TcpExt.TCPFastOpenPassive')],
         changes: [sysctlChange(ctx, 'net.ipv4.tcp_fastopen', String(v & ~TFO_SERVER_COOKIE_NOT_REQD))],
         confidence: 'high',
+        ...(server ? {} : { severity: 'info' as const }),
       };
     },
   },
@@ -137,15 +150,20 @@ export const tcpRules: Rule[] = [
     title: 'TCP Fast Open server side is on',
     severity: 'info',
     workloads: { connections: 'info', latency: 'info' },
-    why: 'With server Fast Open (bit 0x2) a returning client saves one round trip per connection, but the SYN data may be replayed and some middleboxes drop SYNs with data. The kernel backs off globally after suspected blackholes (tcp_fastopen_blackhole_timeout_sec).',
-    sources: [`${IP_SYSCTL} (tcp_fastopen, tcp_fastopen_blackhole_timeout_sec)`, 'RFC 7413 §6'],
+    why: 'With server Fast Open (bit 0x2) a returning client saves one round trip per connection, but the SYN data may be replayed (a retransmitted or duplicated SYN), so only idempotent requests may use it, and some middleboxes drop SYNs with data. The kernel\'s blackhole back-off (tcp_fastopen_blackhole_timeout_sec) protects only the client side — connections this host opens — and is off (0) by default since 5.14; it never stops a listener from accepting SYN data.',
+    sources: [`${IP_SYSCTL} (tcp_fastopen, tcp_fastopen_blackhole_timeout_sec)`, 'commit "tcp: disable TFO blackhole logic by default" (5.14)', 'net/ipv4/tcp_fastopen.c (tcp_fastopen_active_should_disable)', 'RFC 7413 §6'],
     risk: 'Non-idempotent requests (e.g. a POST without its own replay protection) can be executed twice.',
     check: (ctx) => {
       const v = parseMask(ctx.sysctl('net.ipv4.tcp_fastopen'));
       if (v === null || (v & TFO_SERVER_ENABLE) === 0 || (v & (TFO_SERVER_COOKIE_NOT_REQD | TFO_SERVER_WO_SOCKOPT1)) !== 0) return null;
       return {
         message: `server-side Fast Open is enabled (tcp_fastopen=${ctx.sysctl('net.ipv4.tcp_fastopen')}): fine for idempotent protocols that opted in with TCP_FASTOPEN`,
-        evidence: [ctx.knob('net.ipv4.tcp_fastopen'), ctx.evidence('netstat.TcpExt.TCPFastOpenPassive'), ctx.evidence('netstat.TcpExt.TCPFastOpenPassiveFail')],
+        evidence: [
+          ctx.knob('net.ipv4.tcp_fastopen'),
+          ctx.knob('net.ipv4.tcp_fastopen_blackhole_timeout_sec', 'client side only; 0 = no back-off'),
+          ctx.evidence('netstat.TcpExt.TCPFastOpenPassive'),
+          ctx.evidence('netstat.TcpExt.TCPFastOpenPassiveFail'),
+        ],
         confidence: 'medium',
       };
     },
@@ -226,7 +244,7 @@ export const tcpRules: Rule[] = [
     title: 'Unprivileged applications cannot choose every available algorithm',
     severity: 'info',
     workloads: { connections: 'skip', balanced: 'skip' },
-    why: 'Applications can pick their congestion control per socket with setsockopt(TCP_CONGESTION); without CAP_NET_ADMIN only the algorithms in tcp_allowed_congestion_control are allowed. A data mover can then use bbr for its bulk sockets while the host default stays cubic.',
+    why: 'Applications can pick their congestion control per socket with setsockopt(TCP_CONGESTION); without CAP_NET_ADMIN only the algorithms in tcp_allowed_congestion_control are allowed. A data mover can then use, say, bbr for its bulk sockets while the host default (tcp_congestion_control) stays what it is.',
     sources: [`${IP_SYSCTL} (tcp_allowed_congestion_control)`, 'tcp(7) (TCP_CONGESTION)'],
     risk: 'Allowing an algorithm lets any local process use it.',
     check: (ctx) => {
@@ -234,7 +252,7 @@ export const tcpRules: Rule[] = [
       const notAllowed = cc.available.filter((a) => !cc.allowed.includes(a));
       if (notAllowed.length === 0 || cc.allowed.length === 0) return null;
       return {
-        message: `available but not allowed per socket for unprivileged processes: ${notAllowed.join(' ')}`,
+        message: `available but not allowed per socket for unprivileged processes: ${notAllowed.join(' ')} (the host default stays ${cc.current ?? ctx.sysctl('net.ipv4.tcp_congestion_control') ?? '?'})`,
         evidence: [ctx.knob('net.ipv4.tcp_available_congestion_control'), ctx.knob('net.ipv4.tcp_allowed_congestion_control')],
         changes: [sysctlChange(ctx, 'net.ipv4.tcp_allowed_congestion_control', [...cc.allowed, ...notAllowed].join(' '))],
         confidence: 'medium',
@@ -247,8 +265,8 @@ export const tcpRules: Rule[] = [
     title: 'Dead peers are detected only after hours',
     severity: 'info',
     workloads: { connections: 'warn' },
-    why: 'With keepalive on a socket, the kernel declares an idle peer dead after tcp_keepalive_time + tcp_keepalive_intvl × tcp_keepalive_probes seconds; the defaults make that 7875 s (2 h 11 min). NAT and conntrack entries typically expire much sooner, and half-open connections hold memory and file descriptors until then.',
-    sources: [`${IP_SYSCTL} (tcp_keepalive_time, tcp_keepalive_intvl, tcp_keepalive_probes)`, 'RFC 1122 §4.2.3.6'],
+    why: 'With keepalive on a socket, the kernel declares an idle peer dead after tcp_keepalive_time + tcp_keepalive_intvl × tcp_keepalive_probes seconds; the kernel defaults (7200 + 75 × 9) make that 7875 s (2 h 11 min). Half-open connections hold memory and file descriptors until then. Stateful middleboxes on the path (cloud NAT gateways, load balancers, firewalls) often forget idle flows after minutes; Linux\'s own conntrack keeps an established entry nf_conntrack_tcp_timeout_established seconds (432000, 5 days, by default), and RFC 5382 asks NATs for at least 2 h 4 min.',
+    sources: [`${IP_SYSCTL} (tcp_keepalive_time, tcp_keepalive_intvl, tcp_keepalive_probes)`, 'RFC 1122 §4.2.3.6', 'Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_tcp_timeout_established)', 'RFC 5382 (REQ-5)'],
     risk: 'Keepalive only applies to sockets with SO_KEEPALIVE; shorter times add probe traffic on idle connections and can drop peers across short outages.',
     check: (ctx) => {
       const t = ctx.int('net.ipv4.tcp_keepalive_time');
@@ -256,14 +274,18 @@ export const tcpRules: Rule[] = [
       const p = ctx.int('net.ipv4.tcp_keepalive_probes');
       if (t === null || i === null || p === null) return null;
       const dead = t + i * p;
-      if (dead <= 1800) return null;
+      if (dead <= KEEPALIVE_SLOW_S) return null;
+      const [ft, fi, fp] = KEEPALIVE_FIX;
+      const ct = ctx.int('net.netfilter.nf_conntrack_tcp_timeout_established');
+      const evidence: Evidence[] = [ctx.knob('net.ipv4.tcp_keepalive_time'), ctx.knob('net.ipv4.tcp_keepalive_intvl'), ctx.knob('net.ipv4.tcp_keepalive_probes'), { what: 'dead-peer detection time', value: `${dead} s`, note: formatSeconds(dead) }];
+      if (ct !== null) evidence.push(ctx.knob('net.netfilter.nf_conntrack_tcp_timeout_established', `this host's conntrack forgets an idle established flow after ${formatSeconds(ct)}`));
       return {
-        message: `a dead peer is declared after ${dead} s (${t} + ${i} × ${p}); e.g. 600 + 15 × 4 = 660 s`,
-        evidence: [ctx.knob('net.ipv4.tcp_keepalive_time'), ctx.knob('net.ipv4.tcp_keepalive_intvl'), ctx.knob('net.ipv4.tcp_keepalive_probes'), { what: 'dead-peer detection time', value: `${dead} s` }],
+        message: `a dead peer is declared after ${dead} s (${t} + ${i} × ${p} = ${formatSeconds(dead)})${ct !== null && ct < dead ? `, later than this host's conntrack forgets an idle flow (${formatSeconds(ct)})` : ''}; e.g. ${ft} + ${fi} × ${fp} = ${ft + fi * fp} s`,
+        evidence,
         changes: [
-          sysctlChange(ctx, 'net.ipv4.tcp_keepalive_time', '600'),
-          sysctlChange(ctx, 'net.ipv4.tcp_keepalive_intvl', '15'),
-          sysctlChange(ctx, 'net.ipv4.tcp_keepalive_probes', '4'),
+          sysctlChange(ctx, 'net.ipv4.tcp_keepalive_time', String(ft)),
+          sysctlChange(ctx, 'net.ipv4.tcp_keepalive_intvl', String(fi)),
+          sysctlChange(ctx, 'net.ipv4.tcp_keepalive_probes', String(fp)),
         ],
         confidence: 'medium',
       };
@@ -279,7 +301,7 @@ export const tcpRules: Rule[] = [
     risk: 'Raising it lengthens dead-peer detection.',
     check: (ctx) => {
       const t = ctx.int('net.ipv4.tcp_keepalive_time');
-      if (t === null || t >= 60) return null;
+      if (t === null || t >= KEEPALIVE_AGGRESSIVE_S) return null;
       return {
         message: `tcp_keepalive_time=${t} s: idle connections are probed after less than a minute`,
         evidence: [ctx.knob('net.ipv4.tcp_keepalive_time'), ctx.knob('net.ipv4.tcp_keepalive_intvl')],
@@ -294,13 +316,13 @@ export const tcpRules: Rule[] = [
     title: 'Congestion window collapses after idle periods',
     severity: 'info',
     workloads: { latency: 'warn', throughput: 'warn', connections: 'skip' },
-    why: 'With tcp_slow_start_after_idle=1 a connection idle for one RTO restarts from the initial window (RFC 5681 §4.1), so a long-lived connection that sends in bursts (RPC, HTTP/2, replication) pays slow start again on every burst.',
-    sources: [`${IP_SYSCTL} (tcp_slow_start_after_idle)`, 'RFC 5681 §4.1', 'RFC 7661'],
+    why: 'With tcp_slow_start_after_idle=1 a connection idle for longer than its RTO has its congestion window halved for every RTO of idle time, down to (not below) the initial window, and slow-starts from there (RFC 2861 congestion window validation, tcp_cwnd_restart). A long-lived connection that sends in bursts after pauses (RPC, HTTP/2, replication) thus loses most of its window before each burst.',
+    sources: [`${IP_SYSCTL} (tcp_slow_start_after_idle)`, 'net/ipv4/tcp_output.c (tcp_cwnd_restart)', 'RFC 2861', 'RFC 7661'],
     risk: 'A burst after idle is sent at the old rate into a path whose capacity may have changed; on shared bottlenecks that can cause a short loss burst.',
     check: (ctx) =>
       ctx.int('net.ipv4.tcp_slow_start_after_idle') === 1
         ? {
-            message: 'long-lived connections that send in bursts restart from the initial window after each idle period',
+            message: 'long-lived connections that pause longer than an RTO have their congestion window halved per idle RTO (down to the initial window) before the next burst',
             evidence: [ctx.knob('net.ipv4.tcp_slow_start_after_idle')],
             changes: [sysctlChange(ctx, 'net.ipv4.tcp_slow_start_after_idle', '0')],
             confidence: 'medium',
@@ -371,6 +393,7 @@ export const tcpRules: Rule[] = [
     domain: 'tcp',
     title: 'Orphaned sockets near tcp_max_orphans',
     severity: 'warn',
+    severity_note: 'critical at 90 % of tcp_max_orphans or more',
     why: 'Orphans are closed sockets still finishing their shutdown; each may hold up to about 64 KiB of unswappable memory. Past tcp_max_orphans the kernel resets them immediately ("too many orphaned sockets"), cutting off data the peer has not yet received.',
     sources: [`${IP_SYSCTL} (tcp_max_orphans, tcp_orphan_retries)`],
     risk: 'A higher limit allows more kernel memory for orphans; lowering tcp_fin_timeout/tcp_orphan_retries frees them sooner.',

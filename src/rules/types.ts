@@ -63,6 +63,9 @@ export interface Rule {
   domain: RuleDomain;
   title: string;
   severity: Severity;
+  /** When a finding's severity differs from `severity`/`workloads` (a hit raises or lowers it):
+   *  required for every rule whose check sets Hit.severity, shown by `rules explain`. */
+  severity_note?: string;
   /** Per-workload severity, or 'skip' where the rule does not apply. */
   workloads?: Partial<Record<Workload, Severity | 'skip'>>;
   needs?: Need[];

@@ -66,7 +66,7 @@ describe('tcp rules on the real 6.18 snapshot', () => {
     const r = auditCase(tcpRules, { workload: 'connections' });
     const f = finding(r, 'tcp.keepalive-slow');
     expect(f?.severity).toBe('warn');
-    expect(f?.evidence).toContainEqual({ what: 'dead-peer detection time', value: '7875 s' });
+    expect(f?.evidence).toContainEqual({ what: 'dead-peer detection time', value: '7875 s', note: '2h 11m 15s' });
     const fast = auditCase(tcpRules, { mutate: (s) => (s.sysctl['net.ipv4.tcp_keepalive_time'] = '30') });
     expect(firedIds(fast)).toContain('tcp.keepalive-aggressive');
     expect(firedIds(fast)).not.toContain('tcp.keepalive-slow');
