@@ -1,7 +1,6 @@
 // `apply` (a plan, a sysctl.conf file, --set pairs or a workload, as one transaction), `confirm`,
 // `history`, `show-tx`, `rollback`, `recover`, and the hidden confirm watchdog.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
@@ -19,6 +18,7 @@ import { WORKLOADS } from '../plan/types.js';
 import { parseDuration } from '../units/index.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { environmentError, EXIT, NettuneError, usageError } from '../sys/errors.js';
+import { parseJsonText, readInputFile } from '../sys/fs.js';
 import { ensureTools, installAllowed, isRoot } from '../sys/tools.js';
 import { linkSpec } from './audit.js';
 import { getSnapshot, logErr, parseOptions, print, printJson, withJson } from './common.js';
@@ -76,19 +76,11 @@ function readInputs(file: string | undefined, opts: ApplyOptions, snap: Snapshot
     return { source: `--workload ${opts.workload}`, plan, changes: plan.changes.map(({ reason, source, ...change }) => ({ change, reason, source })) };
   }
   const path = file ?? '';
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw usageError(`${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const text = readInputFile(path); // FIFOs, devices, directories, > 4 MiB, binary: exit 2
   if (text.trimStart().startsWith('{')) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch (err) {
-      throw usageError(`${path}: not valid JSON: ${(err as Error).message}`);
-    }
+    const j = parseJsonText(text);
+    if (!j.ok) throw usageError(`${path}: not valid JSON: ${j.message}`);
+    const doc = j.value;
     const r = planSchema.safeParse(doc);
     if (!r.success) throw usageError(`${path}: not a valid plan: ${r.error.issues[0]?.path.join('.') ?? ''}: ${r.error.issues[0]?.message ?? ''}`);
     if (r.data.host.hostname !== snap.hostname) logErr(`nettune: note: ${path} was planned on ${r.data.host.hostname}, applying on ${snap.hostname}`);

@@ -55,7 +55,7 @@ async function samples(opts: AuditOptions): Promise<{ snap: Snapshot; prev: Snap
     await sleep(s * 1000);
     return { snap: await getSnapshot(opts), prev };
   }
-  const prev = opts.since ? loadSnapshot(opts.since) : null;
+  const prev = opts.since !== undefined ? loadSnapshot(opts.since) : null;
   const snap = await getSnapshot(opts);
   if (prev && (prev.hostname !== snap.hostname || prev.netns.inode !== snap.netns.inode))
     throw usageError(`--since ${opts.since}: taken on ${prev.hostname} (netns inode ${prev.netns.inode}), not on ${snap.hostname} (netns inode ${snap.netns.inode}); rates need two samples of the same host`);

@@ -6,6 +6,7 @@ import { probe } from '../probe/index.js';
 import { checkNetns, probeInNetns } from '../probe/netns.js';
 import { loadSnapshot, type Snapshot } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
+import { netnsNameFromEnv, validNetns } from '../sys/names.js';
 import { ensureTools, installAllowed } from '../sys/tools.js';
 
 export const sourceOptionsSchema = z
@@ -30,12 +31,15 @@ export function withJson(cmd: Command): Command {
   return cmd.option('--json', 'print one JSON document on stdout');
 }
 
+/** The flag as the user typed it: commander's attribute `failOn` is `--fail-on`. */
+export const flagName = (attribute: string): string => `--${attribute.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
 /** Validates a command's flags with zod; a failure is bad usage (exit 2). */
 export function parseOptions<T extends z.ZodTypeAny>(schema: T, raw: unknown): z.infer<T> {
   const res = schema.safeParse(raw);
   if (!res.success) {
     const first = res.error.issues[0];
-    const flag = first?.path.length ? `--${String(first.path[0])}: ` : '';
+    const flag = first?.path.length ? `${flagName(String(first.path[0]))}: ` : '';
     throw usageError(`${flag}${first?.message ?? 'invalid options'}`);
   }
   return res.data as z.infer<T>;
@@ -50,14 +54,14 @@ export const logErr = (line: string): void => {
 
 /** The Snapshot a command analyses. */
 export async function getSnapshot(opts: SourceOptions): Promise<Snapshot> {
-  if (opts.snapshot) return loadSnapshot(opts.snapshot);
-  if (opts.netns) {
-    checkNetns(opts.netns);
+  if (opts.snapshot !== undefined) return loadSnapshot(opts.snapshot);
+  if (opts.netns !== undefined) {
+    checkNetns(validNetns(opts.netns, '--netns'));
     await ensureTools(PROBE_TOOLS, { install: installAllowed(), log: logErr });
     return probeInNetns(opts.netns);
   }
   await ensureTools(PROBE_TOOLS, { install: installAllowed(), log: logErr });
-  return probe({ netnsName: process.env.NETTUNE_NETNS_NAME ?? null });
+  return probe({ netnsName: netnsNameFromEnv() });
 }
 
 export function printJson(doc: unknown): void {

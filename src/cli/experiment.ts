@@ -1,5 +1,4 @@
 // `nettune experiment list` and `nettune experiment run NAME`: A/B on the user's own kernel.
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { parseSet } from '../apply/validate.js';
@@ -10,6 +9,7 @@ import type { PlanChange } from '../plan/types.js';
 import { planSchema } from '../plan/schema.js';
 import { parseDuration, formatRate } from '../units/index.js';
 import { usageError } from '../sys/errors.js';
+import { readJsonFile } from '../sys/fs.js';
 import { ensureTools, installAllowed } from '../sys/tools.js';
 import { self } from './bench.js';
 import { logErr, parseOptions, print, printJson, withJson } from './common.js';
@@ -27,12 +27,7 @@ const runOptions = z.object({
 
 /** A plan file's sysctl changes, for both lab hosts. */
 function armFromPlan(file: string): Partial<Record<Role, PlanChange[]>> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw usageError(`${file}: cannot read a plan: ${(err as Error).message}`);
-  }
+  const doc = readJsonFile(file, { what: 'a plan' });
   const r = planSchema.safeParse(doc);
   if (!r.success) throw usageError(`${file}: not a valid plan: ${r.error.issues[0]?.message ?? ''}`);
   const changes = r.data.changes.filter((c) => c.kind === 'sysctl').map(({ reason: _r, source: _s, ...c }) => c);

@@ -9,6 +9,7 @@ import { readSysctlKey } from '../probe/sysctl.js';
 import { WORKLOADS } from '../plan/types.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { EXIT, NettuneError, usageError } from '../sys/errors.js';
+import { fileTypeName } from '../sys/fs.js';
 import { getSnapshot, parseOptions, print, printJson, withSource } from './common.js';
 import { table } from './format.js';
 
@@ -30,7 +31,8 @@ export function sourcesFromPaths(paths: readonly string[]): Sources {
     let isDir: boolean;
     try {
       const st = statSync(p);
-      if (!st.isDirectory() && !st.isFile() && !st.isCharacterDevice()) throw usageError(`${p}: not a file or directory`);
+      // FIFOs, devices and sockets are refused here (reading one would hang or never end).
+      if (!st.isDirectory() && !st.isFile()) throw usageError(`${p}: ${fileTypeName(st)}, not a file or directory`);
       isDir = st.isDirectory();
     } catch (err) {
       if (err instanceof NettuneError) throw err;

@@ -1,6 +1,7 @@
 // nettune command line: parse, run one command, map errors to the documented exit codes.
 import { Command, CommanderError } from 'commander';
 import { EXIT, NettuneError } from '../sys/errors.js';
+import { validNetns } from '../sys/names.js';
 import { VERSION } from '../version.js';
 
 type Register = (program: Command) => void;
@@ -37,40 +38,118 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     cmd.commands.forEach(override);
   };
   override(program);
+  program.hook('preAction', (_program, action) => checkCommonOptions(action));
   program.addHelpText(
     'after',
     `
 Exit codes: 0 ok · 1 audit findings at --fail-on · 2 bad usage or input · 3 environment (not root,
-tool missing, kernel lacks a feature) · 4 apply failed and was rolled back · 5 rollback failed.
+tool missing, kernel lacks a feature) · 4 apply failed and was rolled back · 5 rollback failed ·
+70 internal error (a bug in nettune: please report it).
 Environment: NETTUNE_STATE_DIR (default /var/lib/nettune), NETTUNE_NO_INSTALL=1 (never apt-get).`,
   );
   return program;
 }
 
-function wantsJson(argv: readonly string[]): boolean {
-  return argv.includes('--json');
+/** Before any command runs: every --netns (an empty or unsafe name would otherwise mean "the
+ *  namespace I run in", from the host the host itself) is checked, on every command that has
+ *  the option; and a --json given to a parent (`rules --json explain ID`, or commander handing
+ *  `rules explain ID --json` to the parent) reaches the subcommand that prints. */
+function checkCommonOptions(action: Command): void {
+  const own = action.opts();
+  if (own.netns !== undefined) validNetns(String(own.netns), '--netns');
+  for (let c = action.parent; c; c = c.parent) {
+    const o = c.opts();
+    if (o.netns !== undefined) validNetns(String(o.netns), '--netns');
+    if (o.json === true && action.options.some((opt) => opt.attributeName() === 'json')) action.setOptionValue('json', true);
+  }
+}
+
+/** --json, or audit's --format json: the output (errors too) is exactly one JSON document. */
+export function wantsJson(argv: readonly string[]): boolean {
+  if (argv.includes('--')) argv = argv.slice(0, argv.indexOf('--'));
+  return argv.includes('--json') || argv.includes('--format=json') || argv.some((a, i) => a === '--format' && argv[i + 1] === 'json');
+}
+
+/** In JSON mode everything a command prints to stdout is held until it finishes: on success it
+ *  is written as is; on an error the error document is the only one printed (with what the
+ *  command had printed as `partial`), so stdout is always exactly one document. */
+const directWrite = process.stdout.write.bind(process.stdout);
+/** Writes to stdout past the JSON-mode hold (for the last-resort crash handler). */
+export const writeStdoutDirect = (text: string): boolean => directWrite(text);
+
+function holdStdout(): { release: () => void; discard: () => string } {
+  const chunks: string[] = [];
+  const write = directWrite;
+  process.stdout.write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+    cb?.();
+    return true;
+  };
+  const restore = (): void => {
+    process.stdout.write = write;
+  };
+  return {
+    release: () => {
+      restore();
+      if (chunks.length) write(chunks.join(''));
+    },
+    discard: () => {
+      restore();
+      return chunks.join('');
+    },
+  };
+}
+
+function partialOf(text: string): unknown {
+  if (!text.trim()) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined; // more than one document, or not JSON: drop it rather than print two
+  }
+}
+
+function errorDoc(message: string, exitCode: number, hint: string | null, partial: unknown): string {
+  return `${JSON.stringify({ error: { message, hint, exit_code: exitCode }, ...(partial !== undefined ? { partial } : {}) })}\n`;
+}
+
+/** One line for an internal error; the stack only with NETTUNE_DEBUG=1. */
+export function internalErrorLine(err: unknown): string {
+  const msg = err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
+  const first = msg.split('\n')[0] ?? '';
+  return `internal error: ${first.length > 300 ? `${first.slice(0, 299)}…` : first}`;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = await buildProgram(argv);
+  const json = wantsJson(argv);
+  const held = json ? holdStdout() : null;
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync([...argv], { from: 'user' });
+    held?.release();
     // Commands that finish normally but must signal (audit --fail-on) set process.exitCode.
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
+    const printed = held?.discard() ?? '';
     if (err instanceof CommanderError) {
       // help and version exit 0; every other parse error is bad usage.
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
-      if (wantsJson(argv)) process.stdout.write(`${JSON.stringify({ error: { message: err.message.replace(/^error: /, ''), exit_code: EXIT.usage } })}\n`);
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        if (printed) process.stdout.write(printed);
+        return EXIT.ok;
+      }
+      if (json) process.stdout.write(errorDoc(err.message.replace(/^error: /, ''), EXIT.usage, null, undefined));
       return EXIT.usage;
     }
     if (err instanceof NettuneError) {
       process.stderr.write(`nettune: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
-      if (wantsJson(argv))
-        process.stdout.write(`${JSON.stringify({ error: { message: err.message, hint: err.hint ?? null, exit_code: err.exitCode } })}\n`);
+      if (json) process.stdout.write(errorDoc(err.message, err.exitCode, err.hint ?? null, partialOf(printed)));
       return err.exitCode;
     }
-    process.stderr.write(`nettune: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    const line = internalErrorLine(err);
+    process.stderr.write(`nettune: ${line}\n  this is a bug in nettune; NETTUNE_DEBUG=1 shows where it happened\n`);
+    if (process.env.NETTUNE_DEBUG === '1' && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (json) process.stdout.write(errorDoc(line, 70, 'this is a bug in nettune', partialOf(printed)));
     return 70;
   }
 }

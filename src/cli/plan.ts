@@ -1,6 +1,5 @@
 // `nettune plan` (changes for a workload and link), `profiles` (what each workload considers, and a
 // tuned profile next to it) and `diff` (two Snapshots, or a Snapshot and a Plan).
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -11,7 +10,7 @@ import { changeCommand, WORKLOADS } from '../plan/types.js';
 import { parseDuration, formatBytes, formatRate } from '../units/index.js';
 import { type Snapshot, snapshotSchema } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
-import { writeFileAtomic } from '../sys/fs.js';
+import { checkOutputPath, readJsonFile, writeOutputFile } from '../sys/fs.js';
 import { linkSpec } from './audit.js';
 import { getSnapshot, parseOptions, print, printJson, sourceOptionsSchema, withJson, withSource } from './common.js';
 import { table } from './format.js';
@@ -70,12 +69,7 @@ export function renderPlan(plan: Plan): string {
 }
 
 function loadDoc(file: string): { kind: 'snapshot'; snap: Snapshot } | { kind: 'plan'; plan: Plan } {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw usageError(`${file}: cannot read as JSON: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const doc = readJsonFile(file, { what: 'a snapshot or a plan' });
   const schema = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>).schema : undefined;
   const parsed = schema === 'nettune.plan/1' ? planSchema.safeParse(doc) : snapshotSchema.safeParse(doc);
   if (!parsed.success) {
@@ -145,11 +139,12 @@ export function registerPlan(program: Command): void {
     .action(async (raw: unknown) => {
       const opts = parseOptions(planOptions, raw);
       const link = linkSpec(opts);
+      if (opts.out !== undefined) checkOutputPath(opts.out, `--out ${opts.out}`); // before probing
       const deadPeer = opts.deadPeer ? parseDuration(opts.deadPeer, '--dead-peer') : null;
       if (deadPeer !== null && (deadPeer < 10 || deadPeer > 86400 * 7)) throw usageError(`--dead-peer ${opts.deadPeer}: expected between 10s and 7d`);
       const snap = await getSnapshot(opts);
       const plan = buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, dead_peer_s: deadPeer });
-      if (opts.out) writeFileAtomic(resolve(opts.out), `${JSON.stringify(plan, null, 2)}\n`);
+      if (opts.out !== undefined) writeOutputFile(opts.out, `${JSON.stringify(plan, null, 2)}\n`, { label: `--out ${opts.out}` });
       if (opts.json) printJson(plan);
       else print(renderPlan(plan) + (opts.out ? `\n\nWritten to ${resolve(opts.out)}; review it, then: nettune apply ${opts.out}` : ''));
     });

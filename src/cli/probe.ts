@@ -1,10 +1,8 @@
 // `nettune probe`: capture one Snapshot of the host (or a namespace) to stdout or a file.
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { Snapshot } from '../snapshot/index.js';
-import { usageError } from '../sys/errors.js';
-import { writeFileAtomic } from '../sys/fs.js';
+import { checkOutputPath, writeOutputFile } from '../sys/fs.js';
 import { getSnapshot, parseOptions, print, printJson, withJson } from './common.js';
 import { plural, table } from './format.js';
 
@@ -40,15 +38,10 @@ export function registerProbe(program: Command): void {
     .option('--out <file>', 'write the Snapshot JSON to FILE (atomically)')
     .action(async (raw: unknown) => {
       const opts = parseOptions(probeOptions, raw);
-      if (opts.out && opts.out.endsWith('/')) throw usageError(`--out ${opts.out}: a file name is needed, not a directory`);
+      if (opts.out !== undefined) checkOutputPath(opts.out, `--out ${opts.out}`); // before probing
       const snap = await getSnapshot(opts);
-      if (opts.out) {
-        const path = resolve(opts.out);
-        try {
-          writeFileAtomic(path, `${JSON.stringify(snap, null, 1)}\n`);
-        } catch (err) {
-          throw usageError(`--out ${opts.out}: cannot write: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-        }
+      if (opts.out !== undefined) {
+        const path = writeOutputFile(opts.out, `${JSON.stringify(snap, null, 1)}\n`, { label: `--out ${opts.out}` }).path;
         if (opts.json) printJson({ written: path, taken_at: snap.taken_at, errors: snap.errors.length });
         else print(renderProbe(snap, path));
         return;

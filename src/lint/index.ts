@@ -23,7 +23,9 @@
 // assigned explicitly, the last explicit assignment in file order. A glob assignment writes every
 // matching key that exists (glob(3) over /proc/sys) EXCEPT keys that have an explicit assignment
 // anywhere (whatever the order) or a `-key` exclusion; among several globs, the last one wins.
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { usageError } from '../sys/errors.js';
+import { InputFileError, readInputFileRaw } from '../sys/fs.js';
 import { basename, join } from 'node:path';
 import { catalog, type CatalogEntry, findEntry, suggestKeys, validateValue } from '../catalog/index.js';
 import type { Workload } from '../plan/types.js';
@@ -251,10 +253,12 @@ export function readFiles(files: LintFile[]): { parsed: ParsedSysctlFile[]; mess
     if (f.status !== 'read') continue;
     let text: string;
     try {
-      text = readFileSync(f.path, 'utf8');
+      text = readInputFileRaw(f.path);
     } catch (err) {
+      // A FIFO, a device, a file over 4 MiB or a binary file named as a config is bad input.
+      if (err instanceof InputFileError && err.reason !== 'open') throw usageError(`${f.path}: ${err.message}`);
       f.status = 'unreadable';
-      f.error = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      f.error = err instanceof InputFileError ? err.message.replace(/^cannot read: /, '') : (err as Error).message;
       messages.push({ file: f.path, line: null, severity: 'error', code: 'read-error', message: `cannot read: ${f.error}`, key: null });
       continue;
     }

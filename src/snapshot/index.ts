@@ -1,6 +1,6 @@
 // Reading Snapshots from files and looking things up in them. Every analysis goes through here.
-import { readFileSync } from 'node:fs';
 import { usageError } from '../sys/errors.js';
+import { readJsonFile } from '../sys/fs.js';
 import { type Snapshot, snapshotSchema } from './schema.js';
 
 export { SNAPSHOT_SCHEMA, snapshotSchema, type Snapshot } from './schema.js';
@@ -8,18 +8,8 @@ export { SNAPSHOT_SCHEMA, snapshotSchema, type Snapshot } from './schema.js';
 /** Loads and validates a Snapshot file; anything else is bad input (exit 2) naming the file and
  *  the first schema error. */
 export function loadSnapshot(file: string): Snapshot {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw usageError(`${file}: cannot read snapshot: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw usageError(`${file}: not a valid snapshot: not JSON (${(err as Error).message})`);
-  }
+  // A FIFO, a device, a directory, a file over 4 MiB or a binary file is refused before parsing.
+  const doc = readJsonFile(file, { what: 'a valid snapshot' });
   const res = snapshotSchema.safeParse(doc);
   if (!res.success) {
     const first = res.error.issues[0];
