@@ -12,7 +12,7 @@ import { applyTransaction, revertTransaction } from '../apply/transaction.js';
 import { type InputChange, parseSet, validateChanges } from '../apply/validate.js';
 import { targetLabel } from '../apply/io.js';
 import { globMatches, parseSysctlConf } from '../lint/parse.js';
-import { buildPlan } from '../plan/index.js';
+import { buildPlan, checkDeadPeer } from '../plan/index.js';
 import { planSchema } from '../plan/schema.js';
 import { WORKLOADS } from '../plan/types.js';
 import { parseDuration } from '../units/index.js';
@@ -71,7 +71,7 @@ function readInputs(file: string | undefined, opts: ApplyOptions, snap: Snapshot
       workload: opts.workload,
       link: linkSpec(opts),
       conns: opts.conns ?? null,
-      dead_peer_s: opts.deadPeer ? parseDuration(opts.deadPeer, '--dead-peer') : null,
+      dead_peer_s: opts.deadPeer ? checkDeadPeer(parseDuration(opts.deadPeer, '--dead-peer')) : null,
     });
     return { source: `--workload ${opts.workload}`, plan, changes: plan.changes.map(({ reason, source, ...change }) => ({ change, reason, source })) };
   }

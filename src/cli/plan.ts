@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { buildPlan, INTENTS } from '../plan/index.js';
+import { buildPlan, checkDeadPeer, INTENTS } from '../plan/index.js';
 import { type Plan, planSchema } from '../plan/schema.js';
 import { compareTuned, loadTunedProfile, type TunedStatus } from '../plan/tuned.js';
 import { changeCommand, WORKLOADS } from '../plan/types.js';
@@ -140,8 +140,7 @@ export function registerPlan(program: Command): void {
       const opts = parseOptions(planOptions, raw);
       const link = linkSpec(opts);
       if (opts.out !== undefined) checkOutputPath(opts.out, `--out ${opts.out}`); // before probing
-      const deadPeer = opts.deadPeer ? parseDuration(opts.deadPeer, '--dead-peer') : null;
-      if (deadPeer !== null && (deadPeer < 10 || deadPeer > 86400 * 7)) throw usageError(`--dead-peer ${opts.deadPeer}: expected between 10s and 7d`);
+      const deadPeer = opts.deadPeer ? checkDeadPeer(parseDuration(opts.deadPeer, '--dead-peer')) : null;
       const snap = await getSnapshot(opts);
       const plan = buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, dead_peer_s: deadPeer });
       if (opts.out !== undefined) writeOutputFile(opts.out, `${JSON.stringify(plan, null, 2)}\n`, { label: `--out ${opts.out}` });

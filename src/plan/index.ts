@@ -8,7 +8,7 @@ import type { Snapshot } from '../snapshot/index.js';
 import { INTENTS, type PlanParams } from './intents.js';
 import { PLAN_SCHEMA, type Plan, type PlannedChange } from './schema.js';
 
-export { INTENTS, keepaliveFor, BDP_BUFFER_FACTOR, type PlanParams } from './intents.js';
+export { INTENTS, keepaliveFor, checkDeadPeer, DEAD_PEER_MIN_S, DEAD_PEER_MAX_S, BDP_BUFFER_FACTOR, type PlanParams } from './intents.js';
 
 const changeKey = (c: PlannedChange): string =>
   c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `ethtool:${c.device}:${c.group}:${c.setting}` : `sysfs:${c.path}`;

@@ -1,6 +1,10 @@
 // Workload intents: what each workload asks of the kernel, computed from the Snapshot and the
 // stated link — not static values. Each intent proposes changes with a reason, or says why not.
+import { RFC5382_ESTABLISHED_MIN_S } from '../rules/conntrack.js';
+import { KEEPALIVE_AGGRESSIVE_S, KEEPALIVE_SLOW_S } from '../rules/tcp.js';
 import type { Snapshot } from '../snapshot/index.js';
+import { usageError } from '../sys/errors.js';
+import { formatSeconds } from '../units/index.js';
 import type { LinkSpec, PlanChange, Workload } from './types.js';
 
 export interface PlanParams {
@@ -171,13 +175,27 @@ const latency: Intent = {
   },
 };
 
-/** Keepalive triple for a target dead-peer time: time + intvl × probes = target, with 3 probes
- *  and half the budget spent idle before the first probe. */
+/** --dead-peer targets keepalive alone can meet without tripping the audit: the first probe no
+ *  sooner than tcp.keepalive-aggressive accepts (60 s idle) plus 3 probes, and no later than
+ *  tcp.keepalive-slow accepts (30 min). */
+export const DEAD_PEER_MIN_S = KEEPALIVE_AGGRESSIVE_S + 3;
+export const DEAD_PEER_MAX_S = KEEPALIVE_SLOW_S;
+
+/** Refuses a dead-peer target outside [DEAD_PEER_MIN_S, DEAD_PEER_MAX_S], saying why (exit 2). */
+export function checkDeadPeer(seconds: number, flag = '--dead-peer'): number {
+  if (seconds < DEAD_PEER_MIN_S)
+    throw usageError(`${flag} ${seconds} s: keepalive needs at least ${DEAD_PEER_MIN_S} s (${KEEPALIVE_AGGRESSIVE_S} s idle before the first probe, then 3 probes)`, 'for faster failure detection use TCP_USER_TIMEOUT or application heartbeats');
+  if (seconds > DEAD_PEER_MAX_S) throw usageError(`${flag} ${seconds} s: at most ${DEAD_PEER_MAX_S} s (${formatSeconds(DEAD_PEER_MAX_S)}); longer is what the kernel default (7875 s) already does`);
+  return seconds;
+}
+
+/** Keepalive triple for a target dead-peer time: time + intvl × probes = target, 3 probes, half
+ *  the budget idle before the first probe but never less than KEEPALIVE_AGGRESSIVE_S. */
 export function keepaliveFor(deadPeerS: number): { time: number; intvl: number; probes: number } {
   const probes = 3;
-  const intvl = Math.max(1, Math.floor(deadPeerS / 2 / probes));
-  const time = Math.max(1, Math.round(deadPeerS - intvl * probes));
-  return { time, intvl, probes };
+  const time = Math.min(Math.max(KEEPALIVE_AGGRESSIVE_S, Math.round(deadPeerS / 2)), Math.max(1, deadPeerS - probes));
+  const intvl = Math.max(1, Math.floor((deadPeerS - time) / probes));
+  return { time: deadPeerS - intvl * probes, intvl, probes };
 }
 
 /** Approximate kernel memory per conntrack entry (struct nf_conn plus extensions, x86_64). */
@@ -240,9 +258,10 @@ const connections: Intent = {
     }
     if (ct) {
       const est = intOf(snap, 'net.netfilter.nf_conntrack_tcp_timeout_established');
-      // An hour at least: idle connections without keepalive must not lose their state (and NAT
-      // mapping) while merely quiet; with keepalive the peer is declared dead far sooner anyway.
-      const target = p.dead_peer_s !== null ? Math.max(3600, p.dead_peer_s * 4) : 86400;
+      // At least RFC 5382's 2 h 4 min: idle connections without keepalive must not lose their
+      // state (and NAT mapping) while merely quiet; with keepalive the peer is declared dead far
+      // sooner anyway. conntrack.established-timeout flags values below that.
+      const target = p.dead_peer_s !== null ? Math.max(RFC5382_ESTABLISHED_MIN_S, p.dead_peer_s * 4) : 86400;
       if (est !== null && est > target)
         out.proposals.push(set(snap, 'net.netfilter.nf_conntrack_tcp_timeout_established', String(target), `idle established entries expire after ${target} s instead of ${est} s (${Math.round(est / 86400)} days), so dead connections do not fill the table`));
       else out.skipped.push({ key: 'net.netfilter.nf_conntrack_tcp_timeout_established', reason: est === null ? 'not present' : `already ${est} s` });

@@ -71,7 +71,11 @@ export const backlogRules: Rule[] = [
       const somax = ctx.int('net.core.somaxconn');
       const overflows = ctx.counter('netstat.TcpExt.ListenOverflows');
       const ovNow = sig.now ? (overflows.delta ?? 0) : (overflows.total ?? 0);
-      const changes: PlanChange[] = somax === null ? [] : [sysctlChange(ctx, 'net.core.somaxconn', String(somax < SOMAXCONN_DEFAULT ? SOMAXCONN_DEFAULT : somax * 2))];
+      // Since-boot totals cannot say whether the current limit already cured them: without a
+      // rate, stop at 65535 (what plan's connections intent sets on overflows); beyond that, raise
+      // only on overflows measured now (audit --interval).
+      const to = somax === null ? null : somax < SOMAXCONN_DEFAULT ? SOMAXCONN_DEFAULT : sig.now ? somax * 2 : somax < 65535 ? Math.min(somax * 2, 65535) : null;
+      const changes: PlanChange[] = to === null ? [] : [sysctlChange(ctx, 'net.core.somaxconn', String(to))];
       return {
         message: `listening sockets dropped connection requests (${rateText(sig)}; ${ovNow} ${sig.now ? 'in the interval were' : 'were'} accept-queue overflows). An application's listen(backlog) is capped by somaxconn (${somax ?? '?'}), so raising somaxconn alone does not help an application that passes a small backlog`,
         evidence: [
@@ -161,7 +165,9 @@ export const backlogRules: Rule[] = [
       if (!sig.seen) return null;
       const cur = ctx.int('net.core.netdev_max_backlog');
       const cpus = cpusWith(ctx, 'dropped');
-      const to = cur === null ? null : cur < 16384 ? Math.min(nextPow2(cur * 2), 16384) : cur * 2;
+      // Without a rate (drops since boot only), stop at 16384: whether a larger queue is needed
+      // only a measurement now can tell.
+      const to = cur === null ? null : cur < 16384 ? Math.min(nextPow2(cur * 2), 16384) : sig.now ? cur * 2 : null;
       return {
         message: `input backlog drops (${rateText(sig)})${cpus.length ? ` on ${cpuList(cpus)}` : ''}: the per-CPU queue of ${cur ?? '?'} packets (netdev_max_backlog) was full`,
         evidence: [...signalEvidence(sig), ...cpuEvidence(ctx, 'dropped', cpus), ctx.knob('net.core.netdev_max_backlog'), ctx.evidence('softnet.flow_limit_count', 'drops by RPS flow limit (also in dropped)')],

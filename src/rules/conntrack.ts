@@ -20,6 +20,9 @@ const BYTES_PER_BUCKET = 8;
 /** A live level (not a counter): its value without a per-second rate. */
 const gauge = (ctx: RuleContext, ref: string, note?: string): Evidence => ({ what: ref, value: ctx.counter(ref).total, ...(note ? { note } : {}) });
 
+/** RFC 5382 REQ-5: a NAT's established idle timeout must not be less than 2 h 4 min. */
+export const RFC5382_ESTABLISHED_MIN_S = 7440;
+
 const pct = (part: number, whole: number): string => `${Math.round((part / whole) * 1000) / 10} %`;
 
 /** nf_conntrack_max and _buckets are global and writable only from the initial namespace: inside
@@ -154,7 +157,7 @@ export const conntrackRules: Rule[] = [
   {
     id: 'conntrack.established-timeout',
     domain: 'conntrack',
-    title: 'Idle TCP connections stay in conntrack for 5 days',
+    title: 'Idle TCP connections stay in conntrack for days (or leave it before RFC 5382 allows)',
     severity: 'info',
     workloads: { connections: 'warn' },
     needs: ['conntrack'],
@@ -163,13 +166,22 @@ export const conntrackRules: Rule[] = [
     risk: 'A connection idle for longer than the timeout without keepalives loses its entry; its next packet is then picked up mid-stream (nf_conntrack_tcp_loose=1) or dropped as INVALID by stateful rules, and NAT mappings are lost. Keep the value above the keepalive dead-peer time of the applications that rely on idle connections.',
     check: (ctx) => {
       const v = ctx.int(ESTABLISHED_KEY);
-      if (v === null || v < 432000) return null;
+      if (v === null || (v < 432000 && v >= RFC5382_ESTABLISHED_MIN_S)) return null;
       const t = ctx.int('net.ipv4.tcp_keepalive_time');
       const i = ctx.int('net.ipv4.tcp_keepalive_intvl');
       const p = ctx.int('net.ipv4.tcp_keepalive_probes');
       const dead = t !== null && i !== null && p !== null ? t + i * p : null;
-      const target = Math.max(86400, dead !== null ? dead + 600 : 0);
       const ct = ctx.snap.conntrack;
+      if (v < RFC5382_ESTABLISHED_MIN_S) {
+        const target = Math.max(RFC5382_ESTABLISHED_MIN_S, dead !== null ? dead + 600 : 0);
+        return {
+          message: `idle TCP entries are forgotten after ${formatSeconds(v)}, below RFC 5382's 2h 4m: a connection idle that long without keepalives loses its state and NAT mapping`,
+          evidence: [ctx.knob(ESTABLISHED_KEY), ...(dead !== null ? [{ what: 'keepalive dead-peer time', value: `${dead} s`, note: 'tcp_keepalive_time + tcp_keepalive_intvl × tcp_keepalive_probes' }] : [])],
+          changes: [sysctlChange(ctx, ESTABLISHED_KEY, String(target))],
+          confidence: 'medium',
+        };
+      }
+      const target = Math.max(86400, dead !== null ? dead + 600 : 0);
       return {
         message: `idle TCP entries are kept ${formatSeconds(v)}; ${formatSeconds(target)} still outlasts keepalive dead-peer detection${dead !== null ? ` (${formatSeconds(dead)} = ${t} + ${i} × ${p})` : ''}${ct?.count != null && ct.max ? `; table ${pct(ct.count, ct.max)} full` : ''}`,
         evidence: [

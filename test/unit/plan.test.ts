@@ -81,10 +81,12 @@ describe('plan: latency and connections', () => {
     const p = plan(snapshotFixture(), 'connections', null, 1_000_000, 90);
     expect(change(p, 'net.netfilter.nf_conntrack_max')?.to).toBe('2097152');
     expect(change(p, 'net.netfilter.nf_conntrack_buckets')?.to).toBe('2097152');
-    expect(change(p, 'net.ipv4.tcp_keepalive_time')?.to).toBe('45');
-    expect(change(p, 'net.ipv4.tcp_keepalive_intvl')?.to).toBe('15');
+    // 60 s idle at least (tcp.keepalive-aggressive), then 3 probes 10 s apart
+    expect(change(p, 'net.ipv4.tcp_keepalive_time')?.to).toBe('60');
+    expect(change(p, 'net.ipv4.tcp_keepalive_intvl')?.to).toBe('10');
     expect(change(p, 'net.ipv4.tcp_keepalive_probes')?.to).toBe('3');
-    expect(change(p, 'net.netfilter.nf_conntrack_tcp_timeout_established')?.to).toBe('3600');
+    // never below RFC 5382's 2 h 4 min (conntrack.established-timeout)
+    expect(change(p, 'net.netfilter.nf_conntrack_tcp_timeout_established')?.to).toBe('7440');
     expect(change(p, 'net.ipv4.ip_local_port_range')?.to).toBe('1024 65535');
     expect(change(p, 'net.core.somaxconn')?.to).toBe('16384');
   });
@@ -109,9 +111,10 @@ describe('plan: latency and connections', () => {
     expect(change(p, 'net.core.netdev_max_backlog')?.to).toBe('16384');
   });
   it('keepalive triple meets the target exactly', () => {
-    for (const t of [30, 90, 600, 7875]) {
+    for (const t of [63, 90, 600, 1799, 1800]) {
       const k = keepaliveFor(t);
       expect(k.time + k.intvl * k.probes).toBe(t);
+      expect(k.time).toBeGreaterThanOrEqual(60);
     }
   });
 });
