@@ -1,6 +1,6 @@
 // Everything apply checks before it takes the lock or writes anything: values against the catalog,
 // keys against the kernel, knobs against the namespace, NIC settings against the device.
-import { findEntry, validateValue } from '../catalog/index.js';
+import { findEntry, validateSysctlValue } from '../catalog/index.js';
 import type { PlanChange } from '../plan/types.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { IFNAME } from '../sys/names.js';
@@ -36,6 +36,7 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
   const out: Validated = { changes: [], skipped: [], errors: [] };
   const seen = new Map<string, string>();
   const child = snap.netns.init === false;
+  const state: Record<string, string> = { ...snap.sysctl };
   for (const { change: c, reason, source, ignoreMissing } of inputs) {
     const target = toTarget(c);
     const label = JSON.stringify(target);
@@ -58,28 +59,22 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
         out.skipped.push({ target: c.key, reason: 'global knob: the kernel only lets the initial namespace set it' });
         continue;
       }
-      if (entry) {
-        const v = validateValue(entry, c.to);
-        if (!v.ok) {
-          out.errors.push(v.problem ?? `${c.key}: invalid value`);
-          continue;
-        }
-      }
-      if (c.key === 'net.ipv4.tcp_congestion_control') {
-        const { available, allowed } = snap.congestion_control;
-        if (!available.includes(c.to)) {
-          out.errors.push(`${c.key}: ${c.to} is not available on this kernel (available: ${available.join(' ')}); modprobe tcp_${c.to} first`);
-          continue;
-        }
-        if (child && !allowed.includes(c.to)) {
-          out.errors.push(`${c.key}: ${c.to} is not in tcp_allowed_congestion_control (${allowed.join(' ')}), which a child namespace cannot change`);
-          continue;
-        }
-      }
-      if (snap.sysctl[c.key] === c.to.trim().replace(/\s+/g, ' ')) {
-        out.skipped.push({ target: c.key, reason: `already ${c.to}` });
+      // The kernel checks some keys against others (the port range against the privileged
+      // ports), and the transaction writes in this order: judge each value against the state the
+      // earlier writes leave.
+      const v = validateSysctlValue({ key: c.key, entry }, c.to, { sysctl: state, netnsInit: snap.netns.init, congestion: snap.congestion_control, cpus: snap.cpus.online });
+      if (!v.ok) {
+        out.errors.push(v.problem ?? `${c.key}: invalid value`);
         continue;
       }
+      const to = v.kernel_value ?? c.to.trim().replace(/\s+/g, ' ');
+      if (snap.sysctl[c.key] === to) {
+        out.skipped.push({ target: c.key, reason: `already ${to}` });
+        continue;
+      }
+      state[c.key] = to;
+      out.changes.push({ target, to, reason, source });
+      continue;
     } else if (c.kind === 'ethtool') {
       const link = snap.links.find((l) => l.name === c.device);
       if (!IFNAME.test(c.device) || !link) {
@@ -129,7 +124,9 @@ export function parseSet(arg: string): PlanChange | string {
   const eq = arg.indexOf('=');
   if (eq <= 0) return `--set ${arg}: expected key=value`;
   const left = arg.slice(0, eq).trim();
-  const value = arg.slice(eq + 1).trim();
+  // Only blanks are trimmed: a newline or another control character stays in the value, so the
+  // validator refuses it instead of it being silently cut off.
+  const value = arg.slice(eq + 1).replace(/^[ \t]+|[ \t]+$/g, '');
   if (value === '') return `--set ${arg}: empty value`;
   if (left.startsWith('ethtool:')) {
     const [, device, group, setting] = left.split(':');

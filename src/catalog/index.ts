@@ -1,5 +1,5 @@
 // Catalog mechanism: load and check the data, find the entry for a key (exact or `*` pattern),
-// validate a value against it, and suggest keys for a typo.
+// suggest keys for a typo. Values are checked by validate.ts (re-exported here).
 import { catalogData } from './data/index.js';
 import { type CatalogEntry, catalogEntrySchema } from './schema.js';
 
@@ -95,60 +95,22 @@ export function suggestKeys(key: string, candidates: Iterable<string>, max = 5):
     .map((s) => s.key);
 }
 
-export interface ValueCheck {
-  ok: boolean;
-  /** Why the value is not acceptable (null when ok). */
-  problem: string | null;
-}
-
-const INT = /^-?\d+$/;
-
-function checkRange(v: number, r: { min?: number | undefined; max?: number | undefined } | undefined, what: string): string | null {
-  if (!r) return null;
-  if (r.min !== undefined && v < r.min) return `${what} ${v} is below the minimum ${r.min}`;
-  if (r.max !== undefined && v > r.max) return `${what} ${v} is above the maximum ${r.max}`;
-  return null;
-}
-
-/** Checks a value (as it would be written with sysctl -w) against the entry's type and range. */
-export function validateValue(entry: CatalogEntry, raw: string): ValueCheck {
-  const value = raw.trim().replace(/\s+/g, ' ');
-  const fail = (problem: string): ValueCheck => ({ ok: false, problem });
-  switch (entry.type) {
-    case 'bool':
-      return value === '0' || value === '1' ? { ok: true, problem: null } : fail(`${entry.key} takes 0 or 1, not ${JSON.stringify(raw)}`);
-    case 'int': {
-      if (!INT.test(value)) return fail(`${entry.key} takes an integer, not ${JSON.stringify(raw)}`);
-      const p = checkRange(Number(value), entry.range, entry.key);
-      return p ? fail(p) : { ok: true, problem: null };
-    }
-    case 'enum': {
-      const allowed = (entry.values ?? []).map((v) => v.value);
-      return allowed.includes(value) ? { ok: true, problem: null } : fail(`${entry.key} takes one of ${allowed.join(', ')}, not ${JSON.stringify(raw)}`);
-    }
-    case 'bitmask': {
-      const n = /^0x[0-9a-f]+$/i.test(value) ? parseInt(value, 16) : INT.test(value) ? Number(value) : NaN;
-      if (!Number.isInteger(n) || n < 0) return fail(`${entry.key} takes a bit mask (decimal or 0x hex), not ${JSON.stringify(raw)}`);
-      const known = (entry.values ?? []).reduce((acc, v) => acc | Number(v.value), 0);
-      const unknown = n & ~known;
-      if (known > 0 && unknown !== 0) return fail(`${entry.key}: bits 0x${unknown.toString(16)} are not defined (known: 0x${known.toString(16)})`);
-      const p = checkRange(n, entry.range, entry.key);
-      return p ? fail(p) : { ok: true, problem: null };
-    }
-    case 'int_vector': {
-      const fields = entry.fields ?? [];
-      const parts = value.split(' ');
-      if (parts.length !== fields.length)
-        return fail(`${entry.key} takes ${fields.length} integers (${fields.join(' ')}), got ${parts.length}`);
-      for (let i = 0; i < parts.length; i++) {
-        const part = parts[i] ?? '';
-        if (!INT.test(part)) return fail(`${entry.key}: ${fields[i]} must be an integer, not ${JSON.stringify(part)}`);
-        const p = checkRange(Number(part), entry.field_ranges?.[i] ?? entry.range, `${entry.key} ${fields[i]}`);
-        if (p) return fail(p);
-      }
-      return { ok: true, problem: null };
-    }
-    case 'string':
-      return value.length > 0 ? { ok: true, problem: null } : fail(`${entry.key} takes a non-empty value`);
-  }
-}
+export {
+  INT_MAX,
+  INT_MIN,
+  kernelForm,
+  parseKernelNumber,
+  parserOf,
+  PARSERS,
+  type Parser,
+  type ParsedNumber,
+  UINT_MAX,
+  ULONG_MAX,
+  validateSysctlValue,
+  validateUncatalogued,
+  validateValue,
+  type KernelVerdict,
+  type ValueCheck,
+  type ValueContext,
+  type ValueProblem,
+} from './validate.js';

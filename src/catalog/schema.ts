@@ -1,6 +1,7 @@
 // The shape of one parameter-catalog entry. The entries themselves are data (src/catalog/data/*),
 // reviewed like documentation; this file only says what an entry must contain.
 import { z } from 'zod';
+import { PARSERS } from './validate.js';
 
 export const UNITS = [
   'bytes',
@@ -59,7 +60,18 @@ export const catalogEntrySchema = z
     type: z.enum(['int', 'bool', 'enum', 'bitmask', 'int_vector', 'string']),
     fields: z.array(z.string().min(1)).optional(),
     unit: z.enum(UNITS),
-    /** Inclusive bounds the kernel accepts (for int_vector: per field, same order as `fields`). */
+    /** The kernel's proc handler family when the type alone does not say it (default: int for
+     *  numeric types = proc_dointvec[_minmax], string = proc_dostring): u8 proc_dou8vec_minmax
+     *  (0..255, no sign), uint proc_douintvec[_minmax], ulong proc_doulongvec_minmax, jiffies
+     *  proc_dointvec_jiffies (seconds, |v| ≤ INT_MAX/HZ), ms_jiffies proc_dointvec_ms_jiffies,
+     *  port_list proc_do_large_bitmap ("8080,9000-9100"), cpumask (hex CPU bitmap). See validate.ts. */
+    parser: z.enum(PARSERS).optional(),
+    /** int_vector fields must not decrease: 'kernel' = the handler refuses otherwise (EINVAL),
+     *  'nettune' = the kernel stores any order but a descending vector is a mistake (tcp_rmem). */
+    ordered: z.enum(['kernel', 'nettune']).optional(),
+    /** Inclusive bounds the kernel accepts (extra1/extra2 of the ctl table; for int_vector: per
+     *  field, same order as `fields`). Bounds of the handler itself (INT_MAX, 255 for u8 …) come
+     *  from `parser` and are not repeated here. */
     range: z.object({ min: bound.optional(), max: bound.optional() }).optional(),
     field_ranges: z.array(z.object({ min: bound.optional(), max: bound.optional() })).optional(),
     /** enum: the accepted values; bitmask: each bit (value as decimal or 0x hex) and its meaning. */
@@ -92,6 +104,9 @@ export const catalogEntrySchema = z
     if (e.type === 'int_vector' && (!e.fields || e.fields.length < 2)) {
       ctx.addIssue({ code: 'custom', message: `${e.key}: int_vector needs fields (two or more names)` });
     }
+    if (e.ordered && e.type !== 'int_vector') ctx.addIssue({ code: 'custom', message: `${e.key}: ordered only makes sense for int_vector` });
+    if (e.parser && ['string', 'port_list', 'cpumask'].includes(e.parser) !== (e.type === 'string'))
+      ctx.addIssue({ code: 'custom', message: `${e.key}: parser ${e.parser} does not fit type ${e.type}` });
     if (e.type !== 'int_vector' && (e.fields || e.field_ranges)) {
       ctx.addIssue({ code: 'custom', message: `${e.key}: fields/field_ranges only make sense for int_vector` });
     }

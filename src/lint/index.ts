@@ -27,7 +27,7 @@ import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { usageError } from '../sys/errors.js';
 import { InputFileError, readInputFileRaw } from '../sys/fs.js';
 import { basename, join } from 'node:path';
-import { catalog, type CatalogEntry, findEntry, suggestKeys, validateValue } from '../catalog/index.js';
+import { catalog, type CatalogEntry, findEntry, kernelForm as kernelValue, suggestKeys, type ValueContext, validateSysctlValue } from '../catalog/index.js';
 import type { Workload } from '../plan/types.js';
 import { evaluate } from '../rules/engine.js';
 import { allRules } from '../rules/index.js';
@@ -306,12 +306,8 @@ const INT = /^-?\d+$/;
 const HEX = /^0x[0-9a-f]+$/i;
 const asNumber = (s: string): number | null => (INT.test(s) ? Number(s) : HEX.test(s) ? parseInt(s, 16) : null);
 
-/** The value as the kernel would print it after the write (hex bit masks read back in decimal). */
-function kernelForm(entry: CatalogEntry | undefined, value: string): string {
-  const v = normaliseSysctlValue(value);
-  if (entry && (entry.type === 'bitmask' || entry.type === 'int') && HEX.test(v)) return String(parseInt(v, 16));
-  return v;
-}
+/** The value as the kernel would print it after the write (hex and octal read back in decimal). */
+const kernelForm = (entry: CatalogEntry | undefined, value: string): string => kernelValue(entry, value);
 
 /** Same value, field by field; numbers compare numerically (0x10 = 16, 007 = 7). */
 function sameValue(a: string, b: string): boolean {
@@ -503,20 +499,33 @@ export function analyse(parsed: readonly ParsedSysctlFile[], opts: AnalyseOption
       }
     }
 
-    // Is the value acceptable?
-    if (a.value === '') {
+    // Is the value acceptable? The one validator lint, plan and apply share: errors are what the
+    // kernel refuses (or nettune always refuses), warnings what the kernel takes but reads
+    // differently from how it reads (octal) or what makes no sense (a negative timeout).
+    if (a.value === '' && !(entry && entry.parser === 'port_list')) {
       invalid.add(a);
       msg('error', 'invalid-value', `${a.key}: empty value (nothing after '=')`);
     } else {
-      for (const e of entries.values()) {
-        const check = validateValue(e, a.value);
-        if (!check.ok) {
-          invalid.add(a);
-          msg('error', 'invalid-value', `${check.problem ?? 'invalid value'}${valueHints(a.value)}`);
-          break;
+      // Availability of a congestion control is reported below as 'not-available' (a module may load at boot).
+      const ctx: ValueContext = { sysctl: Object.fromEntries(live), netnsInit: snap.netns.init, congestion: { available: [], allowed: snap.congestion_control.allowed }, cpus: snap.cpus.online };
+      const targets: { key: string; entry: CatalogEntry | undefined }[] = a.glob
+        ? entries.size > 0
+          ? [...entries.values()].map((e) => ({ key: e.key, entry: e }))
+          : [{ key: a.key, entry: undefined }]
+        : [{ key: a.key, entry }];
+      for (const t of targets) {
+        const check = validateSysctlValue(t, a.value, ctx);
+        for (const p of check.problems) {
+          if (p.severity === 'error') invalid.add(a);
+          msg(p.severity, 'invalid-value', `${p.message}${valueHints(a.value)}`);
         }
+        for (const n of check.notes) msg('info', 'invalid-value', n);
+        if (check.problems.length) break;
+      }
+      for (const e of entries.values()) {
+        if (invalid.has(a)) break;
         if (e.unit === 'pages' && (e.type === 'int' || e.type === 'int_vector')) {
-          const pages = Math.max(...normaliseSysctlValue(a.value).split(' ').map(Number));
+          const pages = Math.max(...normaliseSysctlValue(kernelForm(e, a.value)).split(' ').map(Number));
           const bytes = pages * snap.memory.page_size;
           if (bytes > snap.memory.total_bytes)
             msg(

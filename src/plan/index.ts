@@ -1,7 +1,7 @@
 // plan: from a Snapshot, a workload and a link to a list of changes, each with its reason. Intents
 // compute targets; audit findings at warn or above contribute their fixes; nothing is proposed
 // that would not change anything or that this kernel/namespace cannot take.
-import { findEntry, validateValue } from '../catalog/index.js';
+import { findEntry, validateSysctlValue } from '../catalog/index.js';
 import { evaluate, severityRank } from '../rules/engine.js';
 import { allRules } from '../rules/index.js';
 import type { Snapshot } from '../snapshot/index.js';
@@ -27,10 +27,8 @@ export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()):
       if (!(c.key in snap.sysctl)) return void skipped.push({ key: c.key, reason: 'not present on this kernel/namespace', source: c.source });
       if (entry?.scope === 'global' && snap.netns.init === false)
         return void skipped.push({ key: c.key, reason: 'global knob: only the initial namespace can set it', source: c.source });
-      if (entry) {
-        const check = validateValue(entry, c.to);
-        if (!check.ok) return void skipped.push({ key: c.key, reason: `proposed value rejected: ${check.problem}`, source: c.source });
-      }
+      const check = validateSysctlValue({ key: c.key, entry }, c.to, { sysctl: snap.sysctl, netnsInit: snap.netns.init, congestion: snap.congestion_control, cpus: snap.cpus.online });
+      if (!check.ok) return void skipped.push({ key: c.key, reason: `proposed value rejected: ${check.problem}`, source: c.source });
       if (snap.sysctl[c.key] === c.to) return void skipped.push({ key: c.key, reason: `already ${c.to}`, source: c.source });
     }
     taken.add(key);

@@ -101,6 +101,7 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'bytes',
+    range: { min: 0 },
     scope: 'netns',
     default: '131072',
     changes: [
@@ -128,6 +129,7 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'count',
+    range: { min: 0 },
     scope: 'netns',
     default: '4096',
     changes: [{ version: '5.4', from: '128', to: '4096', note: 'Default raised from 128 to 4096.' }],
@@ -174,6 +176,7 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'microseconds',
+    range: { min: 0 },
     scope: 'global',
     default: null,
     default_note:
@@ -248,6 +251,7 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'microseconds',
+    range: { min: 0 },
     scope: 'global',
     default: '0',
     summary:
@@ -263,6 +267,7 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'microseconds',
+    range: { min: 0 },
     scope: 'global',
     default: '0',
     summary:
@@ -310,6 +315,7 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'string',
     unit: 'none',
+    parser: 'cpumask',
     scope: 'netns',
     default: '0',
     summary:
@@ -325,6 +331,7 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'string',
     unit: 'none',
+    parser: 'cpumask',
     scope: 'global',
     default: '0',
     summary:
@@ -355,6 +362,7 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'enum',
     unit: 'none',
+    range: { min: 0, max: 2 },
     values: [
       { value: '0', meaning: 'JIT disabled; BPF programs run in the interpreter' },
       { value: '1', meaning: 'JIT enabled' },
@@ -392,6 +400,7 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'global',
     default: '5',
     summary:
@@ -421,6 +430,8 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '1',
     summary:
@@ -483,6 +494,7 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'int',
     unit: 'count',
+    range: { min: 0 },
     scope: 'global',
     default: '64',
     summary:
@@ -498,6 +510,8 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '1',
     summary:
@@ -547,6 +561,7 @@ export const core: CatalogEntryInput[] = [
     domain: 'core',
     type: 'enum',
     unit: 'none',
+    range: { min: 0, max: 3 },
     values: [
       { value: '0', meaning: 'IPv4 conf/{all,default} inherited from the initial namespace, IPv6 reset to defaults' },
       { value: '1', meaning: 'IPv4 and IPv6 both inherited from the initial namespace' },

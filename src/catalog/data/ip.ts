@@ -28,6 +28,7 @@ export const ip: CatalogEntryInput[] = [
     type: 'int_vector',
     fields: ['low', 'high'],
     unit: 'ports',
+    ordered: 'kernel',
     field_ranges: [{ min: 1, max: 65535 }, { min: 1, max: 65535 }],
     scope: 'netns',
     default: '32768 60999',
@@ -44,6 +45,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'string',
     unit: 'ports',
+    parser: 'port_list',
     scope: 'netns',
     default: '',
     default_note: 'Empty: no port is reserved.',
@@ -77,6 +79,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '0',
     summary:
@@ -92,6 +95,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'int',
     unit: 'count',
+    parser: 'u8',
     range: { min: 1, max: 255 },
     scope: 'netns',
     default: '64',
@@ -108,6 +112,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'enum',
     unit: 'none',
+    parser: 'u8',
     values: [
       { value: '0', meaning: 'Path MTU discovery on (DF set, PMTU learned from ICMP)' },
       { value: '1', meaning: 'PMTU discovery off (sockets default to IP_PMTUDISC_DONT); a frag-needed ICMP sets the PMTU to min(current PMTU, route.min_pmtu)' },
@@ -129,6 +134,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '1',
     summary:
@@ -144,6 +150,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'udp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '1',
     summary:
@@ -160,6 +167,8 @@ export const ip: CatalogEntryInput[] = [
     type: 'int_vector',
     fields: ['min', 'pressure', 'max'],
     unit: 'pages',
+    parser: 'ulong',
+    ordered: 'nettune',
     scope: 'global',
     default: null,
     default_note:
@@ -208,6 +217,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'int',
     unit: 'milliseconds',
+    parser: 'ms_jiffies',
     scope: 'netns',
     default: '1000',
     summary:
@@ -223,6 +233,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'int',
     unit: 'count',
+    range: { min: 0 },
     scope: 'netns',
     default: '1000',
     summary:
@@ -238,6 +249,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'int',
     unit: 'count',
+    range: { min: 0 },
     scope: 'netns',
     default: '50',
     summary:
@@ -252,6 +264,8 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '0',
     summary: 'When set, the kernel ignores every ICMP echo request sent to it, so the host does not answer IPv4 ping.',
@@ -265,6 +279,8 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '1',
     summary:
@@ -280,6 +296,8 @@ export const ip: CatalogEntryInput[] = [
     type: 'int_vector',
     fields: ['low_gid', 'high_gid'],
     unit: 'none',
+    parser: 'ulong',
+    field_ranges: [{ min: 0, max: 4294967294 }, { min: 0, max: 4294967294 }],
     scope: 'netns',
     default: '1 0',
     default_note: '"1 0" is an empty range: nobody, not even root, may create ICMP datagram (ping) sockets.',
@@ -296,6 +314,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'int',
     unit: 'bytes',
+    parser: 'ulong',
     scope: 'netns',
     default: '4194304',
     default_note: '4 MB (raised from 256 KB by the commit "net: increase fragment memory usage limits"; some old stable kernels reverted it for CVE-2018-5391).',
@@ -312,6 +331,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'int',
     unit: 'bytes',
+    parser: 'ulong',
     scope: 'netns',
     default: '3145728',
     summary:
@@ -326,6 +346,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'ip',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '30',
     summary:
@@ -341,6 +362,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'route',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'global',
     default: '300',
     summary:
@@ -371,6 +393,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'route',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '600',
     summary:
@@ -445,6 +468,7 @@ export const ip: CatalogEntryInput[] = [
     domain: 'neigh',
     type: 'int',
     unit: 'milliseconds',
+    parser: 'ms_jiffies',
     scope: 'netns',
     default: '30000',
     default_note: 'neigh.default exists only in the initial namespace; per-interface copies exist in every namespace.',
@@ -634,6 +658,8 @@ export const ip: CatalogEntryInput[] = [
     domain: 'route',
     type: 'enum',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 3 },
     values: [
       { value: '0', meaning: 'Layer 3 (source and destination address)' },
       { value: '1', meaning: 'Layer 4 (5-tuple)' },
@@ -655,6 +681,8 @@ export const ip: CatalogEntryInput[] = [
     domain: 'route',
     type: 'bitmask',
     unit: 'none',
+    parser: 'uint',
+    range: { min: 1, max: 4095 },
     values: [
       { value: '0x0001', meaning: 'Source IP address' },
       { value: '0x0002', meaning: 'Destination IP address' },
@@ -683,6 +711,8 @@ export const ip: CatalogEntryInput[] = [
     domain: 'route',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '0',
     summary:

@@ -125,6 +125,7 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'ipv6',
     type: 'int',
     unit: 'count',
+    parser: 'u8',
     range: { min: 1, max: 255 },
     scope: 'netns',
     default: '64',
@@ -209,6 +210,7 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'ipv6',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '0',
     summary:
@@ -224,6 +226,7 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'ipv6',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '0',
     summary: 'Allows processes to bind() to IPv6 addresses that are not configured on the host, e.g. floating service addresses.',
@@ -237,6 +240,8 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'ipv6',
     type: 'enum',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 3 },
     values: [
       { value: '0', meaning: 'Automatic flow labels disabled' },
       { value: '1', meaning: 'Enabled by default; sockets may opt out with IPV6_AUTOFLOWLABEL' },
@@ -258,6 +263,7 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'ipv6',
     type: 'bitmask',
     unit: 'none',
+    range: { min: 0, max: 7 },
     values: [
       { value: '1', meaning: 'Reflect the peer\'s flow label on established flows (stops automatic label changes)' },
       { value: '2', meaning: 'Reflect the flow label in TCP RSTs sent for SYNs to closed ports' },
@@ -278,6 +284,7 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'ipv6',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '1',
     summary:
@@ -292,6 +299,8 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'route',
     type: 'enum',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 3 },
     values: [
       { value: '0', meaning: 'Layer 3 (source and destination address plus flow label)' },
       { value: '1', meaning: 'Layer 4 (5-tuple)' },
@@ -313,6 +322,7 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'ipv6',
     type: 'int',
     unit: 'bytes',
+    parser: 'ulong',
     scope: 'netns',
     default: '4194304',
     summary:
@@ -328,6 +338,7 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'ipv6',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '60',
     summary: 'How long an incomplete IPv6 fragment queue is kept before it is discarded.',
@@ -341,6 +352,7 @@ export const ipv6: CatalogEntryInput[] = [
     domain: 'ipv6',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '0',
     summary: 'When set, the kernel ignores all ICMPv6 echo requests, so the host does not answer IPv6 ping.',

@@ -9,6 +9,7 @@ export const misc: CatalogEntryInput[] = [
     domain: 'fs',
     type: 'int',
     unit: 'count',
+    parser: 'ulong',
     range: { min: 0 },
     scope: 'global',
     default: null,
@@ -44,6 +45,7 @@ export const misc: CatalogEntryInput[] = [
     domain: 'fs',
     type: 'int',
     unit: 'count',
+    range: { min: 64, max: 2147483584 },
     scope: 'global',
     default: '1048576',
     summary:

@@ -9,6 +9,8 @@ export const mptcp: CatalogEntryInput[] = [
     domain: 'mptcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '1',
     added_in: '5.6',
@@ -25,6 +27,7 @@ export const mptcp: CatalogEntryInput[] = [
     domain: 'mptcp',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '120',
     summary:
@@ -40,6 +43,8 @@ export const mptcp: CatalogEntryInput[] = [
     domain: 'mptcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '0',
     summary:
@@ -55,6 +60,8 @@ export const mptcp: CatalogEntryInput[] = [
     domain: 'mptcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '1',
     summary:
@@ -70,6 +77,8 @@ export const mptcp: CatalogEntryInput[] = [
     domain: 'mptcp',
     type: 'enum',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     values: [
       { value: '0', meaning: 'In-kernel path manager' },
       { value: '1', meaning: 'Userspace path manager (e.g. mptcpd)' },
@@ -154,6 +163,7 @@ export const mptcp: CatalogEntryInput[] = [
     domain: 'mptcp',
     type: 'int',
     unit: 'count',
+    parser: 'uint',
     scope: 'netns',
     default: '4',
     summary:
@@ -169,6 +179,7 @@ export const mptcp: CatalogEntryInput[] = [
     domain: 'mptcp',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '60',
     summary:
@@ -184,6 +195,7 @@ export const mptcp: CatalogEntryInput[] = [
     domain: 'mptcp',
     type: 'int',
     unit: 'seconds',
+    range: { min: 0 },
     scope: 'netns',
     default: '3600',
     added_in: '6.12',
@@ -200,6 +212,7 @@ export const mptcp: CatalogEntryInput[] = [
     domain: 'mptcp',
     type: 'int',
     unit: 'count',
+    parser: 'u8',
     scope: 'netns',
     default: '2',
     summary:

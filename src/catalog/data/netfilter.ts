@@ -16,6 +16,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'int',
     unit: 'count',
+    range: { min: 0 },
     scope: 'global',
     default: null,
     default_note:
@@ -41,6 +42,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'int',
     unit: 'count',
+    range: { min: 0 },
     scope: 'global',
     default: null,
     default_note: 'Same variable as net.netfilter.nf_conntrack_max (262144 on this host); computed from memory at module load.',
@@ -113,6 +115,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '432000',
     default_note: '432000 s = 5 days.',
@@ -129,6 +132,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '120',
     summary:
@@ -144,6 +148,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '60',
     summary:
@@ -159,6 +164,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '120',
     summary: 'Timeout for a tracked TCP connection in FIN_WAIT state: the first FIN has been seen and the other side has not finished closing yet.',
@@ -172,6 +178,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '120',
     summary:
@@ -187,6 +194,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '60',
     summary: 'Timeout for a tracked TCP connection that has seen SYN and SYN-ACK but not yet the final ACK of the handshake.',
@@ -200,6 +208,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '300',
     summary:
@@ -214,6 +223,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '300',
     summary:
@@ -228,6 +238,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '30',
     summary:
@@ -243,6 +254,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '120',
     changes: [
@@ -270,6 +282,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '600',
     summary:
@@ -284,6 +297,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'int',
     unit: 'seconds',
+    parser: 'jiffies',
     scope: 'netns',
     default: '30',
     summary: 'Timeout for tracked ICMP exchanges such as echo request/reply pairs.',
@@ -297,6 +311,8 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '1',
     summary:
@@ -312,6 +328,8 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '0',
     summary:
@@ -327,6 +345,8 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '1',
     summary:
@@ -341,6 +361,8 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '0',
     summary:
@@ -355,6 +377,8 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '0',
     summary: 'Records start (and stop) timestamps in each new connection tracking entry, so flow durations can be exported.',
@@ -368,6 +392,7 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'enum',
     unit: 'none',
+    parser: 'u8',
     values: [
       { value: '0', meaning: 'Do not log' },
       { value: '1', meaning: 'Log invalid ICMP packets' },
@@ -392,6 +417,8 @@ export const netfilter: CatalogEntryInput[] = [
     domain: 'conntrack',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '0',
     removed_in: '6.0',

@@ -7,18 +7,19 @@
 //   tcp_low_latency live in the global ipv4_table (absent inside a child namespace);
 //   tcp_available_congestion_control and tcp_allowed_congestion_control have no per-namespace data
 //   and are read-only inside a child namespace, so they are 'global' too.
-// - `range` is what the kernel accepts, probed by writing inside a throw-away child namespace.
-//   u8-backed knobs without explicit bounds accept 0..255. Knobs stored in jiffies (keepalive,
-//   fin_timeout) accept up to INT_MAX/HZ seconds: 8589934 at HZ=250 but only 2147483 at HZ=1000,
-//   so the catalog uses the portable 2147483. Plain int knobs with no bounds in the kernel (it even
-//   accepts negative numbers) get no range.
+// - `parser` names the proc handler family and `range` its extra1/extra2 bounds, both checked
+//   against the source and probed by writing inside a throw-away child namespace
+//   (test/integration/validate-kernel.test.ts). u8-backed knobs (parser 'u8') accept 0..255 and no
+//   sign. Knobs stored in jiffies (keepalive, fin_timeout: parser 'jiffies') accept up to
+//   INT_MAX/HZ seconds: 8589934 at HZ=250 but only 2147483 at HZ=1000; the validator says so
+//   (src/catalog/validate.ts). Plain int knobs with no bounds in the kernel (it even accepts
+//   negative numbers) get no range.
 // - The kernel has no nanosecond unit in UNITS; the *_ns knobs use 'none' and say so in the text.
 import type { CatalogEntryInput } from '../schema.js';
 
 const doc = (knob: string): string => `Documentation/networking/ip-sysctl.rst (${knob})`;
 const SYSCTL_C = 'net/ipv4/sysctl_net_ipv4.c (ipv4_net_table bounds; checked on 6.18)';
 const SK_INIT = 'net/ipv4/tcp_ipv4.c (tcp_sk_init, per-namespace defaults)';
-const HZ_MAX = 2147483; // INT_MAX / 1000: the largest seconds value every HZ setting accepts
 
 export const tcp: CatalogEntryInput[] = [
   // ───────────────────────────── congestion control ─────────────────────────────
@@ -139,6 +140,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'enum',
     unit: 'none',
+    parser: 'u8',
     values: [
       { value: '0', meaning: 'disabled' },
       { value: '1', meaning: 'RFC 7323 timestamps with a random offset per connection (default)' },
@@ -159,6 +161,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '1',
     summary:
@@ -180,6 +183,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '1',
     summary:
@@ -200,6 +204,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '1',
     summary:
@@ -215,6 +220,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'enum',
     unit: 'none',
+    parser: 'u8',
     values: [
       { value: '0', meaning: 'never send SYN cookies' },
       { value: '1', meaning: 'send SYN cookies when a listener\'s SYN queue overflows (default)' },
@@ -257,6 +263,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '0',
     summary:
@@ -272,7 +279,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'count',
-    range: { min: 0, max: 255 },
+    parser: 'u8',
     scope: 'netns',
     default: '5',
     summary:
@@ -288,6 +295,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'count',
+    parser: 'u8',
     range: { min: 1, max: 127 },
     scope: 'netns',
     default: '6',
@@ -310,6 +318,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'count',
+    parser: 'u8',
     range: { min: 0, max: 127 },
     scope: 'netns',
     default: '4',
@@ -344,6 +353,8 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'enum',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 2 },
     values: [
       { value: '0', meaning: 'disabled: neither request nor accept ECN' },
       { value: '1', meaning: 'request ECN on outgoing connections and accept it on incoming ones' },
@@ -364,6 +375,8 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '1',
     summary:
@@ -379,6 +392,8 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '0',
     summary:
@@ -396,7 +411,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'seconds',
-    range: { max: HZ_MAX },
+    parser: 'jiffies',
     scope: 'netns',
     default: '7200',
     summary:
@@ -412,7 +427,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'seconds',
-    range: { max: HZ_MAX },
+    parser: 'jiffies',
     scope: 'netns',
     default: '75',
     summary:
@@ -428,7 +443,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'count',
-    range: { min: 0, max: 255 },
+    parser: 'u8',
     scope: 'netns',
     default: '9',
     summary:
@@ -443,7 +458,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'count',
-    range: { min: 0, max: 255 },
+    parser: 'u8',
     scope: 'netns',
     default: '3',
     summary:
@@ -459,7 +474,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'count',
-    range: { min: 0, max: 255 },
+    parser: 'u8',
     scope: 'netns',
     default: '15',
     summary:
@@ -475,7 +490,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'count',
-    range: { min: 0, max: 255 },
+    parser: 'u8',
     scope: 'netns',
     default: '0',
     default_note:
@@ -525,6 +540,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '0',
     summary:
@@ -542,7 +558,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'seconds',
-    range: { max: HZ_MAX },
+    parser: 'jiffies',
     scope: 'netns',
     default: '60',
     summary:
@@ -592,6 +608,8 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'enum',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 2 },
     values: [
       { value: '0', meaning: 'never reuse TIME-WAIT entries' },
       { value: '1', meaning: 'reuse for all outgoing connections' },
@@ -647,6 +665,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '0',
     summary:
@@ -665,6 +684,7 @@ export const tcp: CatalogEntryInput[] = [
     type: 'int_vector',
     fields: ['min', 'default', 'max'],
     unit: 'bytes',
+    ordered: 'nettune',
     field_ranges: [{ min: 1 }, { min: 1 }, { min: 1 }],
     scope: 'netns',
     default: null,
@@ -704,6 +724,7 @@ export const tcp: CatalogEntryInput[] = [
     type: 'int_vector',
     fields: ['min', 'default', 'max'],
     unit: 'bytes',
+    ordered: 'nettune',
     field_ranges: [{ min: 1 }, { min: 1 }, { min: 1 }],
     scope: 'netns',
     default: null,
@@ -723,7 +744,8 @@ export const tcp: CatalogEntryInput[] = [
     type: 'int_vector',
     fields: ['low', 'pressure', 'high'],
     unit: 'pages',
-    field_ranges: [{ min: 0 }, { min: 0 }, { min: 0 }],
+    parser: 'ulong',
+    ordered: 'nettune',
     scope: 'global',
     default: null,
     default_note:
@@ -747,6 +769,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '1',
     summary:
@@ -783,6 +806,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'none',
+    parser: 'u8',
     range: { min: 0, max: 31 },
     scope: 'netns',
     default: '31',
@@ -798,7 +822,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'bytes',
-    range: { min: 0, max: 4294967295 },
+    parser: 'uint',
     scope: 'netns',
     default: '4294967295',
     summary:
@@ -814,6 +838,8 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '0',
     added_in: '6.5',
@@ -832,6 +858,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '1',
     summary:
@@ -870,6 +897,8 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '1',
     summary:
@@ -915,6 +944,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'packets',
+    parser: 'u8',
     range: { min: 1, max: 255 },
     scope: 'netns',
     default: '2',
@@ -930,7 +960,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'none',
-    range: { min: 0, max: 255 },
+    parser: 'u8',
     scope: 'netns',
     default: '3',
     summary:
@@ -945,7 +975,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'none',
-    range: { min: 0, max: 255 },
+    parser: 'u8',
     scope: 'netns',
     default: '9',
     added_in: '5.18',
@@ -961,6 +991,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '1',
     summary:
@@ -977,6 +1008,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bitmask',
     unit: 'none',
+    parser: 'u8',
     values: [
       { value: '0x1', meaning: 'RACK loss detection (always on since 6.17; clearing the bit has no effect)' },
       { value: '0x2', meaning: 'static RACK reordering window of min_rtt/4 instead of an adaptive one' },
@@ -1003,6 +1035,8 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'enum',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 4 },
     values: [
       { value: '0', meaning: 'Tail Loss Probe disabled' },
       { value: '1', meaning: 'accepted for compatibility (old early-retransmit mode); TLP stays off' },
@@ -1025,6 +1059,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'enum',
     unit: 'none',
+    parser: 'u8',
     values: [
       { value: '0', meaning: 'F-RTO disabled' },
       { value: '1', meaning: 'F-RTO enabled' },
@@ -1044,7 +1079,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'packets',
-    range: { min: 1 },
+    range: { min: 1, max: 300 },
     scope: 'netns',
     default: '3',
     summary:
@@ -1090,7 +1125,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'nanoseconds',
-    range: { min: 0 },
+    parser: 'ulong',
     scope: 'netns',
     default: '1000000',
     summary:
@@ -1105,7 +1140,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'nanoseconds',
-    range: { min: 0 },
+    parser: 'ulong',
     scope: 'netns',
     default: '100000',
     default_note: '100000 ns (100 µs) on 6.18; newer upstream code lowers the default to 10000 ns (10 µs).',
@@ -1121,7 +1156,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'count',
-    range: { min: 0, max: 255 },
+    parser: 'u8',
     scope: 'netns',
     default: '44',
     summary: 'Maximum number of SACK-carrying ACKs that SACK compression may fold together before one is sent anyway; 0 disables SACK compression.',
@@ -1158,7 +1193,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'milliseconds',
-    range: { min: 0 },
+    parser: 'ms_jiffies',
     scope: 'netns',
     default: '500',
     summary:
@@ -1180,6 +1215,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'enum',
     unit: 'none',
+    parser: 'u8',
     values: [
       { value: '0', meaning: 'disabled' },
       { value: '1', meaning: 'enabled only after an ICMP black hole is suspected' },
@@ -1229,7 +1265,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'seconds',
-    range: { min: 0, max: 4294967 },
+    parser: 'uint_hz',
     scope: 'netns',
     default: '600',
     summary: 'Seconds after which packetization-layer MTU probing tries again for a larger MTU on a long-lived connection (RFC 4821 suggests 10 minutes).',
@@ -1258,6 +1294,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '0',
     summary:
@@ -1273,6 +1310,8 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '1',
     summary:
@@ -1289,6 +1328,8 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '1',
     summary:
@@ -1303,6 +1344,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'count',
+    parser: 'u8',
     range: { min: 1, max: 255 },
     scope: 'netns',
     default: '1',
@@ -1338,6 +1380,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'count',
+    parser: 'uint',
     range: { min: 0, max: 16777216 },
     scope: 'netns',
     default: '0',
@@ -1356,6 +1399,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '1',
     summary:
@@ -1370,6 +1414,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '0',
     summary:
@@ -1384,6 +1429,8 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '0',
     summary:
@@ -1398,6 +1445,8 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '0',
     summary:
@@ -1414,6 +1463,8 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
+    range: { min: 0, max: 1 },
     scope: 'netns',
     default: '0',
     summary:
@@ -1436,6 +1487,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'count',
+    parser: 'u8',
     range: { min: 0, max: 31 },
     scope: 'netns',
     default: '12',
@@ -1450,6 +1502,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'count',
+    parser: 'u8',
     range: { min: 0, max: 31 },
     scope: 'netns',
     default: '3',
@@ -1464,7 +1517,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'int',
     unit: 'seconds',
-    range: { min: 0, max: 255 },
+    parser: 'u8',
     scope: 'netns',
     default: '60',
     summary:
@@ -1496,6 +1549,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '0',
     summary:
@@ -1510,6 +1564,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '0',
     summary:
@@ -1524,6 +1579,7 @@ export const tcp: CatalogEntryInput[] = [
     domain: 'tcp',
     type: 'bool',
     unit: 'none',
+    parser: 'u8',
     scope: 'netns',
     default: '0',
     summary:
