@@ -282,7 +282,8 @@ describe('checks', () => {
     expect(m(1)[0]).toMatchObject({ severity: 'error', code: 'unknown-key', key: 'net.ipv4.tcp_rmen' });
     expect(m(1)[0]?.suggestions?.[0]).toBe('net.ipv4.tcp_rmem');
     expect(m(2)[0]).toMatchObject({ severity: 'error', code: 'invalid-value', message: 'net.ipv4.tcp_keepalive_probes: 300 is outside what proc_dou8vec_minmax accepts (0 to 255)' });
-    expect(m(3)[0]).toMatchObject({ severity: 'error', code: 'invalid-value', message: expect.stringMatching(/^net\.ipv4\.tcp_rmem takes 3 integers \(min default max\), got 2/) });
+    expect(m(3)[0]).toMatchObject({ severity: 'error', code: 'invalid-value' });
+    expect(m(3)[0]?.message).toMatch(/^net\.ipv4\.tcp_rmem takes 3 integers \(min default max\), got 2/);
     expect(m(4).map((x) => [x.severity, x.code])).toEqual([['error', 'removed-knob']]);
     expect(m(4)[0]?.message).toMatch(/removed in Linux 4\.12/);
     expect(m(5)[0]).toMatchObject({ severity: 'info', code: 'absent-key' });

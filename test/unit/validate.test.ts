@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { validateChanges, type InputChange } from '../../src/apply/validate.js';
 import { findEntry, kernelForm, parseKernelNumber, validateSysctlValue, validateUncatalogued, validateValue, type ValueContext } from '../../src/catalog/index.js';
 import type { CatalogEntry } from '../../src/catalog/schema.js';
-import type { PlanChange } from '../../src/plan/types.js';
 import { snapshotFixture } from '../helpers.js';
 
 const entry = (key: string): CatalogEntry => {
@@ -141,7 +140,7 @@ describe('special keys', () => {
 });
 
 describe('apply checks each value against the state the earlier writes leave', () => {
-  const input = (key: string, to: string): InputChange => ({ change: { kind: 'sysctl', key, from: null, to } as PlanChange, reason: 'test', source: 'test' });
+  const input = (key: string, to: string): InputChange => ({ change: { kind: 'sysctl', key, from: null, to }, reason: 'test', source: 'test' });
   it('lowering ip_unprivileged_port_start first lets the port range go lower; the other order is refused before the lock', () => {
     const snap = snapshotFixture();
     snap.sysctl['net.ipv4.ip_unprivileged_port_start'] = '1024';
