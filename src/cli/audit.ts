@@ -1,7 +1,7 @@
 // `nettune audit` (findings with evidence) and `nettune rules` (what the rules are).
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { bdpBytes, parseDuration, parsePercent, parseRate, formatBytes, formatRate } from '../units/index.js';
+import { bdpBytes, formatMs, parseDuration, parsePercent, parseRate, formatBytes, formatRate } from '../units/index.js';
 import { type LinkSpec, WORKLOADS } from '../plan/types.js';
 import { type AuditResult, evaluate, formatEvidence, severityRank } from '../rules/engine.js';
 import { allRules, findRule } from '../rules/index.js';
@@ -66,7 +66,7 @@ async function samples(opts: AuditOptions): Promise<{ snap: Snapshot; prev: Snap
 const MARK: Record<Severity, string> = { critical: '✗', warn: '!', info: 'i' };
 
 function header(r: AuditResult, snap: Snapshot): string {
-  const link = r.link ? `, link ${formatRate(r.link.rate_bps)} × ${r.link.rtt_s * 1000} ms (BDP ${Number((r.link.bdp_bytes / 1e6).toPrecision(3))} MB = ${formatBytes(r.link.bdp_bytes)})${r.link.loss_pct !== null ? `, loss ${r.link.loss_pct} %` : ''}` : '';
+  const link = r.link ? `, link ${formatRate(r.link.rate_bps)} × ${formatMs(r.link.rtt_s)} (BDP ${Number((r.link.bdp_bytes / 1e6).toPrecision(3))} MB = ${formatBytes(r.link.bdp_bytes)})${r.link.loss_pct !== null ? `, loss ${r.link.loss_pct} %` : ''}` : '';
   const rates = r.interval_s ? `, rates over ${r.interval_s.toFixed(1)} s` : ', counters since boot (use --interval for rates)';
   return `audit of ${snap.hostname}${snap.netns.name ? ` netns ${snap.netns.name}` : ''} · kernel ${snap.kernel.release} · workload ${r.workload}${link}${rates}`;
 }

@@ -52,11 +52,11 @@ export function registerBench(program: Command): void {
       const target = lab ? (lab.server_addrs[0] ?? '') : checkTarget(opts.target ?? '');
       const clientNs = lab?.namespaces.client ?? null;
       const serverNs = lab?.namespaces.server ?? null;
-      const duration = parseDuration(opts.duration, '--duration');
+      const duration = parseDuration(opts.duration, '--duration', { bareSeconds: true });
       if (duration < 1 || duration > 300) throw usageError('--duration between 1s and 300s');
       logErr(`nettune: ${kind} ${lab ? `in lab ${lab.name}` : `to ${target}`} for up to ${duration} s …`);
       if (kind === 'throughput') {
-        const r = await throughput({ clientNs, serverNs, target, duration_s: duration, omit_s: parseDuration(opts.omit, '--omit'), parallel: opts.parallel, startServer: lab !== null || target.startsWith('127.') || target === 'localhost' });
+        const r = await throughput({ clientNs, serverNs, target, duration_s: duration, omit_s: parseDuration(opts.omit, '--omit', { bareSeconds: true }), parallel: opts.parallel, startServer: lab !== null || target.startsWith('127.') || target === 'localhost' });
         if (opts.json) return printJson({ kind, ...r });
         print(`throughput ${formatRate(r.bps)} received (${formatRate(r.sender_bps)} sent), retransmits ${r.retransmits ?? '?'}, mean RTT ${r.rtt_mean_ms?.toFixed(1) ?? '?'} ms, ${r.parallel} stream(s), ${r.duration_s} s after ${r.omitted_s} s omitted`);
         print(`per second: ${r.series.map((b) => formatRate(b)).join(' · ')}`);
@@ -77,7 +77,7 @@ export function registerBench(program: Command): void {
         return;
       }
       if (!lab) throw usageError('keepalive needs --lab (the server side is blackholed)');
-      const r = await keepaliveBench({ clientNs: lab.namespaces.client, serverNs: lab.namespaces.server, target, limit_s: parseDuration(opts.limit, '--limit') });
+      const r = await keepaliveBench({ clientNs: lab.namespaces.client, serverNs: lab.namespaces.server, target, limit_s: parseDuration(opts.limit, '--limit', { bareSeconds: true }) });
       if (opts.json) return printJson({ kind, ...r });
       print(r.detected_s !== null ? `dead peer detected after ${r.detected_s.toFixed(1)} s` : `no verdict within ${r.limit_s} s (${r.outcome})`);
     });

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { labDown, labStatus, labUp, listLabs, TOPOLOGIES, validLabName, type LabState } from '../lab/lab.js';
-import { parseDuration, parsePercent, parseRate, formatRate } from '../units/index.js';
+import { formatMs, parseDuration, parsePercent, parseRate, formatRate } from '../units/index.js';
 import { usageError } from '../sys/errors.js';
 import { ensureTools, installAllowed } from '../sys/tools.js';
 import { logErr, parseOptions, print, printJson, withJson } from './common.js';
@@ -26,7 +26,7 @@ export function linkFromFlags(o: { rate?: string | undefined; rtt?: string | und
 }
 
 export const describeLink = (s: LabState): string =>
-  `${s.link.rate_bps ? formatRate(s.link.rate_bps) : 'unlimited'}, RTT ${s.link.rtt_s * 1000} ms${s.link.jitter_s ? ` ± ${s.link.jitter_s * 1000} ms` : ''}${s.link.loss_pct ? `, loss ${s.link.loss_pct} %` : ''} (${s.emulator === 'none' ? 'veth' : s.emulator})`;
+  `${s.link.rate_bps ? formatRate(s.link.rate_bps) : 'unlimited'}, RTT ${formatMs(s.link.rtt_s)}${s.link.jitter_s ? ` ± ${formatMs(s.link.jitter_s)}` : ''}${s.link.loss_pct ? `, loss ${s.link.loss_pct} %` : ''} (${s.emulator === 'none' ? 'veth' : s.emulator})`;
 
 export function registerLab(program: Command): void {
   const lab = program.command('lab').description('network-namespace lab with emulated links (198.18.0.0/15)');
@@ -70,7 +70,7 @@ export function registerLab(program: Command): void {
     if (!s.state) return print(`Lab ${name}: no state file, but namespaces ${s.namespaces.join(' ')} exist (run nettune lab down ${name})`);
     print(`Lab ${name} (${s.state.topology}): ${describeLink(s.state)}`);
     print(`  namespaces: ${s.namespaces.join(' ')}${s.delaylines_alive.length ? ` · delay lines: ${s.delaylines_alive.map((a) => (a ? 'running' : 'DEAD')).join(', ')}` : ''}`);
-    if (s.ping) print(`  ping ${s.state.server_addrs[0]}: ${s.ping.received}/${s.ping.sent} replies, RTT min/avg/max ${s.ping.rtt_min_ms ?? '?'}/${s.ping.rtt_avg_ms ?? '?'}/${s.ping.rtt_max_ms ?? '?'} ms (requested ${s.state.link.rtt_s * 1000} ms)`);
+    if (s.ping) print(`  ping ${s.state.server_addrs[0]}: ${s.ping.received}/${s.ping.sent} replies, RTT min/avg/max ${s.ping.rtt_min_ms ?? '?'}/${s.ping.rtt_avg_ms ?? '?'}/${s.ping.rtt_max_ms ?? '?'} ms (requested ${formatMs(s.state.link.rtt_s)})`);
     if (s.rate_now_bps !== null) print(`  traffic now: ${formatRate(s.rate_now_bps)}`);
   });
 }

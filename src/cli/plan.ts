@@ -7,7 +7,7 @@ import { buildPlan, checkDeadPeer, INTENTS } from '../plan/index.js';
 import { type Plan, planSchema } from '../plan/schema.js';
 import { compareTuned, loadTunedProfile, type TunedStatus } from '../plan/tuned.js';
 import { changeCommand, WORKLOADS } from '../plan/types.js';
-import { parseDuration, formatBytes, formatRate } from '../units/index.js';
+import { formatMs, parseDuration, formatBytes, formatRate } from '../units/index.js';
 import { type Snapshot, snapshotSchema } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
 import { checkOutputPath, readJsonFile, writeOutputFile } from '../sys/fs.js';
@@ -41,7 +41,7 @@ const short = (v: string | null, n = 26): string => (v === null ? '(unset)' : v.
 export function renderPlan(plan: Plan): string {
   const l = plan.link;
   const out = [
-    `Plan for ${plan.host.hostname} (kernel ${plan.host.kernel}${plan.host.netns ? `, netns ${plan.host.netns}` : ''}) · workload ${plan.workload}${l ? ` · link ${formatRate(l.rate_bps)} × ${l.rtt_s * 1000} ms, BDP ${Number((l.bdp_bytes / 1e6).toPrecision(3))} MB (${formatBytes(l.bdp_bytes)})${l.loss_pct !== null ? `, loss ${l.loss_pct} %` : ''}` : ''}`,
+    `Plan for ${plan.host.hostname} (kernel ${plan.host.kernel}${plan.host.netns ? `, netns ${plan.host.netns}` : ''}) · workload ${plan.workload}${l ? ` · link ${formatRate(l.rate_bps)} × ${formatMs(l.rtt_s)}, BDP ${Number((l.bdp_bytes / 1e6).toPrecision(3))} MB (${formatBytes(l.bdp_bytes)})${l.loss_pct !== null ? `, loss ${l.loss_pct} %` : ''}` : ''}`,
     '',
   ];
   if (plan.changes.length === 0) out.push('No changes: nothing this workload and link need differs from the host.');

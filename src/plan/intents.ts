@@ -4,7 +4,7 @@ import { RFC5382_ESTABLISHED_MIN_S } from '../rules/conntrack.js';
 import { KEEPALIVE_AGGRESSIVE_S, KEEPALIVE_SLOW_S } from '../rules/tcp.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
-import { formatSeconds } from '../units/index.js';
+import { formatMs, formatRate, formatSeconds } from '../units/index.js';
 import type { LinkSpec, PlanChange, Workload } from './types.js';
 
 export interface PlanParams {
@@ -104,7 +104,7 @@ const buffers: Intent = {
       if (max >= target) out.skipped.push({ key, reason: `max ${fmtMiB(max)} already ≥ ${BDP_BUFFER_FACTOR} × BDP (${fmtMiB(BDP_BUFFER_FACTOR * bdp)})` });
       else
         out.proposals.push(
-          set(snap, key, `${v[0]} ${v[1]} ${target}`, `BDP ${fmtMiB(bdp)} (${p.link.rate_bps / 1e9} Gbit/s × ${p.link.rtt_s * 1000} ms); max ${fmtMiB(max)} < ${BDP_BUFFER_FACTOR} × BDP, raised to ${fmtMiB(target)} (autotuning limit; min and default kept)`),
+          set(snap, key, `${v[0]} ${v[1]} ${target}`, `BDP ${fmtMiB(bdp)} (${formatRate(p.link.rate_bps)} × ${formatMs(p.link.rtt_s)}); max ${fmtMiB(max)} < ${BDP_BUFFER_FACTOR} × BDP, raised to ${fmtMiB(target)} (autotuning limit; min and default kept)`),
         );
     }
     for (const key of ['net.core.rmem_max', 'net.core.wmem_max']) {
@@ -144,7 +144,7 @@ const congestion: Intent = {
       out.skipped.push({ key: 'net.ipv4.tcp_congestion_control', reason: 'bbr is not in tcp_allowed_congestion_control, which a child namespace cannot change' });
     else
       out.proposals.push(
-        set(snap, 'net.ipv4.tcp_congestion_control', 'bbr', `${p.link ? `${p.link.rtt_s * 1000} ms RTT${p.link.loss_pct ? `, ${p.link.loss_pct} % loss` : ''}` : 'throughput workload'}: loss-based ${cc.current ?? 'cubic'} backs off on every loss, bbr paces to the measured bottleneck`),
+        set(snap, 'net.ipv4.tcp_congestion_control', 'bbr', `${p.link ? `${formatMs(p.link.rtt_s)} RTT${p.link.loss_pct ? `, ${p.link.loss_pct} % loss` : ''}` : 'throughput workload'}: loss-based ${cc.current ?? 'cubic'} backs off on every loss, bbr paces to the measured bottleneck`),
       );
     out.notes.push('default_qdisc is left alone: /proc does not show whether sch_fq or sch_fq_codel exist in this kernel; where they do, add --set net.core.default_qdisc=fq');
     return out;

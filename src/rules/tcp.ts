@@ -1,5 +1,5 @@
 // TCP protocol features, congestion control, keepalive and timers.
-import { formatRate, formatSeconds } from '../units/index.js';
+import { formatMs, formatRate, formatSeconds } from '../units/index.js';
 import type { Evidence, Rule } from './types.js';
 import { sysctlChange } from './util.js';
 
@@ -37,8 +37,8 @@ export const tcpRules: Rule[] = [
       const rtt = ctx.link?.rtt_s ?? 0.01;
       const ceiling = (65535 * 8) / rtt;
       return {
-        message: `window scaling is off: one connection is capped near ${formatRate(ceiling)} at ${rtt * 1000} ms RTT`,
-        evidence: [ctx.knob('net.ipv4.tcp_window_scaling'), { what: 'single-stream ceiling', value: formatRate(ceiling), note: `64 KiB per ${rtt * 1000} ms round trip` }],
+        message: `window scaling is off: one connection is capped near ${formatRate(ceiling)} at ${formatMs(rtt)} RTT`,
+        evidence: [ctx.knob('net.ipv4.tcp_window_scaling'), { what: 'single-stream ceiling', value: formatRate(ceiling), note: `64 KiB per ${formatMs(rtt)} round trip` }],
         changes: [sysctlChange(ctx, 'net.ipv4.tcp_window_scaling', '1')],
         confidence: 'high',
       };
@@ -186,7 +186,7 @@ export const tcpRules: Rule[] = [
       // workload alone is reason to mention it.
       if (ctx.link ? !longPath : ctx.workload !== 'throughput') return null;
       return {
-        message: `congestion control is ${cc.current}; bbr is available${longPath ? ` and this path (${(ctx.link?.rtt_s ?? 0) * 1000} ms, ${ctx.link?.loss_pct ?? 0} % loss) is where it helps` : ''}`,
+        message: `congestion control is ${cc.current}; bbr is available${longPath ? ` and this path (${formatMs(ctx.link?.rtt_s ?? 0)}, ${ctx.link?.loss_pct ?? 0} % loss) is where it helps` : ''}`,
         evidence: [ctx.knob('net.ipv4.tcp_congestion_control'), ctx.knob('net.ipv4.tcp_available_congestion_control'), ctx.evidence('snmp.Tcp.RetransSegs')],
         changes: [sysctlChange(ctx, 'net.ipv4.tcp_congestion_control', 'bbr')],
         confidence: longPath ? 'medium' : 'low',
@@ -230,7 +230,7 @@ export const tcpRules: Rule[] = [
       if (cc.current === 'hybla' || cc.current === 'bbr') return null;
       const pick = cc.available.includes('hybla') ? 'hybla' : cc.available.includes('bbr') ? 'bbr' : null;
       return {
-        message: `RTT ${ctx.link.rtt_s * 1000} ms with ${cc.current ?? '?'}: ${pick ? `${pick} is available` : 'neither hybla nor bbr is available (modprobe tcp_hybla / tcp_bbr)'}`,
+        message: `RTT ${formatMs(ctx.link.rtt_s)} with ${cc.current ?? '?'}: ${pick ? `${pick} is available` : 'neither hybla nor bbr is available (modprobe tcp_hybla / tcp_bbr)'}`,
         evidence: [ctx.knob('net.ipv4.tcp_congestion_control'), ctx.knob('net.ipv4.tcp_available_congestion_control')],
         changes: pick ? [sysctlChange(ctx, 'net.ipv4.tcp_congestion_control', pick)] : [],
         commands: pick ? [] : ['modprobe tcp_hybla'],

@@ -3,39 +3,68 @@
 // error (exit 2) naming the flag.
 import { usageError } from '../sys/errors.js';
 
+/** tc's rate units (iproute2 tc/tc_util.c get_rate, matched case-insensitively): SI and IEC
+ *  prefixes, "bit" for bits and "bps" for BYTES per second. */
 const RATE_UNITS: Record<string, number> = {
   bit: 1,
   kbit: 1e3,
   mbit: 1e6,
   gbit: 1e9,
   tbit: 1e12,
+  kibit: 1024,
+  mibit: 1024 ** 2,
+  gibit: 1024 ** 3,
+  tibit: 1024 ** 4,
   // tc also accepts bytes per second: bps = bytes/s (not bits)
   bps: 8,
   kbps: 8e3,
   mbps: 8e6,
   gbps: 8e9,
+  tbps: 8e12,
+  kibps: 8 * 1024,
+  mibps: 8 * 1024 ** 2,
+  gibps: 8 * 1024 ** 3,
+  tibps: 8 * 1024 ** 4,
 };
 
-/** "10gbit", "1Gbit/s", "100mbit", "2.5gbit", "125mbps" (bytes/s, as tc reads it) → bits per second. */
+const RATE_HINT = 'use tc units: 100mbit, 1gbit, 10gbit, 25gbit (bits/s), 1gibit (IEC), or 125mbps (bytes/s)';
+
+/** "10gbit", "1Gbit/s", "100mbit", "2.5gbit", "1gibit", "125mbps" (bytes/s, as tc reads it) →
+ *  bits per second. A bare number is refused: tc reads it as bytes per second, most people mean
+ *  bits. */
 export function parseRate(text: string, flag = '--link'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?(?:\/s)?\s*$/i.exec(text);
-  const unit = (m?.[2] ?? 'bit').toLowerCase();
-  const mult = RATE_UNITS[unit];
-  if (!m || mult === undefined) throw usageError(`${flag} ${JSON.stringify(text)}: not a rate`, 'use tc units: 100mbit, 1gbit, 10gbit, 25gbit (bits/s)');
+  if (m && m[2] === undefined) throw usageError(`${flag} ${JSON.stringify(text)}: a rate needs a unit (tc would read a bare number as bytes per second)`, RATE_HINT);
+  const mult = RATE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  if (!m || mult === undefined) throw usageError(`${flag} ${JSON.stringify(text)}: not a rate`, RATE_HINT);
   const v = Number(m[1]) * mult;
   if (!(v > 0)) throw usageError(`${flag} ${JSON.stringify(text)}: the rate must be positive`);
   return v;
 }
 
-const DURATION_UNITS: Record<string, number> = { us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, min: 60, h: 3600, d: 86400 };
+const DURATION_UNITS: Record<string, number> = { us: 1e-6, usec: 1e-6, µs: 1e-6, ms: 1e-3, msec: 1e-3, s: 1, sec: 1, m: 60, min: 60, h: 3600, d: 86400 };
 
-/** "10ms", "5s", "1.5s", "2m", "90" (seconds) → seconds. */
-export function parseDuration(text: string, flag: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(us|µs|ms|s|min|m|h|d)?\s*$/i.exec(text);
+/** "500us", "10ms", "5s", "1.5s", "2m", "1h" → seconds. A bare number is refused (0 aside), naming
+ *  the units: tc reads a bare time as microseconds, sysctl and most tools as seconds. Flags whose
+ *  tool convention is plain seconds (iperf3 -t/-O for bench durations) pass `bareSeconds`. */
+export function parseDuration(text: string, flag: string, opts: { bareSeconds?: boolean } = {}): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(us|usec|µs|ms|msec|sec|s|min|m|h|d)?\s*$/i.exec(text);
+  if (m && m[2] === undefined && Number(m[1]) !== 0 && !opts.bareSeconds)
+    throw usageError(`${flag} ${JSON.stringify(text)}: a duration needs a unit: us, ms, s, m, h or d (tc would read a bare number as microseconds)`, `e.g. ${flag} ${m[1]}ms or ${flag} ${m[1]}s`);
   const mult = DURATION_UNITS[(m?.[2] ?? 's').toLowerCase()];
   if (!m || mult === undefined) throw usageError(`${flag} ${JSON.stringify(text)}: not a duration`, 'e.g. 500us, 10ms, 5s, 2m');
   return Number(m[1]) * mult;
 }
+
+/** A number for display: at most `digits` significant digits, no float noise
+ *  (0.009999999999999998 → 0.01, 12.500000001 → 12.5). */
+export function round(n: number, digits = 4): number {
+  if (!Number.isFinite(n) || n === 0) return n;
+  return Number(n.toPrecision(digits));
+}
+
+/** Seconds as milliseconds for display: 0.01 → "10 ms", 0.00001 → "0.01 ms". */
+export const formatMs = (seconds: number): string => `${round(seconds * 1000)} ms`;
 
 /** "0.5%", "1", "0.01" is NOT a fraction: the number is a percentage. */
 export function parsePercent(text: string, flag: string): number {
