@@ -49,6 +49,10 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
     if (prior !== undefined) continue;
     if (c.kind === 'sysctl') {
       const entry = findEntry(c.key);
+      if (c.key in snap.sysctl_redacted) {
+        out.errors.push(`${c.key}: a secret the Snapshot does not record (redacted), so its old value could not be journaled or restored; set it outside nettune`);
+        continue;
+      }
       if (!(c.key in snap.sysctl)) {
         if (ignoreMissing) out.skipped.push({ target: c.key, reason: 'not on this kernel (ignored: "-" prefix)' });
         else if (entry?.removed_in) out.errors.push(`${c.key}: removed in Linux ${entry.removed_in}`);

@@ -376,6 +376,7 @@ export function analyse(parsed: readonly ParsedSysctlFile[], opts: AnalyseOption
   const stateOf = (key: string, entry: CatalogEntry | undefined): KeyState => {
     const v = live.get(key);
     if (v !== undefined) return { kind: 'present', value: v };
+    if (key in snap.sysctl_redacted) return { kind: 'unchecked' }; // a secret: present, value not recorded
     if (!key.startsWith('net.') && !entry) {
       // Outside what a Snapshot records: only the live host can answer.
       if (!opts.hostLookup) return { kind: 'unchecked' };

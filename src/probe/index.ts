@@ -220,6 +220,7 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
       allowed: words('net.ipv4.tcp_allowed_congestion_control'),
     },
     sysctl,
+    sysctl_redacted: sys.redacted,
     counters,
     conntrack,
     links,

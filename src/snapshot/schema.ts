@@ -88,6 +88,12 @@ export const probeErrorSchema = z.object({
   message: z.string(),
 });
 
+/** A key present in /proc/sys whose value the Snapshot does not record: 'secret' (mode 0600 in
+ *  /proc/sys, or a known secret such as tcp_fastopen_key and stable_secret) or 'unset' (the
+ *  kernel has no value to show: EIO from a stable_secret nobody set). */
+export const sysctlRedactionSchema = z.enum(['secret', 'unset']);
+export type SysctlRedaction = z.infer<typeof sysctlRedactionSchema>;
+
 export const snapshotSchema = z.object({
   schema: z.literal(SNAPSHOT_SCHEMA),
   taken_at: z.string(),
@@ -105,6 +111,9 @@ export const snapshotSchema = z.object({
   }),
   /** Dotted key → value as `sysctl -n` prints it, whitespace between fields single-spaced. */
   sysctl: z.record(z.string(), z.string()),
+  /** Keys that exist but whose values are not recorded (never in `sysctl`); absent in Snapshots
+   *  taken before it was added. */
+  sysctl_redacted: z.record(z.string(), sysctlRedactionSchema).default({}),
   counters: z.object({
     snmp: counterGroups,
     snmp6: counterGroups,
