@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { bdpBytes, formatMs, parseDuration, parsePercent, parseRate, formatBytes, formatRate } from '../units/index.js';
 import { type LinkSpec, WORKLOADS } from '../plan/types.js';
-import { type AuditResult, evaluate, formatEvidence, severityRank } from '../rules/engine.js';
+import { type AuditResult, evaluate, formatEvidence, rebootedBetween, severityRank } from '../rules/engine.js';
 import { allRules, findRule } from '../rules/index.js';
 import { RULE_DOMAINS, SEVERITIES, type Finding, type Rule, type Severity } from '../rules/types.js';
 import { loadSnapshot, type Snapshot } from '../snapshot/index.js';
@@ -60,6 +60,8 @@ async function samples(opts: AuditOptions): Promise<{ snap: Snapshot; prev: Snap
   if (prev && (prev.hostname !== snap.hostname || prev.netns.inode !== snap.netns.inode))
     throw usageError(`--since ${opts.since}: taken on ${prev.hostname} (netns inode ${prev.netns.inode}), not on ${snap.hostname} (netns inode ${snap.netns.inode}); rates need two samples of the same host`);
   if (prev && Date.parse(prev.taken_at) >= Date.parse(snap.taken_at)) throw usageError(`--since ${opts.since}: taken at ${prev.taken_at}, not before ${snap.taken_at}`);
+  if (prev && rebootedBetween(prev, snap))
+    logErr(`nettune: --since ${opts.since} was taken before a reboot (boot id ${prev.boot_id} → ${snap.boot_id}): counters restarted, so no rates; judging totals since the new boot`);
   return { snap, prev };
 }
 
@@ -67,7 +69,11 @@ const MARK: Record<Severity, string> = { critical: '✗', warn: '!', info: 'i' }
 
 function header(r: AuditResult, snap: Snapshot): string {
   const link = r.link ? `, link ${formatRate(r.link.rate_bps)} × ${formatMs(r.link.rtt_s)} (BDP ${Number((r.link.bdp_bytes / 1e6).toPrecision(3))} MB = ${formatBytes(r.link.bdp_bytes)})${r.link.loss_pct !== null ? `, loss ${r.link.loss_pct} %` : ''}` : '';
-  const rates = r.interval_s ? `, rates over ${r.interval_s.toFixed(1)} s` : ', counters since boot (use --interval for rates)';
+  const rates = r.rebooted_between_samples
+    ? ', the host rebooted between the two samples (boot id changed): counters restarted, so no rates; judged since the new boot'
+    : r.interval_s
+      ? `, rates over ${r.interval_s.toFixed(1)} s`
+      : ', counters since boot (use --interval for rates)';
   return `audit of ${snap.hostname}${snap.netns.name ? ` netns ${snap.netns.name}` : ''} · kernel ${snap.kernel.release} · workload ${r.workload}${link}${rates}`;
 }
 

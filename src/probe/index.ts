@@ -119,6 +119,12 @@ const records = (rows: unknown[]): Record<string, unknown>[] =>
   rows.filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null && !Array.isArray(r));
 const withFamily = (family: string, rows: unknown[]): Record<string, unknown>[] => records(rows).map((r) => ({ family, ...r }));
 
+/** The kernel's boot id (random per boot; the same in every namespace), when readable. */
+function bootId(errors: Snapshot['errors']): { boot_id?: string } {
+  const id = readTrim('/proc/sys/kernel/random/boot_id', 'boot_id', errors);
+  return id ? { boot_id: id } : {};
+}
+
 export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
   const started = performance.now();
   const takenAt = new Date().toISOString();
@@ -201,6 +207,7 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
     taken_at: takenAt,
     duration_ms: Math.round((performance.now() - started) * 10) / 10,
     hostname: hostname(),
+    ...bootId(errors),
     tool: { name: 'nettune', version: VERSION },
     netns: { name: opts.netnsName ?? null, inode: nsInode, init: isInitNetns(nsInode, initInode, sysctl) },
     kernel: {

@@ -25,6 +25,9 @@ export interface AuditResult {
   workload: Workload;
   link: LinkSpec | null;
   interval_s: number | null;
+  /** The two samples come from different boots (boot_id differs): counters restarted in between,
+   *  so no rates; findings are judged on totals since the (new) boot. */
+  rebooted_between_samples: boolean;
   /** Rule errors are bugs; they are reported, never hidden, and never stop the audit. */
   rule_errors: { id: string; message: string }[];
 }
@@ -52,9 +55,13 @@ const INT = /^-?\d+$/;
 const GAUGE_REF = /^(sockstat6?\..*|conntrack\.(count|max|buckets)|snmp\.Tcp\.(CurrEstab|RtoAlgorithm|RtoMin|RtoMax|MaxConn)|snmp\.Ip\.(Forwarding|DefaultTTL))$/;
 export const isGaugeRef = (ref: string): boolean => GAUGE_REF.test(ref);
 
+/** Both samples carry a boot id and they differ: the host rebooted in between. */
+export const rebootedBetween = (prev: Snapshot, snap: Snapshot): boolean => prev.boot_id !== undefined && snap.boot_id !== undefined && prev.boot_id !== snap.boot_id;
+
 export function buildContext(input: AuditInput): RuleContext {
   const { snap } = input;
-  const prev = input.prev ?? null;
+  // Samples from different boots have no common counter base: judge them like a single sample.
+  const prev = input.prev && !rebootedBetween(input.prev, snap) ? input.prev : null;
   const interval = prev ? (Date.parse(snap.taken_at) - Date.parse(prev.taken_at)) / 1000 : null;
   const intervalS = interval !== null && interval > 0 ? interval : null;
   const sysctl = (key: string): string | undefined => snap.sysctl[key];
@@ -156,7 +163,8 @@ export function evaluate(rules: readonly Rule[], input: AuditInput): AuditResult
   findings.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.id.localeCompare(b.id));
   const summary: Record<Severity, number> = { info: 0, warn: 0, critical: 0 };
   for (const f of findings) summary[f.severity]++;
-  return { findings, summary, evaluated, skipped, workload: ctx.workload, link: ctx.link, interval_s: ctx.interval_s, rule_errors: ruleErrors };
+  const rebooted = input.prev ? rebootedBetween(input.prev, input.snap) : false;
+  return { findings, summary, evaluated, skipped, workload: ctx.workload, link: ctx.link, interval_s: ctx.interval_s, rebooted_between_samples: rebooted, rule_errors: ruleErrors };
 }
 
 /** Formats an evidence line: "netstat.TcpExt.ListenOverflows = 1523 (4.2/s)". */

@@ -99,6 +99,9 @@ export const snapshotSchema = z.object({
   taken_at: z.string(),
   duration_ms: z.number(),
   hostname: z.string(),
+  /** /proc/sys/kernel/random/boot_id: a new value on every boot, so two samples with different
+   *  ids have counters that restarted in between (optional: older snapshots lack it). */
+  boot_id: z.string().optional(),
   tool: z.object({ name: z.literal('nettune'), version: z.string() }),
   netns: z.object({ name: z.string().nullable(), inode: z.number().nullable(), init: z.boolean().nullable() }),
   kernel: z.object({ release: z.string(), version: z.string(), machine: z.string() }),
