@@ -175,8 +175,8 @@ export const tcpRules: Rule[] = [
     severity: 'info',
     workloads: { throughput: 'warn', latency: 'info', connections: 'skip' },
     min_kernel: '4.9',
-    why: 'Loss-based CUBIC and Reno halve their rate on every loss, so on long or slightly lossy paths a single stream stays far below the link rate. BBR paces to a model of bottleneck bandwidth and RTT and keeps throughput under random loss.',
-    sources: [`${IP_SYSCTL} (tcp_congestion_control)`, 'Cardwell et al., "BBR: Congestion-Based Congestion Control", ACM Queue 14(5), 2016'],
+    why: 'Loss-based congestion control cuts its window on every loss (Reno by half, CUBIC by 30 %, β = 0.7) and regrows it slowly, so on long or slightly lossy paths a single stream stays far below the link rate. BBR paces to a model of bottleneck bandwidth and RTT and keeps throughput under random loss.',
+    sources: [`${IP_SYSCTL} (tcp_congestion_control)`, 'RFC 9438 §4.6 (CUBIC β = 0.7)', 'RFC 5681 §3.1 (Reno halves)', 'Cardwell et al., "BBR: Congestion-Based Congestion Control", ACM Queue 14(5), 2016'],
     risk: 'BBR (v1) can take more than its fair share from CUBIC flows on shared bottlenecks and keeps retransmitting under heavy loss. Applications can still choose per socket with TCP_CONGESTION.',
     check: (ctx) => {
       const cc = ctx.snap.congestion_control;
