@@ -8,8 +8,26 @@ import { z } from 'zod';
 import { environmentError } from '../sys/errors.js';
 import { ensureStateDir, journalPath } from './state.js';
 
-export const TX_STATUSES = ['pending', 'applied', 'awaiting_confirm', 'confirmed', 'failed_rolled_back', 'rollback_failed', 'rolled_back', 'reverted_unconfirmed', 'recovered'] as const;
+export const TX_STATUSES = [
+  'pending',
+  'applied',
+  'awaiting_confirm',
+  'confirmed',
+  'failed_rolled_back',
+  // a rollback (or revert, or recovery) is under way; `rollback_to` says which status it ends in.
+  // Each restored step is marked 'restored' as it goes, so a killed rollback resumes where it stopped.
+  'rolling_back',
+  'rollback_failed',
+  'rolled_back',
+  'reverted_unconfirmed',
+  'recovered',
+] as const;
 export type TxStatus = (typeof TX_STATUSES)[number];
+
+/** Transactions whose values may be half-written: recover must finish them (unless their owner lives). */
+export const UNFINISHED: readonly TxStatus[] = ['pending', 'rolling_back'];
+/** Transactions whose values are in effect and can be rolled back. */
+export const IN_EFFECT: readonly TxStatus[] = ['applied', 'confirmed', 'awaiting_confirm'];
 
 /** What one step changes: a sysctl key, an ethtool setting, a sysfs file, or the persisted file. */
 export const targetSchema = z.discriminatedUnion('kind', [
@@ -44,6 +62,10 @@ export interface TxRow {
   error: string | null;
   plan: unknown;
   result: unknown;
+  /** While rolling_back: the status the rollback ends in. */
+  rollback_to: TxStatus | null;
+  /** The boot-time check unit installed for this transaction (--persist --confirm), if any. */
+  boot_unit: string | null;
 }
 
 type Db = BetterSqlite3.Database;
@@ -96,6 +118,13 @@ export function openJournal(): Db {
       PRIMARY KEY (tx_id, seq)
     );
   `);
+  // Columns added after the first release: journals written by older versions get them here.
+  const cols = new Set((db.prepare('PRAGMA table_info(tx)').all() as { name: string }[]).map((c) => c.name));
+  for (const [col, type] of [
+    ['rollback_to', 'TEXT'],
+    ['boot_unit', 'TEXT'],
+  ] as const)
+    if (!cols.has(col)) db.exec(`ALTER TABLE tx ADD COLUMN ${col} ${type}`);
   cached = { path, db };
   return db;
 }
@@ -151,8 +180,40 @@ export function finishTx(
   );
 }
 
+/** The end of a rollback (or revert, or recovery): the final status; the confirm deadline stays
+ *  recorded, so a late `confirm` can say what happened. */
+export function finishRollback(db: Db, id: number, status: TxStatus, error: string | null = null): void {
+  db.prepare('UPDATE tx SET status = ?, rollback_to = NULL, finished_at = ?, error = COALESCE(?, error) WHERE id = ?').run(status, new Date().toISOString(), error, id);
+}
+
 export function setStatus(db: Db, id: number, status: TxStatus, error: string | null = null): void {
   db.prepare('UPDATE tx SET status = ?, error = COALESCE(?, error) WHERE id = ?').run(status, error, id);
+}
+
+/** The one way a transaction changes hands: moves it to `to` only if it is still in one of
+ *  `from` (and, with `deadline`, only before or only after its confirm deadline). SQLite runs
+ *  the UPDATE atomically, so of two processes racing (confirm and the watchdog, two recovers)
+ *  exactly one sees `true`. */
+export function transition(
+  db: Db,
+  id: number,
+  from: readonly TxStatus[],
+  to: TxStatus,
+  o: { rollbackTo?: TxStatus | null; deadline?: 'before' | 'passed'; now?: Date; finished?: boolean } = {},
+): boolean {
+  const now = (o.now ?? new Date()).toISOString();
+  const guard = o.deadline === 'before' ? ' AND confirm_deadline IS NOT NULL AND confirm_deadline > @now' : o.deadline === 'passed' ? ' AND confirm_deadline IS NOT NULL AND confirm_deadline <= @now' : '';
+  const r = db
+    .prepare(
+      `UPDATE tx SET status = @to, rollback_to = @rollbackTo${o.finished ? ', finished_at = @now' : ''}
+       WHERE id = @id AND status IN (${from.map((_, i) => `@f${i}`).join(',')})${guard}`,
+    )
+    .run({ to, rollbackTo: o.rollbackTo ?? null, now, id, ...Object.fromEntries(from.map((f, i) => [`f${i}`, f])) });
+  return r.changes === 1;
+}
+
+export function setBootUnit(db: Db, id: number, path: string | null): void {
+  db.prepare('UPDATE tx SET boot_unit = ? WHERE id = ?').run(path, id);
 }
 
 interface RawTx {
@@ -166,6 +227,8 @@ interface RawTx {
   error: string | null;
   plan_json: string | null;
   result_json: string | null;
+  rollback_to: string | null;
+  boot_unit: string | null;
 }
 
 const toTx = (r: RawTx): TxRow => ({
@@ -179,6 +242,8 @@ const toTx = (r: RawTx): TxRow => ({
   error: r.error,
   plan: parseJson(r.plan_json),
   result: parseJson(r.result_json),
+  rollback_to: (r.rollback_to as TxStatus | null) ?? null,
+  boot_unit: r.boot_unit ?? null,
 });
 
 export function getTx(db: Db, id: number): TxRow | null {
@@ -195,6 +260,20 @@ export function lastTx(db: Db, statuses: readonly TxStatus[]): TxRow | null {
     .prepare(`SELECT * FROM tx WHERE status IN (${statuses.map(() => '?').join(',')}) ORDER BY id DESC LIMIT 1`)
     .get(...statuses) as RawTx | undefined;
   return r ? toTx(r) : null;
+}
+
+/** The newest transaction in one of `statuses` made in namespace `netns` (null: the namespace
+ *  nettune runs in). Never one of another namespace. */
+export function lastTxIn(db: Db, statuses: readonly TxStatus[], netns: string | null): TxRow | null {
+  const r = db
+    .prepare(`SELECT * FROM tx WHERE status IN (${statuses.map(() => '?').join(',')}) AND netns IS ? ORDER BY id DESC LIMIT 1`)
+    .get(...statuses, netns) as RawTx | undefined;
+  return r ? toTx(r) : null;
+}
+
+/** Every transaction in one of `statuses`, oldest first. */
+export function txWithStatus(db: Db, statuses: readonly TxStatus[]): TxRow[] {
+  return (db.prepare(`SELECT * FROM tx WHERE status IN (${statuses.map(() => '?').join(',')}) ORDER BY id`).all(...statuses) as RawTx[]).map(toTx);
 }
 
 export function stepsOf(db: Db, txId: number): StepRow[] {

@@ -2,22 +2,13 @@
 // read back → persist → journal the result. Any failure restores everything written, in reverse.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { NettuneError, EXIT } from '../sys/errors.js';
+import { NettuneError, EXIT, environmentError } from '../sys/errors.js';
+import { fault } from '../sys/fault.js';
 import { type Lock, acquireLock } from './lock.js';
-import {
-  addStep,
-  beginTx,
-  finishTx,
-  getTx,
-  openJournal,
-  setStatus,
-  stepsOf,
-  type StepRow,
-  type Target,
-  type TxStatus,
-  updateStep,
-} from './journal.js';
-import { type SystemIO, systemIO, targetLabel } from './io.js';
+import { addStep, beginTx, finishTx, openJournal, setBootUnit, type StepRow, type Target, type TxStatus, updateStep } from './journal.js';
+import { systemIO, targetLabel } from './io.js';
+import { restore } from './rollback.js';
+import { bootUnitPath, installBootCheck, removeBootCheckIfIdle } from './boot-check.js';
 import { NIC_UNIT_NAME, type NicTarget, nicLine, parseNicUnit, parsePersisted, renderNicUnit, renderPersisted } from './persist.js';
 import { sleep } from '../sys/process.js';
 
@@ -67,42 +58,42 @@ export interface ApplyResult {
 
 const norm = (v: string | null): string | null => (v === null ? null : v.trim().replace(/\s+/g, ' '));
 
-/** Restores `steps` (newest first) to their before values; returns the failures. */
-async function restore(io: SystemIO, txId: number, steps: readonly StepRow[], log: (l: string) => void): Promise<string[]> {
-  const db = openJournal();
-  const failures: string[] = [];
-  for (const s of [...steps].reverse()) {
-    if (s.status !== 'done' && s.status !== 'writing' && s.status !== 'failed') continue;
-    const label = targetLabel(s.target);
-    try {
-      if (s.before === null && s.target.kind !== 'file') throw new Error('no recorded value to restore');
-      await io.write(s.target, s.before);
-      const back = await io.read(s.target);
-      const same = s.target.kind === 'file' ? back === s.before : norm(back) === norm(s.before);
-      if (!same) throw new Error(`read back ${JSON.stringify(back)} instead of ${JSON.stringify(s.before)}`);
-      updateStep(db, txId, s.seq, { status: 'restored' });
-      log(`  restored ${label} = ${s.target.kind === 'file' ? (s.before === null ? '(removed)' : '(previous content)') : s.before}`);
-    } catch (err) {
-      failures.push(`${label}: ${(err as Error).message}`);
-      updateStep(db, txId, s.seq, { status: 'restore_failed', error: (err as Error).message });
-    }
-  }
-  return failures;
-}
-
 export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> {
   const io = systemIO(req.netns);
   const lock: Lock = acquireLock(`apply ${req.source}`);
-  const db = openJournal();
+  let keepLock = false;
   let txId = 0;
+  /** What this process journaled and wrote, kept in memory too: if the journal itself fails
+   *  (disk full), the rollback still knows every write to undo. */
+  const mem: StepRow[] = [];
+  const journalStep = (row: Omit<StepRow, 'after' | 'status' | 'error'>): StepRow => {
+    addStep(db(), row);
+    const m: StepRow = { ...row, after: null, status: 'writing', error: null };
+    mem.push(m);
+    return m;
+  };
+  let dbHandle: ReturnType<typeof openJournal> | null = null;
+  const db = (): ReturnType<typeof openJournal> => (dbHandle ??= openJournal());
   const t0 = performance.now();
   try {
+    fault('after-lock');
     // Record the before-state from the live system, not from the (possibly older) Snapshot.
     const befores: (string | null)[] = [];
     for (const c of req.changes) befores.push(await io.read(c.target));
     const persistBefore = req.persistFile ? await io.read({ kind: 'file', path: req.persistFile }) : null;
-    txId = beginTx(db, { netns: req.netns, source: req.source, plan: req.plan, before: req.before });
+    try {
+      txId = beginTx(db(), { netns: req.netns, source: req.source, plan: req.plan, before: req.before });
+    } catch (err) {
+      throw environmentError(`cannot write the journal in ${dirname(db().name)}: ${(err as Error).message}; nothing was changed`, 'free space there (or set NETTUNE_STATE_DIR) and try again');
+    }
     lock.setTx(txId);
+    fault('after-begin');
+    // --persist --confirm: the boot check reverts this transaction if a reboot kills the watchdog
+    const bootUnit = req.persistFile && req.confirmS !== null ? bootUnitPath(req.persistFile) : null;
+    if (bootUnit) {
+      setBootUnit(db(), txId, bootUnit);
+      installBootCheck(bootUnit);
+    }
     const watchdogPid = req.confirmS !== null && req.startWatchdog ? req.startWatchdog(txId) : null;
     const tWrite = performance.now();
 
@@ -110,16 +101,19 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
     let seq = 0;
     for (const [i, c] of req.changes.entries()) {
       const before = befores[i] ?? null;
-      addStep(db, { tx_id: txId, seq, target: c.target, before, wanted: c.to });
+      const m = journalStep({ tx_id: txId, seq, target: c.target, before, wanted: c.to });
       if (req.stepDelayMs) await sleep(req.stepDelayMs);
       try {
         await io.write(c.target, c.to);
       } catch (err) {
-        updateStep(db, txId, seq, { status: 'failed', error: (err as Error).message });
+        m.status = 'failed';
+        updateStep(db(), txId, seq, { status: 'failed', error: (err as Error).message });
         throw new StepFailure(`${targetLabel(c.target)} = ${c.to}: ${(err as Error).message}`);
       }
+      m.status = 'done';
+      fault('after-write');
       const after = await io.read(c.target);
-      updateStep(db, txId, seq, { status: 'done', after });
+      updateStep(db(), txId, seq, { status: 'done', after });
       const adjusted = norm(after) !== norm(c.to);
       if (adjusted) req.log(`  note: ${targetLabel(c.target)}: wrote ${c.to}, the kernel holds ${after ?? '(nothing)'}`);
       results.push({ target: targetLabel(c.target), before, wanted: c.to, after, adjusted });
@@ -129,15 +123,17 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
     const at = new Date().toISOString();
     /** A file step: journaled with the old content first, so rollback restores it exactly. */
     const writeFileStep = async (target: Target & { kind: 'file' }, before: string | null, content: string): Promise<void> => {
-      addStep(db, { tx_id: txId, seq, target, before, wanted: content });
+      const m = journalStep({ tx_id: txId, seq, target, before, wanted: content });
       try {
         mkdirSync(dirname(target.path), { recursive: true });
         await io.write(target, content);
       } catch (err) {
-        updateStep(db, txId, seq, { status: 'failed', error: (err as Error).message });
+        m.status = 'failed';
+        updateStep(db(), txId, seq, { status: 'failed', error: (err as Error).message });
         throw new StepFailure(`${target.path}: ${(err as Error).message}`);
       }
-      updateStep(db, txId, seq, { status: 'done', after: '(written)' });
+      m.status = 'done';
+      updateStep(db(), txId, seq, { status: 'done', after: '(written)' });
       seq++;
     };
     const persisted: string[] = [];
@@ -165,7 +161,8 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
     const deadline = req.confirmS !== null ? new Date(Date.now() + req.confirmS * 1000).toISOString() : null;
     const status: TxStatus = deadline ? 'awaiting_confirm' : 'applied';
     const result: ApplyResult = { tx: txId, status, steps: results, persisted, confirm_deadline: deadline, watchdog_pid: watchdogPid };
-    finishTx(db, txId, {
+    fault('journal-commit');
+    finishTx(db(), txId, {
       status,
       result,
       after,
@@ -174,37 +171,38 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
     });
     return result;
   } catch (err) {
-    if (!(err instanceof StepFailure) || txId === 0) throw err;
-    req.log(`nettune: ${err.message}; restoring what was written`);
-    const failures = await restore(io, txId, stepsOf(db, txId), req.log);
-    const status: TxStatus = failures.length ? 'rollback_failed' : 'failed_rolled_back';
-    finishTx(db, txId, { status, error: [err.message, ...failures].join('; ') });
-    if (failures.length)
-      throw new NettuneError(`apply failed (${err.message}) and the rollback failed too: ${failures.join('; ')}`, EXIT.rollbackFailed, `transaction ${txId}: nettune show-tx ${txId}`);
-    throw new NettuneError(`apply failed and was rolled back: ${err.message}`, EXIT.applyRolledBack, `transaction ${txId}: nettune show-tx ${txId}`);
+    if (txId === 0) throw err;
+    // Whatever failed (a write the kernel refused, the journal on a full disk, a bug), nothing
+    // stays half-applied: undo every write this process made, newest first.
+    const reason = err instanceof StepFailure ? err.message : `${(err as Error).message}`;
+    req.log(`nettune: ${reason}; restoring what was written`);
+    const r = await restore(io, txId, mem, req.log);
+    const status: TxStatus = r.failures.length ? 'rollback_failed' : 'failed_rolled_back';
+    let recorded = r.journalErrors.length === 0;
+    try {
+      finishTx(db(), txId, { status, error: [reason, ...r.failures].join('; ') });
+      removeBootCheckIfIdle(db(), req.persistFile && req.confirmS !== null ? bootUnitPath(req.persistFile) : null);
+    } catch {
+      recorded = false;
+    }
+    if (!recorded && r.failures.length === 0) {
+      // The values are back, but the journal still says 'pending': keep the lock (it names the
+      // transaction) so the next command warns, and `recover` settles the record.
+      keepLock = true;
+      throw new NettuneError(
+        `apply failed (${reason}) and was rolled back, but the journal could not record that; the lock is kept so nettune does not forget`,
+        EXIT.applyRolledBack,
+        `free space in ${dirname(db().name)}, then run \`nettune recover\` (transaction ${txId})`,
+      );
+    }
+    if (r.failures.length) {
+      keepLock = !recorded;
+      throw new NettuneError(`apply failed (${reason}) and the rollback failed too: ${r.failures.join('; ')}`, EXIT.rollbackFailed, `transaction ${txId}: nettune show-tx ${txId}`);
+    }
+    throw new NettuneError(`apply failed and was rolled back: ${reason}`, EXIT.applyRolledBack, `transaction ${txId}: nettune show-tx ${txId}`);
   } finally {
-    lock.release();
+    if (!keepLock) lock.release();
   }
 }
 
 class StepFailure extends Error {}
-
-/** Restores a finished (or crashed) transaction's before-values, newest step first. */
-export async function revertTransaction(txId: number, newStatus: TxStatus, log: (l: string) => void, lock?: Lock): Promise<{ restored: number }> {
-  const db = openJournal();
-  const tx = getTx(db, txId);
-  if (!tx) throw new NettuneError(`no transaction ${txId}`, EXIT.usage);
-  const own = lock ?? acquireLock(`revert ${txId}`, { allowStale: true });
-  try {
-    const steps = stepsOf(db, txId);
-    const failures = await restore(systemIO(tx.netns), txId, steps, log);
-    if (failures.length) {
-      setStatus(db, txId, 'rollback_failed', failures.join('; '));
-      throw new NettuneError(`rollback of transaction ${txId} failed: ${failures.join('; ')}`, EXIT.rollbackFailed, `nettune show-tx ${txId} lists every step and its state`);
-    }
-    finishTx(db, txId, { status: newStatus, confirm_deadline: null });
-    return { restored: steps.filter((s) => s.status === 'done' || s.status === 'writing').length };
-  } finally {
-    if (!lock) own.release();
-  }
-}

@@ -1,14 +1,12 @@
-// `apply` (a plan, a sysctl.conf file, --set pairs or a workload, as one transaction), `confirm`,
-// `history`, `show-tx`, `rollback`, `recover`, and the hidden confirm watchdog.
-import { spawn } from 'node:child_process';
+// `apply` (a plan, a sysctl.conf file, --set pairs or a workload, as one transaction), `history`
+// and `show-tx`. confirm, rollback, recover and the watchdogs are in cli/state.ts.
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { getTx, lastTx, laterTouching, listTx, openJournal, setStatus, snapshotsOf, stepsOf, type TxRow } from '../apply/journal.js';
-import { acquireLock, pidAlive, readLock, staleTransaction } from '../apply/lock.js';
+import { settle, startWatchdog } from '../apply/confirm.js';
+import { getTx, listTx, openJournal, snapshotsOf, stepsOf } from '../apply/journal.js';
 import { DEFAULT_PERSIST_FILE } from '../apply/persist.js';
-import { applyTransaction, revertTransaction } from '../apply/transaction.js';
+import { applyTransaction } from '../apply/transaction.js';
 import { type InputChange, parseSet, validateChanges } from '../apply/validate.js';
 import { targetLabel } from '../apply/io.js';
 import { globMatches, parseSysctlConf } from '../lint/parse.js';
@@ -17,13 +15,12 @@ import { planSchema } from '../plan/schema.js';
 import { WORKLOADS } from '../plan/types.js';
 import { parseDuration } from '../units/index.js';
 import type { Snapshot } from '../snapshot/index.js';
-import { environmentError, EXIT, NettuneError, usageError } from '../sys/errors.js';
+import { environmentError, usageError } from '../sys/errors.js';
 import { parseJsonText, readInputFile } from '../sys/fs.js';
 import { ensureTools, installAllowed, isRoot } from '../sys/tools.js';
 import { linkSpec } from './audit.js';
-import { getSnapshot, logErr, parseOptions, print, printJson, withJson } from './common.js';
+import { ask, getSnapshot, logErr, parseOptions, print, printJson, withJson } from './common.js';
 import { table } from './format.js';
-import { sleep } from '../sys/process.js';
 
 const applyOptions = z
   .object({
@@ -99,72 +96,14 @@ function readInputs(file: string | undefined, opts: ApplyOptions, snap: Snapshot
   return { source: path, plan: null, changes: [...byKey.values()] };
 }
 
-async function ask(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
-}
-
-/** The confirm watchdog: a detached process that reverts the transaction unless it was
- *  confirmed in time; it outlives the applier (kill -9 included). */
-function startWatchdog(tx: number, confirmS: number): number | null {
-  const script = process.argv[1];
-  if (!script) return null;
-  const child = spawn(process.execPath, [script, '__watchdog', String(tx), String(confirmS)], {
-    detached: true,
-    stdio: 'ignore',
-    env: process.env,
-  });
-  child.unref();
-  return child.pid ?? null;
-}
-
-
-async function watchdog(tx: number, confirmS: number): Promise<void> {
-  const db = openJournal();
-  const hardStop = Date.now() + (confirmS + 300) * 1000;
-  const started = Date.now();
-  while (Date.now() < hardStop) {
-    const row = getTx(db, tx);
-    if (!row) return;
-    if (row.status === 'awaiting_confirm' && row.confirm_deadline && Date.now() >= Date.parse(row.confirm_deadline)) break;
-    if (row.status === 'pending') {
-      const holder = readLock();
-      // The applier died mid-way: revert once the confirm time has passed.
-      if ((!holder || !pidAlive(holder.pid)) && Date.now() - started >= confirmS * 1000) break;
-    } else if (row.status !== 'awaiting_confirm') return; // confirmed, failed, rolled back …
-    await sleep(200);
-  }
-  for (let attempt = 0; attempt < 300; attempt++) {
-    try {
-      const lock = acquireLock(`watchdog ${tx}`, { allowStale: true });
-      try {
-        const row = getTx(db, tx);
-        if (row && (row.status === 'awaiting_confirm' || row.status === 'pending')) await revertTransaction(tx, 'reverted_unconfirmed', () => undefined, lock);
-      } finally {
-        lock.release();
-      }
-      return;
-    } catch (err) {
-      if (err instanceof NettuneError && err.exitCode === EXIT.environment) {
-        await sleep(200); // another nettune is writing; wait for it
-        continue;
-      }
-      throw err;
-    }
-  }
-}
-
 function renderPreview(rows: { target: string; before: string | null; wanted: string }[]): string {
   return table([['TARGET', 'CURRENT', 'NEW'], ...rows.map((r) => [r.target, r.before ?? '(see device)', r.wanted])]);
 }
 
-function warnIfStale(): void {
-  const stale = staleTransaction();
-  if (stale) logErr(`nettune: transaction ${stale.tx} (${stale.command}, pid ${stale.pid}) died before finishing; run \`nettune recover\` to restore what it wrote`);
+/** Unconfirmed transactions past their deadline are reverted (by a root command that may write),
+ *  half-done ones reported. */
+async function warnIfStale(write = false): Promise<void> {
+  await settle({ write: write && isRoot(), log: logErr });
 }
 
 export function registerApply(program: Command): void {
@@ -190,7 +129,7 @@ export function registerApply(program: Command): void {
     .option('--yes', 'do not ask')
     .action(async (file: string | undefined, raw: unknown) => {
       const opts = parseOptions(applyOptions, raw);
-      warnIfStale();
+      await warnIfStale(!opts.dryRun);
       const confirmS = opts.confirm ? parseDuration(opts.confirm, '--confirm') : null;
       if (confirmS !== null && (confirmS < 1 || confirmS > 86400)) throw usageError(`--confirm ${opts.confirm}: between 1s and 24h`);
       if (opts.netns) await ensureTools(['sysctl'], { install: installAllowed(), log: logErr });
@@ -245,22 +184,11 @@ export function registerApply(program: Command): void {
       }
     });
 
-  withJson(program.command('confirm').description('keep a transaction applied with --confirm').argument('[tx]')).action((txArg: string | undefined, raw: unknown) => {
-    const opts = parseOptions(z.object({ json: z.boolean().optional() }), raw);
-    const db = openJournal();
-    const tx = txArg ? getTx(db, Number(txArg)) : lastTx(db, ['awaiting_confirm']);
-    if (!tx) throw usageError(txArg ? `no transaction ${txArg}` : 'no transaction is waiting for confirmation');
-    if (tx.status !== 'awaiting_confirm') throw usageError(`transaction ${tx.id} is ${tx.status}, not awaiting confirmation`);
-    setStatus(db, tx.id, 'confirmed');
-    if (opts.json) printJson({ tx: tx.id, status: 'confirmed' });
-    else print(`Transaction ${tx.id} confirmed; it stays applied.`);
-  });
-
   withJson(program.command('history').description('the transaction journal, newest first'))
     .option('--limit <n>', 'how many (default 50)')
-    .action((raw: unknown) => {
+    .action(async (raw: unknown) => {
       const opts = parseOptions(z.object({ json: z.boolean().optional(), limit: z.string().regex(/^\d+$/).transform(Number).optional() }), raw);
-      warnIfStale();
+      await warnIfStale();
       const rows = listTx(openJournal(), opts.limit ?? 50);
       if (opts.json) return printJson({ transactions: rows.map(({ plan: _p, ...r }) => r) });
       if (!rows.length) return print('No transactions yet.');
@@ -285,46 +213,5 @@ export function registerApply(program: Command): void {
           ...steps.map((s) => [String(s.seq), targetLabel(s.target), s.target.kind === 'file' ? (s.before === null ? '(none)' : '(file)') : (s.before ?? '?'), s.target.kind === 'file' ? '(file)' : s.wanted, s.after ?? '', s.status]),
         ]),
       );
-    });
-
-  withJson(program.command('rollback').description('restore the values a transaction replaced (default: the last one), including the persisted file').argument('[tx]'))
-    .option('--force', 'also when a later transaction changed the same settings')
-    .action(async (txArg: string | undefined, raw: unknown) => {
-      const opts = parseOptions(z.object({ json: z.boolean().optional(), force: z.boolean().optional() }), raw);
-      warnIfStale();
-      const db = openJournal();
-      const tx: TxRow | null = txArg ? getTx(db, Number(txArg)) : lastTx(db, ['applied', 'confirmed', 'awaiting_confirm']);
-      if (!tx) throw usageError(txArg ? `no transaction ${txArg}` : 'no applied transaction to roll back');
-      if (!['applied', 'confirmed', 'awaiting_confirm'].includes(tx.status)) throw usageError(`transaction ${tx.id} is ${tx.status}; nothing to roll back`);
-      const later = laterTouching(db, tx.id, stepsOf(db, tx.id).map((s) => s.target));
-      if (later.length && !opts.force) throw usageError(`transactions ${later.join(', ')} changed the same settings later; roll those back first, or use --force`);
-      const r = await revertTransaction(tx.id, 'rolled_back', opts.json ? () => undefined : print);
-      if (opts.json) printJson({ tx: tx.id, status: 'rolled_back', restored: r.restored });
-      else print(`Transaction ${tx.id} rolled back (${r.restored} settings restored).`);
-    });
-
-  withJson(program.command('recover').description('restore what an apply that died mid-way had written')).action(async (raw: unknown) => {
-    const opts = parseOptions(z.object({ json: z.boolean().optional() }), raw);
-    const db = openJournal();
-    const stale = staleTransaction();
-    const pending = stale?.tx ? getTx(db, stale.tx) : lastTx(db, ['pending']);
-    const holder = readLock();
-    if (!pending || pending.status !== 'pending') {
-      if (opts.json) printJson({ recovered: null });
-      else print('Nothing to recover: no transaction was left incomplete.');
-      return;
-    }
-    if (holder && holder.tx === pending.id && pidAlive(holder.pid)) throw new NettuneError(`transaction ${pending.id} is still running (pid ${holder.pid})`, EXIT.environment);
-    const r = await revertTransaction(pending.id, 'recovered', opts.json ? () => undefined : print);
-    if (opts.json) printJson({ recovered: pending.id, restored: r.restored });
-    else print(`Recovered transaction ${pending.id}: ${r.restored} settings restored.`);
-  });
-
-  program
-    .command('__watchdog', { hidden: true })
-    .argument('<tx>')
-    .argument('<seconds>')
-    .action(async (tx: string, seconds: string) => {
-      await watchdog(Number(tx), Number(seconds));
     });
 }

@@ -1,5 +1,6 @@
 // What every command shares: where its Snapshot comes from (live, --netns, --snapshot), how it
 // prints (human or one JSON document), and the tools it needs.
+import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { probe } from '../probe/index.js';
@@ -70,4 +71,14 @@ export function printJson(doc: unknown): void {
 
 export function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** A yes/no question on stderr, answered on stdin (callers check for a terminal first). */
+export async function ask(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }

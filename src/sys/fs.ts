@@ -36,6 +36,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { NettuneError, usageError } from './errors.js';
+import { fault } from './fault.js';
 
 /** Input files larger than this are refused (the largest real Snapshot is well under 1 MiB). */
 export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
@@ -178,6 +179,7 @@ export function writeFileAtomic(path: string, data: string, mode = 0o644): void 
   }
   closeSync(fd);
   try {
+    fault('persist-rename'); // test-only (NETTUNE_FAULT): a crash between the temp file and the rename
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });

@@ -76,7 +76,7 @@ describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
     expect(file).toMatch(/^# nettune: written by nettune .*transaction 1/);
     expect(file).toMatch(/# requested with --set \(cli:--set; transaction 1, .*\)\nnet\.ipv4\.tcp_keepalive_time = 600/);
     expect(file).toMatch(/net\.ipv4\.tcp_fin_timeout = 30/); // earlier settings kept
-    const rb = nettune(['rollback', '--json']);
+    const rb = nettune(['rollback', '--netns', ns, '--yes', '--json']);
     expect(rb.code, rb.stderr).toBe(0);
     expect(get(ns, 'net.ipv4.tcp_keepalive_time')).toBe(before.ka);
     expect(get(ns, 'net.ipv4.tcp_rmem')).toBe(before.rmem);
@@ -95,7 +95,7 @@ describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
     mkdirSync(join(root, 'etc/sysctl.d'), { recursive: true });
     expect(nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_fin_timeout=20', '--persist', '--root', root, '--yes']).code).toBe(0);
     expect(existsSync(persisted)).toBe(true);
-    expect(nettune(['rollback']).code).toBe(0);
+    expect(nettune(['rollback', '--netns', ns, '--yes']).code).toBe(0);
     expect(existsSync(persisted)).toBe(false);
   });
 
@@ -170,7 +170,7 @@ describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
     expect(await until(() => history().transactions[0]?.status === 'reverted_unconfirmed', 3000)).toBe(true);
 
     expect(nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_keepalive_time=604', '--confirm', '2s', '--yes']).code).toBe(0);
-    expect(nettune(['confirm']).code).toBe(0);
+    expect(nettune(['confirm', '--netns', ns]).code).toBe(0);
     await sleep(3000);
     expect(get(ns, 'net.ipv4.tcp_keepalive_time')).toBe('604');
     expect(history().transactions[0]?.status).toBe('confirmed');
@@ -224,7 +224,7 @@ describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
     expect(unit).toMatch(new RegExp(`ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/ethtool -K ntv0 gro on`));
     expect(unit).toContain(`ExecStart=/usr/sbin/ip netns exec ${ns} /bin/sh -c "printf %%s \\"$$2\\" > \\"$$1\\"" nettune-sysfs-write /sys/class/net/ntv0/queues/rx-0/rps_cpus 1\n`);
     expect(existsSync(join(root, 'etc/sysctl.d/90-nettune.conf'))).toBe(false); // no sysctl changes, no sysctl file
-    expect(nettune(['rollback']).code).toBe(0);
+    expect(nettune(['rollback', '--netns', ns, '--yes']).code).toBe(0);
     expect(ethtool('ntv0')).toMatch(/generic-receive-offload: off/);
     expect(rps()).toBe(rpsBefore);
     expect(existsSync(unitPath)).toBe(false);
