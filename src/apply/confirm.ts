@@ -146,7 +146,7 @@ export async function settle(o: { write: boolean; log: (l: string) => void }): P
       );
   }
   for (const tx of unrecovered(db))
-    out.notes.push(`nettune: transaction ${tx.id} (${tx.source}${tx.netns ? `, netns ${tx.netns}` : ''}) was left ${tx.status === 'pending' ? 'half-applied' : 'half-rolled-back'} (its nettune died before finishing); run \`nettune recover\` to finish it`);
+    out.notes.push(`nettune: transaction ${tx.id} (${tx.source}${tx.netns ? `, netns ${tx.netns}` : ''}) was left ${tx.status === 'pending' ? 'half-applied' : 'half-rolled-back'}: its nettune died before finishing; run \`nettune recover\` to finish it`);
   for (const n of out.notes) o.log(n);
   return out;
 }

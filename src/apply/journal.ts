@@ -286,12 +286,15 @@ export function snapshotsOf(db: Db, txId: number): { before: unknown; after: unk
   return { before: ungz(r?.before_snapshot), after: ungz(r?.after_snapshot) };
 }
 
-/** Later transactions (not undone) that touched any of `targets` — rollback must not silently
- *  undo them. */
+/** Later transactions (not undone) of the same namespace that touched any of `targets` —
+ *  rollback must not silently undo them. */
 export function laterTouching(db: Db, txId: number, targets: readonly Target[]): number[] {
   const keys = new Set(targets.map((t) => JSON.stringify(t)));
   const rows = db
-    .prepare(`SELECT DISTINCT s.tx_id, s.target_json FROM step s JOIN tx t ON t.id = s.tx_id WHERE s.tx_id > ? AND t.status IN ('applied', 'confirmed', 'awaiting_confirm')`)
-    .all(txId) as { tx_id: number; target_json: string }[];
+    .prepare(
+      `SELECT DISTINCT s.tx_id, s.target_json FROM step s JOIN tx t ON t.id = s.tx_id
+       WHERE s.tx_id > ? AND t.status IN ('applied', 'confirmed', 'awaiting_confirm') AND t.netns IS (SELECT netns FROM tx WHERE id = ?)`,
+    )
+    .all(txId, txId) as { tx_id: number; target_json: string }[];
   return [...new Set(rows.filter((r) => keys.has(r.target_json)).map((r) => r.tx_id))];
 }
