@@ -136,7 +136,8 @@ describe.skipIf(!isRoot)('state: confirm, watchdog, boot check, rollback, recove
     expect(readFileSync(persisted, 'utf8')).toMatch(/tcp_keepalive_time = 740/);
     // run exactly what ExecStart= says, with the unit's Environment=
     const words = [...(/^ExecStart=(.*)$/m.exec(text)?.[1] ?? '').matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
-    const env = Object.fromEntries([...text.matchAll(/^Environment="([^=]+)=(.*)"$/gm)].map((m) => [m[1], m[2]]));
+    const env: Record<string, string> = {};
+    for (const m of text.matchAll(/^Environment="([^=]+)=(.*)"$/gm)) env[m[1] ?? ''] = m[2] ?? '';
     const [bin, ...args] = words;
     const b = spawnSync(bin ?? '', args, { encoding: 'utf8', env: { ...process.env, ...env } });
     expect(b.status, b.stderr).toBe(0);

@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderBootUnit, systemdQuote } from '../../src/apply/boot-check.js';
 import { beginTx, closeJournal, finishTx, getTx, lastTxIn, openJournal, transition } from '../../src/apply/journal.js';
@@ -37,10 +38,8 @@ describe('journal transitions', () => {
     expect(getTx(db, id)).toMatchObject({ status: 'rolling_back', rollback_to: 'reverted_unconfirmed' });
   });
 
-  it('two connections racing for the same transaction: exactly one UPDATE changes it', async () => {
+  it('two connections racing for the same transaction: exactly one UPDATE changes it', () => {
     const id = newTx();
-    const { createRequire } = await import('node:module');
-    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
     const other = new Database(join(dir, 'journal.db'));
     let wins = 0;
     for (const db of [openJournal(), other]) if (transition(db, id, ['pending'], 'rolling_back', { rollbackTo: 'recovered' })) wins++;
