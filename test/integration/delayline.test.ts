@@ -35,7 +35,11 @@ const running: Line[] = [];
 
 /** Starts the delay line, waits for "ready", then moves/addresses/ups the two TUN devices. */
 async function startLine(...args: string[]): Promise<Line> {
-  const child = spawn(BIN, ['--dev-a', DEV_A, '--dev-b', DEV_B, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return startLineEnv({}, ...args);
+}
+
+async function startLineEnv(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Line> {
+  const child = spawn(BIN, ['--dev-a', DEV_A, '--dev-b', DEV_B, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const line: Line = { child, stdout: '', stderr: '', exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
   running.push(line);
   child.stderr?.on('data', (d: Buffer) => (line.stderr += d.toString()));
@@ -154,6 +158,58 @@ describe.skipIf(!isRoot || !existsSync(BIN))('nettune-delayline (root)', () => {
     const sd = Math.sqrt((0.1 * 0.9) / seen);
     expect(rate).toBeGreaterThan(0.1 - 4 * sd);
     expect(rate).toBeLessThan(0.1 + 4 * sd);
+  });
+
+  const hasIperf = spawnSync('sh', ['-c', 'command -v iperf3']).status === 0;
+
+  /** 2 s of one bulk TCP stream A → B (BBR: it keeps sending at 2 % loss, and TSO builds 64 KB GSO frames), then the final
+   *  statistics and the sender's TCP counters. */
+  async function lossyTransfer(mode: string | null): Promise<{ a: Record<string, number>; outSegs: number; retransSegs: number; mode: string }> {
+    const stats = join(tmp, `stats-${mode ?? 'default'}.json`);
+    const line = await startLineEnv(mode ? { NETTUNE_DELAYLINE_LOSS_MODE: mode } : {}, '--delay-us', '1000', '--loss-ppm', '20000', '--seed', '7', '--stats-file', stats);
+    const server = spawn('ip', ['netns', 'exec', NS_B, 'iperf3', '-s', '-1', '-B', IP_B, '-p', '5291'], { stdio: 'ignore' });
+    try {
+      await sleep(300);
+      spawnSync('ip', ['netns', 'exec', NS_A, 'nstat', '-n']);
+      const r = spawnSync('ip', ['netns', 'exec', NS_A, 'iperf3', '-c', IP_B, '-p', '5291', '-t', '2', '-C', 'bbr', '--json'], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const nstat = spawnSync('ip', ['netns', 'exec', NS_A, 'nstat', '-a', '-j'], { encoding: 'utf8' }).stdout;
+      const k = (JSON.parse(nstat) as { kernel: Record<string, number> }).kernel;
+      expect(await stopLine(line)).toBe(0);
+      const s = JSON.parse(readFileSync(stats, 'utf8')) as { a_to_b: Record<string, number>; loss_mode: string };
+      return { a: s.a_to_b, outSegs: k.TcpOutSegs ?? 0, retransSegs: k.TcpRetransSegs ?? 0, mode: s.loss_mode };
+    } finally {
+      server.kill('SIGKILL');
+    }
+  }
+
+  it.skipIf(!hasIperf)('loss is per TCP segment, not per GSO frame: 2 % loss, mean burst ≈ 1/(1 − p)', async () => {
+    const { a, outSegs, retransSegs, mode } = await lossyTransfer(null);
+    expect(mode).toBe('split');
+    const segs = a.segments ?? 0;
+    expect(segs).toBeGreaterThan(20000);
+    expect(a.split_frames).toBeGreaterThan(0); // GSO frames arrived and were split on loss
+    const share = (a.dropped_loss ?? 0) / segs;
+    const sd = Math.sqrt((0.02 * 0.98) / segs);
+    expect(share).toBeGreaterThan(0.02 - 5 * sd);
+    expect(share).toBeLessThan(0.02 + 5 * sd);
+    const burst = (a.dropped_loss ?? 0) / (a.loss_bursts ?? 1);
+    expect(burst).toBeGreaterThan(0.95);
+    expect(burst).toBeLessThan(1.02 / 0.98 + 0.05);
+    // TCP's own view: about one retransmission per lost segment
+    expect(retransSegs / outSegs).toBeGreaterThan(0.012);
+    expect(retransSegs / outSegs).toBeLessThan(0.03);
+  });
+
+  it.skipIf(!hasIperf)('the old whole-frame drop (LOSS_MODE=frame) loses bursts; notso makes every read one segment', async () => {
+    const frame = await lossyTransfer('frame');
+    expect(frame.mode).toBe('frame');
+    expect((frame.a.dropped_loss ?? 0) / (frame.a.loss_bursts ?? 1)).toBeGreaterThan(3);
+    const notso = await lossyTransfer('notso');
+    expect(notso.mode).toBe('notso');
+    expect(notso.a.split_frames).toBe(0);
+    expect(notso.a.segments).toBe((notso.a.packets ?? 0) + (notso.a.dropped_loss ?? 0) + (notso.a.dropped_full ?? 0) + (notso.a.dropped_error ?? 0));
+    expect((notso.a.dropped_loss ?? 0) / (notso.a.loss_bursts ?? 1)).toBeLessThan(1.1);
   });
 
   it('exits 0 on SIGTERM and its devices disappear', async () => {

@@ -9,10 +9,24 @@
 // direction. The caller moves the devices into namespaces (`ip link set NAME netns NS`: the fds
 // stay valid), addresses them and brings them up. The devices vanish when the process exits.
 //
-// Per direction, each packet is timestamped when read (CLOCK_MONOTONIC), dropped with
-// probability loss-ppm/1e6 (own seeded xorshift64* stream, independent per packet), and released
-// at max(previous release, ts + delay + U[-jitter, +jitter]) (never before ts: no reordering,
-// total delay >= 0). --delay-us is one-way: RTT = 2 x delay.
+// Per direction, each packet is timestamped when read (CLOCK_MONOTONIC), and released at
+// max(previous release, ts + delay + U[-jitter, +jitter]) (never before ts: no reordering, total
+// delay >= 0). --delay-us is one-way: RTT = 2 x delay.
+//
+// Loss is per TCP segment, not per read: a GSO super-packet (up to ~44 segments of 1448 bytes)
+// gets one independent loss draw per segment (own seeded xorshift64* stream, probability
+// loss-ppm/1e6). A frame none of whose segments is lost passes whole (the fast path); one whose
+// segments are all lost is dropped; otherwise it is split into its segments here (headers copied,
+// IPv4 id/tot_len/checksum, IPv6 payload length, TCP seq/flags and the full TCP checksum
+// rewritten) and the survivors are queued as plain packets. Dropping whole frames instead made
+// "1 % loss" lose ~44 consecutive segments at a time: bursts, not independent per-packet loss.
+// The statistics count segments seen, segments lost and loss bursts (runs of consecutive lost
+// segments in one direction), so the caller can check the loss rate and the mean burst length
+// (1/(1-p) for independent loss) against the request.
+// NETTUNE_DELAYLINE_LOSS_MODE (experiments only): "split" (default, above); "notso": when loss or
+// jitter is asked for, offload TSO is not offered to the kernel (TUNSETOFFLOAD with TUN_F_CSUM
+// only), so the kernel segments before the device and every read is one segment; "frame": the old
+// whole-frame drop, kept to show the difference in bench/lab-fidelity.
 //
 // Design notes (measured on a 2-vCPU KVM guest, kernel 6.18):
 // - vnet header: 10 bytes (struct virtio_net_hdr). The 12-byte mrg_rxbuf variant only adds
@@ -90,6 +104,11 @@
 #define BACKOFF_MIN_NS 20000ull
 #define BACKOFF_MAX_NS 1000000ull
 #define STUCK_DROP_NS 1000000000ull
+#define GSO_NONE 0   // VIRTIO_NET_HDR_GSO_NONE (linux/virtio_net.h)
+#define GSO_TCPV4 1
+#define GSO_TCPV6 4
+#define GSO_ECN 0x80
+#define MAX_SEGS 1024 // a 64 KB frame with gso_size >= 64
 #define EXIT_ARGS 2
 #define EXIT_TUN 3
 
@@ -117,10 +136,16 @@ struct dir {
   uint64_t armed; // deadline the timerfd is armed for (0 = disarmed)
   uint64_t spin_window, spin_used, spin_last; // spin CPU budget accounting
   bool warned_write;
+  bool in_burst; // the previous segment seen was lost
+  uint8_t *split_buf; // copy of a frame being split into segments
   _Atomic uint64_t packets, bytes, dropped_loss, dropped_full, dropped_error;
+  // per segment: seen (all reads, a GSO frame counting its segments), loss bursts, frames split
+  _Atomic uint64_t segments, loss_bursts, split_frames;
   pthread_t th;
 };
 
+enum loss_mode { LOSS_SPLIT, LOSS_NOTSO, LOSS_FRAME };
+static enum loss_mode g_loss_mode = LOSS_SPLIT;
 static atomic_bool g_stop;
 static int g_stop_efd = -1, g_fatal_efd = -1;
 static uint64_t g_spin_ns = SPIN_NS_DEFAULT, g_prewake_ns = PREWAKE_NS_DEFAULT;
@@ -195,6 +220,164 @@ static struct rec *ring_peek(struct dir *d) {
 
 static void ring_pop(struct dir *d, const struct rec *r) { d->roff += (uint32_t)ALIGN16(REC_HDR + r->len); }
 
+
+// ---- per-segment loss -----------------------------------------------------------------------
+
+static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static inline void wr32(uint8_t *p, uint32_t v) { wr16(p, (uint16_t)(v >> 16)); wr16(p + 2, (uint16_t)v); }
+
+// One's-complement sum of big-endian 16-bit words (RFC 1071), not yet folded.
+static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t n) {
+  for (; n >= 2; p += 2, n -= 2) sum += rd16(p);
+  if (n) sum += (uint64_t)p[0] << 8;
+  return sum;
+}
+static uint16_t csum_fold(uint64_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return (uint16_t)~sum;
+}
+
+struct seg_layout {
+  uint32_t l3; // 4 or 6
+  uint32_t ip_hl, hl; // IP header length; IP + TCP header length
+  uint32_t mss, payload, nseg;
+};
+
+// Where the segments of a packet (after the vnet header) lie. A non-GSO packet, or one this
+// code cannot parse (IPv6 extension headers, non-TCP), is one unit: nseg = 1, split impossible.
+static struct seg_layout seg_layout(const uint8_t *vh, const uint8_t *pkt, uint32_t len) {
+  struct seg_layout L = {0, 0, 0, 0, 0, 1};
+  uint8_t gso = vh[1] & (uint8_t)~GSO_ECN;
+  uint16_t gso_size = (uint16_t)(vh[4] | vh[5] << 8); // virtio header: little-endian (x86, no TUNSETVNETLE)
+  if (gso == GSO_NONE || gso_size == 0 || len < 20) return L;
+  uint8_t ver = pkt[0] >> 4;
+  if (gso == GSO_TCPV4 && ver == 4) {
+    uint32_t ihl = (uint32_t)(pkt[0] & 0xf) * 4;
+    if (ihl < 20 || pkt[9] != 6 || len < ihl + 20) return L;
+    L.l3 = 4, L.ip_hl = ihl;
+  } else if (gso == GSO_TCPV6 && ver == 6) {
+    if (pkt[6] != 6 || len < 60) return L;
+    L.l3 = 6, L.ip_hl = 40;
+  } else {
+    return L;
+  }
+  uint32_t thl = (uint32_t)(pkt[L.ip_hl + 12] >> 4) * 4;
+  if (thl < 20 || len < L.ip_hl + thl) { L.l3 = 0; return L; }
+  L.hl = L.ip_hl + thl;
+  L.mss = gso_size;
+  L.payload = len - L.hl;
+  uint32_t n = (L.payload + L.mss - 1) / L.mss;
+  if (n < 1 || n > MAX_SEGS) { L.l3 = 0; L.nseg = 1; return L; }
+  L.nseg = n;
+  return L;
+}
+
+// Builds segment i of the frame in src (vnet header + packet) at dst; returns its length
+// (vnet header included). The vnet header becomes "no GSO, checksum complete".
+static uint32_t build_segment(uint8_t *dst, const uint8_t *src, const struct seg_layout *L, uint32_t i) {
+  const uint8_t *pkt = src + VNET_HDR_LEN;
+  uint32_t off = i * L->mss;
+  uint32_t plen = L->payload - off < L->mss ? L->payload - off : L->mss;
+  memset(dst, 0, VNET_HDR_LEN);
+  uint8_t *p = dst + VNET_HDR_LEN;
+  memcpy(p, pkt, L->hl);
+  memcpy(p + L->hl, pkt + L->hl + off, plen);
+  uint8_t *th = p + L->ip_hl;
+  uint32_t tcp_len = L->hl - L->ip_hl + plen;
+  if (L->l3 == 4) {
+    wr16(p + 2, (uint16_t)(L->hl + plen));
+    wr16(p + 4, (uint16_t)(rd16(p + 4) + i)); // TSO increments the IP id per segment
+    wr16(p + 10, 0);
+    wr16(p + 10, csum_fold(csum_add(0, p, L->ip_hl)));
+  } else {
+    wr16(p + 4, (uint16_t)tcp_len);
+  }
+  wr32(th + 4, rd32(th + 4) + off);
+  uint8_t flags = th[13];
+  if (i + 1 < L->nseg) flags &= (uint8_t)~0x09; // FIN and PSH only on the last segment
+  if (i > 0) flags &= (uint8_t)~0x80;           // CWR only on the first
+  th[13] = flags;
+  wr16(th + 16, 0);
+  uint64_t sum = 0;
+  if (L->l3 == 4) sum = csum_add(sum, p + 12, 8); // source and destination
+  else sum = csum_add(sum, p + 8, 32);
+  sum += 6 + tcp_len;
+  sum = csum_add(sum, th, tcp_len);
+  uint16_t ck = csum_fold(sum);
+  wr16(th + 16, ck ? ck : 0xffff);
+  return VNET_HDR_LEN + L->hl + plen;
+}
+
+static uint64_t release_time(struct dir *d, uint64_t ts) {
+  uint64_t rel = ts + d->delay_ns;
+  if (d->jitter_ns) {
+    uint64_t j = rng_below(&d->rng_jitter, 2 * d->jitter_ns + 1);
+    rel = rel + j >= d->jitter_ns ? rel + j - d->jitter_ns : 0;
+    if (rel < ts) rel = ts;
+  }
+  if (rel < d->last_release) rel = d->last_release; // never reorder
+  d->last_release = rel;
+  return rel;
+}
+
+static void enqueue(struct dir *d, uint8_t *slot, uint32_t n, uint64_t rel) {
+  struct rec *r = (struct rec *)slot;
+  r->release_ns = rel;
+  r->len = n;
+  ring_commit(d, n);
+}
+
+// One read of n bytes at buf (in the ring when slot != NULL). Returns nothing: the frame is
+// queued whole, split, or dropped, and counted.
+static void admit(struct dir *d, uint8_t *slot, uint8_t *buf, uint32_t n, uint64_t ts) {
+  struct seg_layout L = seg_layout(buf, buf + VNET_HDR_LEN, n - VNET_HDR_LEN);
+  atomic_fetch_add_explicit(&d->segments, L.nseg, memory_order_relaxed);
+  if (!slot) {
+    atomic_fetch_add_explicit(&d->dropped_full, 1, memory_order_relaxed);
+    d->in_burst = false;
+    return;
+  }
+  uint64_t lost_mask[MAX_SEGS / 64];
+  uint32_t lost = 0;
+  if (d->loss_ppm) {
+    bool per_frame = g_loss_mode == LOSS_FRAME || L.l3 == 0;
+    bool frame_lost = per_frame && rng_below(&d->rng_loss, 1000000) < d->loss_ppm;
+    memset(lost_mask, 0, sizeof lost_mask);
+    for (uint32_t i = 0; i < L.nseg; i++) {
+      bool l = per_frame ? frame_lost : rng_below(&d->rng_loss, 1000000) < d->loss_ppm;
+      if (l) {
+        lost_mask[i / 64] |= 1ull << (i % 64);
+        lost++;
+        if (!d->in_burst) atomic_fetch_add_explicit(&d->loss_bursts, 1, memory_order_relaxed);
+      }
+      d->in_burst = l;
+    }
+  } else {
+    d->in_burst = false;
+  }
+  if (lost) atomic_fetch_add_explicit(&d->dropped_loss, lost, memory_order_relaxed);
+  if (lost == L.nseg) return;
+  uint64_t rel = release_time(d, ts);
+  if (lost == 0) {
+    enqueue(d, slot, n, rel);
+    return;
+  }
+  // some but not all segments lost: queue the survivors one by one
+  atomic_fetch_add_explicit(&d->split_frames, 1, memory_order_relaxed);
+  memcpy(d->split_buf, buf, n); // the segments are built where the frame was read
+  for (uint32_t i = 0; i < L.nseg; i++) {
+    if (lost_mask[i / 64] >> (i % 64) & 1) continue;
+    uint8_t *s = ring_reserve(d); // the first call returns the frame's own slot again
+    if (!s) {
+      atomic_fetch_add_explicit(&d->dropped_full, 1, memory_order_relaxed);
+      continue;
+    }
+    enqueue(d, s, build_segment(s + REC_HDR, d->split_buf, &L, i), rel);
+  }
+}
+
 // ---- forwarding ------------------------------------------------------------------------------
 
 // Reads up to BATCH packets. Returns true when the input is drained (EAGAIN).
@@ -215,26 +398,7 @@ static bool read_batch(struct dir *d) {
       atomic_fetch_add_explicit(&d->dropped_error, 1, memory_order_relaxed);
       continue;
     }
-    if (!slot) {
-      atomic_fetch_add_explicit(&d->dropped_full, 1, memory_order_relaxed);
-      continue;
-    }
-    if (d->loss_ppm && rng_below(&d->rng_loss, 1000000) < d->loss_ppm) {
-      atomic_fetch_add_explicit(&d->dropped_loss, 1, memory_order_relaxed);
-      continue;
-    }
-    uint64_t rel = ts + d->delay_ns;
-    if (d->jitter_ns) {
-      uint64_t j = rng_below(&d->rng_jitter, 2 * d->jitter_ns + 1);
-      rel = rel + j >= d->jitter_ns ? rel + j - d->jitter_ns : 0;
-      if (rel < ts) rel = ts;
-    }
-    if (rel < d->last_release) rel = d->last_release; // never reorder
-    d->last_release = rel;
-    struct rec *r = (struct rec *)slot;
-    r->release_ns = rel;
-    r->len = (uint32_t)n;
-    ring_commit(d, (uint32_t)n);
+    admit(d, slot, buf, (uint32_t)n, ts);
   }
   return false;
 }
@@ -351,7 +515,7 @@ static void *dir_thread(void *arg) {
 
 // ---- set-up ----------------------------------------------------------------------------------
 
-static int tun_create(const char *name) {
+static int tun_create(const char *name, bool tso) {
   int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     fprintf(stderr, "nettune-delayline: open /dev/net/tun: %s\n", strerror(errno));
@@ -366,7 +530,7 @@ static int tun_create(const char *name) {
     fprintf(stderr, "nettune-delayline: TUNSETIFF %s: %s\n", name, strerror(errno));
   } else if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
     fprintf(stderr, "nettune-delayline: TUNSETVNETHDRSZ %s: %s\n", name, strerror(errno));
-  } else if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)) < 0) {
+  } else if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | (tso ? TUN_F_TSO4 | TUN_F_TSO6 : 0))) < 0) {
     fprintf(stderr, "nettune-delayline: TUNSETOFFLOAD %s: %s\n", name, strerror(errno));
   } else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
     fprintf(stderr, "nettune-delayline: O_NONBLOCK %s: %s\n", name, strerror(errno));
@@ -392,8 +556,9 @@ static int dir_init(struct dir *d, uint64_t ring_bytes) {
   d->queue = calloc(d->nchunks, sizeof(uint32_t));
   d->fill = calloc(d->nchunks, sizeof(uint32_t));
   d->scratch = malloc(READ_CAP);
+  d->split_buf = malloc(READ_CAP);
   d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (!d->free_list || !d->queue || !d->fill || !d->scratch || d->timer_fd < 0) {
+  if (!d->free_list || !d->queue || !d->fill || !d->scratch || !d->split_buf || d->timer_fd < 0) {
     fprintf(stderr, "nettune-delayline: allocating the ring: %s\n", strerror(errno));
     return -1;
   }
@@ -401,18 +566,20 @@ static int dir_init(struct dir *d, uint64_t ring_bytes) {
 }
 
 static bool write_stats(const char *path, struct dir *dirs) {
-  char buf[1024];
+  char buf[2048];
   int n = 0;
   n += snprintf(buf + n, sizeof buf - (size_t)n, "{");
   for (int i = 0; i < 2; i++) {
     struct dir *d = &dirs[i];
     n += snprintf(buf + n, sizeof buf - (size_t)n,
                   "%s\"%s\":{\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"dropped_loss\":%" PRIu64
-                  ",\"dropped_full\":%" PRIu64 ",\"dropped_error\":%" PRIu64 "}",
+                  ",\"dropped_full\":%" PRIu64 ",\"dropped_error\":%" PRIu64 ",\"segments\":%" PRIu64
+                  ",\"loss_bursts\":%" PRIu64 ",\"split_frames\":%" PRIu64 "}",
                   i ? "," : "", d->label, atomic_load(&d->packets), atomic_load(&d->bytes),
-                  atomic_load(&d->dropped_loss), atomic_load(&d->dropped_full), atomic_load(&d->dropped_error));
+                  atomic_load(&d->dropped_loss), atomic_load(&d->dropped_full), atomic_load(&d->dropped_error),
+                  atomic_load(&d->segments), atomic_load(&d->loss_bursts), atomic_load(&d->split_frames));
   }
-  n += snprintf(buf + n, sizeof buf - (size_t)n, "}\n");
+  n += snprintf(buf + n, sizeof buf - (size_t)n, ",\"loss_mode\":\"%s\"}\n", g_loss_mode == LOSS_SPLIT ? "split" : g_loss_mode == LOSS_NOTSO ? "notso" : "frame");
   if (!path) {
     fputs(buf, stderr);
     return true;
@@ -521,6 +688,14 @@ int main(int argc, char **argv) {
   g_spin_ns = env_u64("NETTUNE_DELAYLINE_SPIN_NS", SPIN_NS_DEFAULT);       // for bench/experiments
   g_prewake_ns = env_u64("NETTUNE_DELAYLINE_PREWAKE_NS", PREWAKE_NS_DEFAULT);
   uint64_t comp_ns = env_u64("NETTUNE_DELAYLINE_COMP_NS", COMP_NS_DEFAULT);
+  const char *lm = getenv("NETTUNE_DELAYLINE_LOSS_MODE");
+  if (lm && strcmp(lm, "notso") == 0) g_loss_mode = LOSS_NOTSO;
+  else if (lm && strcmp(lm, "frame") == 0) g_loss_mode = LOSS_FRAME;
+  else if (lm && *lm && strcmp(lm, "split") != 0) {
+    fprintf(stderr, "nettune-delayline: NETTUNE_DELAYLINE_LOSS_MODE must be split, notso or frame, not '%s'\n", lm);
+    return EXIT_ARGS;
+  }
+  bool tso = !(g_loss_mode == LOSS_NOTSO && (loss_ppm || jitter_us));
 
   // Signals: handled synchronously by the main thread through a signalfd; threads inherit the mask.
   sigset_t mask;
@@ -541,9 +716,9 @@ int main(int argc, char **argv) {
     return EXIT_TUN;
   }
 
-  int fd_a = tun_create(dev_a);
+  int fd_a = tun_create(dev_a, tso);
   if (fd_a < 0) return EXIT_TUN;
-  int fd_b = tun_create(dev_b);
+  int fd_b = tun_create(dev_b, tso);
   if (fd_b < 0) return EXIT_TUN;
 
   static struct dir dirs[2];
