@@ -40,7 +40,7 @@ export function registerLab(program: Command): void {
       const opts = parseOptions(upOptions, raw);
       validLabName(name);
       const link = linkFromFlags(opts);
-      await ensureTools(['ip', 'tc', 'ping', ...(opts.topology === 'multipath' ? ['mptcpize'] : [])], { install: installAllowed(), log: logErr });
+      await ensureTools(['ip', 'tc', 'ping'], { install: installAllowed(), log: logErr });
       logErr(`nettune: building lab ${name} (${opts.topology}) …`);
       const s = await labUp({ name, topology: opts.topology, link, log: logErr });
       if (opts.json) return printJson(s);
@@ -72,5 +72,10 @@ export function registerLab(program: Command): void {
     print(`  namespaces: ${s.namespaces.join(' ')}${s.delaylines_alive.length ? ` · delay lines: ${s.delaylines_alive.map((a) => (a ? 'running' : 'DEAD')).join(', ')}` : ''}`);
     if (s.ping) print(`  ping ${s.state.server_addrs[0]}: ${s.ping.received}/${s.ping.sent} replies, RTT min/avg/max ${s.ping.rtt_min_ms ?? '?'}/${s.ping.rtt_avg_ms ?? '?'}/${s.ping.rtt_max_ms ?? '?'} ms (requested ${formatMs(s.state.link.rtt_s)})`);
     if (s.rate_now_bps !== null) print(`  traffic now: ${formatRate(s.rate_now_bps)}`);
+    for (const l of s.loss ?? []) {
+      const share = l.share === null ? 'no segments yet' : `${(l.share * 100).toFixed(3)} % of ${l.segments} segments lost`;
+      const burst = l.mean_burst_segments === null ? '' : `, mean burst ${l.mean_burst_segments.toFixed(2)} segments (${l.bursts} bursts)`;
+      print(`  loss measured, link ${l.link} ${l.direction.replace(/_/g, ' ')}: ${share}${burst} (requested ${(l.requested_share * 100).toFixed(3)} %)`);
+    }
   });
 }

@@ -111,12 +111,13 @@ export function labNamespaces(name?: string): string[] {
 export function listLabs(): { name: string; state: LabState | null; namespaces: string[] }[] {
   const names = new Set<string>();
   try {
-    for (const f of readdirSync(labsDir())) if (f.endsWith('.json')) names.add(f.slice(0, -5));
+    for (const f of readdirSync(labsDir())) if (f.endsWith('.json') && !f.endsWith('.stats.json')) names.add(f.slice(0, -5));
   } catch {
     // no labs yet
   }
   for (const ns of labNamespaces()) names.add(ns.replace(/^nt-/, '').replace(/-(client|server|router)$/, ''));
-  return [...names].sort().map((name) => ({ name, state: readLab(name), namespaces: labNamespaces(name) }));
+  // The labs directory also holds the delay lines' statistics (ntd….stats.json): not labs.
+  return [...names].filter((n) => LAB_NAME.test(n)).sort().map((name) => ({ name, state: readLab(name), namespaces: labNamespaces(name) }));
 }
 
 const alive = pidAlive;
@@ -338,6 +339,52 @@ export interface LabStatus {
   ping: { sent: number; received: number; rtt_avg_ms: number | null; rtt_min_ms: number | null; rtt_max_ms: number | null } | null;
   /** Bytes per second through the client's link devices over the sample second. */
   rate_now_bps: number | null;
+  /** Loss the delay lines measured since the lab came up, per link and direction (null: no delay line). */
+  loss: DelaylineLoss[] | null;
+}
+
+/** One delay line direction's counters, in TCP segments (a GSO frame counts its segments). */
+export interface DelaylineLoss {
+  link: number;
+  direction: 'client_to_server' | 'server_to_client';
+  segments: number;
+  lost: number;
+  /** lost / segments; null before any segment. */
+  share: number | null;
+  bursts: number;
+  /** Mean run of consecutive lost segments; 1/(1-p) for independent loss. */
+  mean_burst_segments: number | null;
+  requested_share: number;
+}
+
+const dirStatsSchema = z.object({ segments: z.number().optional(), dropped_loss: z.number(), loss_bursts: z.number().optional(), packets: z.number() });
+const statsSchema = z.object({ a_to_b: dirStatsSchema, b_to_a: dirStatsSchema });
+
+/** Reads the delay lines' statistics files (written once a second and on exit; dev_a is the
+ *  client side of every emulated link). */
+export function delaylineLoss(state: LabState): DelaylineLoss[] | null {
+  if (!state.delaylines.length) return null;
+  const out: DelaylineLoss[] = [];
+  state.delaylines.forEach((dl, link) => {
+    let parsed: z.infer<typeof statsSchema> | null = null;
+    try {
+      const r = statsSchema.safeParse(JSON.parse(readFileSync(dl.stats_file, 'utf8')));
+      parsed = r.success ? r.data : null;
+    } catch {
+      parsed = null;
+    }
+    if (!parsed) return;
+    for (const [key, direction] of [
+      ['a_to_b', 'client_to_server'],
+      ['b_to_a', 'server_to_client'],
+    ] as const) {
+      const d = parsed[key];
+      const segments = d.segments ?? d.packets + d.dropped_loss;
+      const bursts = d.loss_bursts ?? 0;
+      out.push({ link, direction, segments, lost: d.dropped_loss, share: segments ? d.dropped_loss / segments : null, bursts, mean_burst_segments: bursts ? d.dropped_loss / bursts : null, requested_share: state.link.loss_pct / 100 });
+    }
+  });
+  return out;
 }
 
 async function linkBytes(ns: string): Promise<number | null> {
@@ -351,7 +398,7 @@ export async function labStatus(name: string): Promise<LabStatus> {
   validLabName(name);
   const state = readLab(name);
   const namespaces = labNamespaces(name);
-  const status: LabStatus = { name, state, namespaces, delaylines_alive: (state?.delaylines ?? []).map((d) => alive(d.pid)), ping: null, rate_now_bps: null };
+  const status: LabStatus = { name, state, namespaces, delaylines_alive: (state?.delaylines ?? []).map((d) => alive(d.pid)), ping: null, rate_now_bps: null, loss: state ? delaylineLoss(state) : null };
   if (!state || !namespaces.includes(state.namespaces.client)) return status;
   const b0 = await linkBytes(state.namespaces.client);
   const t0 = performance.now();
@@ -365,6 +412,7 @@ export async function labStatus(name: string): Promise<LabStatus> {
     ? { sent: Number(m[1]), received: Number(m[2]), rtt_min_ms: rtt ? Number(rtt[1]) : null, rtt_avg_ms: rtt ? Number(rtt[2]) : null, rtt_max_ms: rtt ? Number(rtt[3]) : null }
     : null;
   if (b0 !== null && b1 !== null && dt > 0) status.rate_now_bps = ((b1 - b0) * 8) / dt / 2; // rx+tx counted both ways
+  status.loss = delaylineLoss(state); // after the pings: the stats file is rewritten every second
   return status;
 }
 
