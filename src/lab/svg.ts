@@ -36,10 +36,20 @@ interface ChartBase {
 export interface LineChartOptions extends ChartBase {
   yLabel: string;
   series: readonly LineSeries[];
-  /** Start the y axis at 0 (default true: sizes of throughput are judged against zero). */
+  /** Start the y axis at 0 (default true: sizes of throughput are judged against zero). Linear axis only. */
   yFromZero?: boolean;
+  /** Logarithmic y axis. Default: automatic, on when the series' medians differ by more than
+   *  LOG_Y_RATIO (a 3 Mbit/s arm next to a 900 Mbit/s one would otherwise be a flat line at 0). */
+  logY?: boolean;
+  /** Reference lines. On a linear axis one far above the data (more than REF_HEADROOM × its
+   *  maximum) is not allowed to squash the data: it is named in a note instead of drawn. */
   refLines?: readonly RefLine[];
 }
+
+/** Series medians further apart than this switch the line chart to a log y axis. */
+export const LOG_Y_RATIO = 20;
+/** A reference line above REF_HEADROOM × the data maximum is noted, not drawn (linear axis). */
+export const REF_HEADROOM = 2;
 
 export interface CdfSeries {
   name: string;
@@ -350,18 +360,38 @@ export function lineChart(o: LineChartOptions): string {
   const height = o.height ?? DEFAULT_H;
   const series = o.series.map((s) => ({ ...s, points: s.points.filter(finitePoint).sort((p, q) => p.x - q.x) }));
   const all = series.flatMap((s) => s.points);
-  const refs = (o.refLines ?? []).filter((r) => Number.isFinite(r.y));
+  const refsIn = (o.refLines ?? []).filter((r) => Number.isFinite(r.y));
   const xsData = all.map((p) => p.x);
-  const ysData = [...all.map((p) => p.y), ...refs.map((r) => r.y)];
-  if (o.yFromZero ?? true) ysData.push(0);
+  const dataY = all.map((p) => p.y);
+  const logY = o.logY ?? autoLogY(series);
+  const positive = dataY.filter((y) => y > 0);
+  const useLog = logY && positive.length > 0;
+  const [, dataMax] = dataY.length ? extent(dataY) : [0, 0];
+  // On a linear axis a reference far above the data would squash it to a line at 0: note it instead.
+  const refs = useLog ? refsIn.filter((r) => r.y > 0) : refsIn.filter((r) => !(dataY.length && dataMax > 0 && r.y > REF_HEADROOM * dataMax));
+  const refsAbove = refsIn.filter((r) => !refs.includes(r));
   const xt = all.length ? niceTicks(...extent(xsData)) : niceTicks(0, 1);
-  const yt = ysData.length ? niceTicks(...extent(ysData), 5) : niceTicks(0, 1);
 
   const colours = assignColours(series);
-  const yFmt = o.yFormat ?? linearFormatter(yt.ticks, yt.step);
-  const f = layout(width, height, [...colours.values()], yt.ticks.map(yFmt));
+  let ys: Scale;
+  let f: Frame;
+  if (useLog) {
+    const lt = logTicks(...extent([...positive, ...refs.map((r) => r.y)]));
+    const yFmt = o.yFormat ?? formatNumber;
+    f = layout(width, height, [...colours.values()], lt.ticks.map(yFmt));
+    ys = logScale(lt, f.bottom, f.top, yFmt);
+  } else {
+    const ysData = [...dataY, ...refs.map((r) => r.y)];
+    if (o.yFromZero ?? true) ysData.push(0);
+    const yt = ysData.length ? niceTicks(...extent(ysData), 5) : niceTicks(0, 1);
+    const yFmt = o.yFormat ?? linearFormatter(yt.ticks, yt.step);
+    f = layout(width, height, [...colours.values()], yt.ticks.map(yFmt));
+    ys = linearScale(yt, f.bottom, f.top, yFmt);
+  }
   const xs = linearScale(xt, f.left, f.right, o.xFormat);
-  const ys = linearScale(yt, f.bottom, f.top, yFmt);
+  // values ≤ 0 have no place on a log axis: drawn on its bottom edge, and counted in a note
+  const yPos = (y: number): number => (useLog && y <= 0 ? f.bottom : ys(y));
+  const clamped = useLog ? dataY.filter((y) => y <= 0).length : 0;
 
   const body: string[] = [];
   if (all.length === 0) body.push(noData(f));
@@ -372,9 +402,9 @@ export function lineChart(o: LineChartOptions): string {
     const dash = e.dash ? ` stroke-dasharray="${e.dash}"` : '';
     if (s.points.length === 1) {
       const p = s.points[0] as Point;
-      body.push(`<circle cx="${c(xs(p.x))}" cy="${c(ys(p.y))}" r="3" fill="${colour}" stroke="none"/>`);
+      body.push(`<circle cx="${c(xs(p.x))}" cy="${c(yPos(p.y))}" r="3" fill="${colour}" stroke="none"/>`);
     } else if (s.points.length > 1) {
-      const d = s.points.map((p, i) => `${i ? 'L' : 'M'}${c(xs(p.x))} ${c(ys(p.y))}`).join('');
+      const d = s.points.map((p, i) => `${i ? 'L' : 'M'}${c(xs(p.x))} ${c(yPos(p.y))}`).join('');
       body.push(`<path d="${d}" stroke="${colour}"${dash}/>`);
     }
   }
@@ -386,7 +416,32 @@ export function lineChart(o: LineChartOptions): string {
       `<text x="${c(f.right - 4)}" y="${c(y - 4)}" text-anchor="end" fill="#555" font-size="11">${escapeXml(r.label)}</text>`,
     );
   }
+  const notes: string[] = [];
+  if (useLog) notes.push('log scale');
+  if (refsAbove.length) notes.push(`${refsAbove.map((r) => r.label).join(', ')}: above the plot`);
+  if (clamped) notes.push(`${clamped} value${clamped === 1 ? '' : 's'} ≤ 0 on the bottom edge`);
+  if (notes.length) body.push(`<text x="${c(f.right - 4)}" y="${c(f.top + 12)}" text-anchor="end" fill="#777" font-size="11">${escapeXml(notes.join(' · '))}</text>`);
   return frameSvg(f, o.title, o.xLabel, o.yLabel, xs, ys, body);
+}
+
+/** Log y axis when the medians of the series (grouped by name, i.e. by arm) differ by more than
+ *  LOG_Y_RATIO: on a linear axis the smaller ones would be indistinguishable from 0. */
+export function autoLogY(series: readonly { name: string; points: readonly Point[] }[]): boolean {
+  const byName = new Map<string, number[]>();
+  for (const s of series) {
+    const ys = byName.get(s.name) ?? [];
+    for (const p of s.points) if (Number.isFinite(p.y)) ys.push(p.y);
+    byName.set(s.name, ys);
+  }
+  const medians = [...byName.values()]
+    .filter((v) => v.length)
+    .map((v) => {
+      const sorted = [...v].sort((a, b) => a - b);
+      return sorted[Math.floor(sorted.length / 2)] as number;
+    });
+  if (medians.length < 2) return false;
+  const [lo, hi] = extent(medians);
+  return lo > 0 && hi / lo > LOG_Y_RATIO;
 }
 
 /**
