@@ -26,6 +26,8 @@ const benchOptions = z
     backlog: z.string().regex(/^\d+$/).transform(Number).default('16'),
     connects: z.string().regex(/^\d+$/).transform(Number).default('500'),
     limit: z.string().default('60s'),
+    congestion: z.string().optional(),
+    mptcp: z.boolean().optional(),
   })
   .refine((o) => Boolean(o.lab) !== Boolean(o.target), { message: 'give exactly one of --lab NAME or --target HOST' });
 
@@ -43,6 +45,8 @@ export function registerBench(program: Command): void {
     .option('--backlog <n>', 'backlog: the listener accept backlog (default 16)')
     .option('--connects <n>', 'backlog: connects in the burst (default 500)')
     .option('--limit <dur>', 'keepalive: longest wait for the dead-peer verdict (default 60s)')
+    .option('--congestion <algo>', 'throughput: congestion control per socket (iperf3 -C), one of the kernel\'s available ones')
+    .option('--mptcp', 'throughput: nettune\'s own generator over IPPROTO_MPTCP sockets instead of iperf3')
     .action(async (kind: string, raw: unknown) => {
       const opts = parseOptions(benchOptions, raw);
       if (!(KINDS as readonly string[]).includes(kind)) throw usageError(`unknown benchmark ${JSON.stringify(kind)}`, `one of: ${KINDS.join(', ')}`);
@@ -56,9 +60,9 @@ export function registerBench(program: Command): void {
       if (duration < 1 || duration > 300) throw usageError('--duration between 1s and 300s');
       logErr(`nettune: ${kind} ${lab ? `in lab ${lab.name}` : `to ${target}`} for up to ${duration} s …`);
       if (kind === 'throughput') {
-        const r = await throughput({ clientNs, serverNs, target, duration_s: duration, omit_s: parseDuration(opts.omit, '--omit', { bareSeconds: true }), parallel: opts.parallel, startServer: lab !== null || target.startsWith('127.') || target === 'localhost' });
+        const r = await throughput({ clientNs, serverNs, target, duration_s: duration, omit_s: parseDuration(opts.omit, '--omit', { bareSeconds: true }), parallel: opts.parallel, startServer: lab !== null || target.startsWith('127.') || target === 'localhost', ...(opts.congestion ? { congestion: opts.congestion } : {}), ...(opts.mptcp ? { mptcp: true } : {}) });
         if (opts.json) return printJson({ kind, ...r });
-        print(`throughput ${formatRate(r.bps)} received (${formatRate(r.sender_bps)} sent), retransmits ${r.retransmits ?? '?'}, mean RTT ${r.rtt_mean_ms?.toFixed(1) ?? '?'} ms, ${r.parallel} stream(s), ${r.duration_s} s after ${r.omitted_s} s omitted`);
+        print(`throughput ${formatRate(r.bps)} received (${formatRate(r.sender_bps)} sent), retransmits ${r.retransmits ?? '?'}, mean RTT ${r.rtt_mean_ms?.toFixed(1) ?? '?'} ms, ${r.parallel} stream(s)${r.congestion ? `, ${r.congestion}` : ''}${r.mptcp_subflows !== undefined ? `, MPTCP subflows beyond the first: ${r.mptcp_subflows ?? 'none (not MPTCP)'}` : ''}, ${r.duration_s} s after ${r.omitted_s} s omitted`);
         print(`per second: ${r.series.map((b) => formatRate(b)).join(' · ')}`);
         return;
       }

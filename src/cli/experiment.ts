@@ -81,7 +81,7 @@ export function registerExperiment(program: Command): void {
       }
       const duration = opts.duration ? parseDuration(opts.duration, '--duration', { bareSeconds: true }) : undefined;
       if (duration !== undefined && (duration < 1 || duration > 300)) throw usageError('--duration between 1s and 300s');
-      await ensureTools(['ip', 'tc', 'iperf3', 'python3', 'ping', 'nft', ...(name === 'mptcp-two-paths' ? ['mptcpize'] : [])], { install: installAllowed(), log: logErr });
+      await ensureTools(['ip', 'tc', 'iperf3', 'python3', 'ping', 'nft'], { install: installAllowed(), log: logErr });
       const result = await runExperiment(def, {
         ...(opts.reps !== undefined ? { reps: opts.reps } : {}),
         ...(duration !== undefined ? { duration_s: duration } : {}),

@@ -9,6 +9,7 @@ import { probeInNetns } from '../probe/netns.js';
 import { environmentError, usageError } from '../sys/errors.js';
 import { run } from '../sys/run.js';
 import { requireTool, which } from '../sys/tools.js';
+import { IPPROTO_MPTCP, IPPROTO_TCP, sockgenThroughput } from './sockgen.js';
 
 /** Targets nettune may send load to: loopback and the benchmarking range of its own labs. */
 export function allowedTarget(host: string): boolean {
@@ -51,6 +52,10 @@ export interface ThroughputResult {
   omitted_s: number;
   duration_s: number;
   parallel: number;
+  /** The sender's congestion control as iperf3 reports it. */
+  congestion?: string;
+  /** nettune's socket generator only: extra MPTCP subflows mid-transfer (null: plain TCP). */
+  mptcp_subflows?: number | null;
 }
 
 interface IperfInterval {
@@ -64,6 +69,7 @@ interface IperfJson {
     sum_received?: { bits_per_second?: number };
     sum_sent?: { bits_per_second?: number; retransmits?: number };
     streams?: { sender?: { mean_rtt?: number } }[];
+    sender_tcp_congestion?: string;
   };
 }
 
@@ -88,6 +94,7 @@ export function parseIperf(text: string, meta: { omit: number; duration: number;
     omitted_s: meta.omit,
     duration_s: meta.duration,
     parallel: meta.parallel,
+    ...(doc.end?.sender_tcp_congestion ? { congestion: doc.end.sender_tcp_congestion } : {}),
   };
 }
 
@@ -104,18 +111,37 @@ export interface ThroughputOptions {
   /** Start the iperf3 server (lab or loopback); false when one is already listening at target. */
   startServer: boolean;
   congestion?: string;
-  /** Run both iperf3 ends under mptcpize (IPPROTO_MPTCP sockets). */
+  /** Use nettune's own socket generator (src/lab/sockgen.ts) instead of iperf3, with
+   *  IPPROTO_MPTCP (true) or IPPROTO_TCP (false) sockets; absent: iperf3. */
   mptcp?: boolean;
+}
+
+const CC_NAME = /^[a-z0-9_]{1,15}$/;
+
+/** Checks a per-socket congestion control against the algorithms the (namespace's) kernel has:
+ *  a root process may pick any available one per socket (TCP_CONGESTION), allowed list or not. */
+export async function checkCongestion(name: string, ns: string | null): Promise<string> {
+  if (!CC_NAME.test(name)) throw usageError(`--congestion ${JSON.stringify(name)}: not an algorithm name`, 'lower-case letters, digits and _ (e.g. cubic, bbr, reno)');
+  const snap = ns ? await probeInNetns(ns) : await probe();
+  const available = snap.congestion_control.available;
+  if (available.length && !available.includes(name)) throw usageError(`--congestion ${name}: not available in ${ns ? `namespace ${ns}` : 'this kernel'}`, `available: ${available.join(' ')} (net.ipv4.tcp_available_congestion_control)`);
+  return name;
 }
 
 export async function throughput(o: ThroughputOptions): Promise<ThroughputResult> {
   checkTarget(o.target);
   if (o.duration_s < 1 || o.duration_s > 300) throw usageError('--duration must be between 1 and 300 s');
   if (o.parallel < 1 || o.parallel > 64) throw usageError('--parallel must be between 1 and 64');
+  if (o.congestion) await checkCongestion(o.congestion, o.clientNs);
   const port = nextPort();
-  // mptcpize swaps TCP sockets for MPTCP ones (LD_PRELOAD); the kernel does the rest.
-  const iperf = (ns: string | null, args: string[]): [string, string[]] => (o.mptcp ? inNs(ns, 'mptcpize', ['run', tool('iperf3'), ...args]) : inNs(ns, 'iperf3', args));
-  const server = o.startServer ? startProcess(...iperf(o.serverNs, ['-s', '-1', '-p', String(port), ...(o.mptcp ? [] : ['--bind', o.target === 'localhost' ? '127.0.0.1' : o.target])])) : null;
+  if (o.mptcp !== undefined) {
+    if (o.parallel !== 1) throw usageError('the socket generator runs one connection (--parallel 1)');
+    if (o.congestion) throw usageError('--congestion is for iperf3 runs, not the socket generator');
+    const r = await sockgenThroughput({ clientNs: o.clientNs, serverNs: o.serverNs, target: o.target === 'localhost' ? '127.0.0.1' : o.target, port, proto: o.mptcp ? IPPROTO_MPTCP : IPPROTO_TCP, duration_s: o.duration_s, omit_s: o.omit_s });
+    return { bps: r.bps, sender_bps: r.sender_bps, retransmits: null, series: r.series, cwnd_bytes: [], rtt_mean_ms: null, omitted_s: o.omit_s, duration_s: o.duration_s, parallel: 1, mptcp_subflows: r.mptcp_subflows };
+  }
+  const iperf = (ns: string | null, args: string[]): [string, string[]] => inNs(ns, 'iperf3', args);
+  const server = o.startServer ? startProcess(...iperf(o.serverNs, ['-s', '-1', '-p', String(port), '--bind', o.target === 'localhost' ? '127.0.0.1' : o.target])) : null;
   try {
     const args = ['-c', o.target, '-p', String(o.startServer ? port : 5201), '-t', String(o.duration_s), '-O', String(o.omit_s), '-P', String(o.parallel), '--json'];
     if (o.congestion) args.push('-C', o.congestion);
@@ -291,7 +317,9 @@ export async function rrBench(o: RrBenchOptions, self: { node: string; script: s
     return JSON.parse(r.stdout) as RrResult;
   } finally {
     server.child.kill('SIGTERM');
-    await Promise.race([server.exited, sleep(2000)]);
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([server.exited, new Promise<void>((r) => (t = setTimeout(r, 2000)))]);
+    clearTimeout(t);
     server.child.kill('SIGKILL');
   }
 }
@@ -443,7 +471,11 @@ export async function keepaliveBench(o: { clientNs: string; serverNs: string; ta
       : await run(tool('ip'), ['-n', o.serverNs, 'link', 'set', 'nt0', 'down']);
     if (!blackhole.ok) throw environmentError(`could not blackhole the server: ${blackhole.stderr.trim()}`);
     c.stdin?.write('go\n');
-    await Promise.race([exited, sleep((o.limit_s + 20) * 1000)]);
+    // The client exits as soon as it has a verdict (dead, closed, or its own limit); the timer is
+    // only a backstop and is cleared, so nothing keeps nettune waiting after the verdict.
+    let backstop: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((r) => (backstop = setTimeout(r, (o.limit_s + 20) * 1000)))]);
+    clearTimeout(backstop);
     const m = /(dead|limit|closed) ([\d.]+)/.exec(out);
     if (!m) throw environmentError(`keepalive client said: ${out.slice(0, 300)}`);
     const outcome = m[1] as KeepaliveResult['outcome'];

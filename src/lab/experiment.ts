@@ -89,7 +89,7 @@ async function runBench(def: ExperimentDef, lab: LabState, arm: ArmSpec, o: RunO
         parallel: b.parallel,
         startServer: true,
         ...(cc ? { congestion: cc } : {}),
-        ...(arm.bench?.mptcp ? { mptcp: true } : {}),
+        ...(arm.bench?.mptcp !== undefined ? { mptcp: arm.bench.mptcp } : {}),
       });
       return { value: r.bps, series: r.series.map((v, i) => ({ t: i + 1, v })) };
     }
@@ -173,7 +173,7 @@ export async function runExperiment(def: ExperimentDef, o: RunOptions): Promise<
       const arm = arms[armKey];
       out[armKey].settings = await applyArm(lab, arm.changes, arm.spec.label, stateDir, o.log);
       if (arm.spec.bench?.congestion) out[armKey].settings['bench: congestion control (per socket)'] = arm.spec.bench.congestion;
-      if (arm.spec.bench?.mptcp) out[armKey].settings['bench: sockets'] = 'MPTCP (mptcpize)';
+      if (arm.spec.bench?.mptcp) out[armKey].settings['bench: sockets'] = 'MPTCP (IPPROTO_MPTCP)';
       const r = await runBench(def, lab, arm.spec, o);
       out[armKey].samples.push(r.value);
       if (r.series) out[armKey].series.push(r.series);

@@ -167,10 +167,13 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     setup: both(BIG_BUFFERS),
     bench: { kind: 'throughput', duration_s: 8, omit_s: 2, parallel: 1 },
     metric: BPS,
-    a: { label: 'TCP', changes: {} },
-    b: { label: 'MPTCP (mptcpize)', changes: {}, bench: { mptcp: true } },
+    a: { label: 'TCP', changes: {}, bench: { mptcp: false } },
+    b: { label: 'MPTCP', changes: {}, bench: { mptcp: true } },
     reps: 3,
-    notes: ['Each path is 100 Mbit/s with 10 ms RTT. The server announces its second address (ip mptcp endpoint … signal); the client accepts it and opens the second subflow.'],
+    notes: [
+      'Each path is 100 Mbit/s with 10 ms RTT. The server announces its second address (ip mptcp endpoint … signal); the client accepts it and opens the second subflow.',
+      "Both arms use nettune's own bounded socket generator (python3, socket(AF_INET, SOCK_STREAM, IPPROTO_TCP or IPPROTO_MPTCP=262)); only the protocol differs. No mptcpize needed (Debian 12's mptcpd 0.12 does not ship it).",
+    ],
   },
   {
     name: 'source-routing',
