@@ -2,6 +2,7 @@
 // stated link — not static values. Each intent proposes changes with a reason, or says why not.
 import { RFC5382_ESTABLISHED_MIN_S } from '../rules/conntrack.js';
 import { KEEPALIVE_AGGRESSIVE_S, KEEPALIVE_SLOW_S } from '../rules/tcp.js';
+import { BDP_BUFFER_FACTOR, bufferForBdp, MAX_SOCKET_BUFFER } from '../rules/buffers.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
 import { formatMs, formatRate, formatSeconds } from '../units/index.js';
@@ -41,14 +42,13 @@ export interface Intent {
   propose(snap: Snapshot, p: PlanParams): IntentResult;
 }
 
-/** Receive/send buffers must hold about twice the BDP: the kernel charges skb truesize (headers,
- *  slack) against the buffer, so roughly half of it can be advertised as window (tcp_adv_win_scale=1
- *  before 6.6; since 6.6 the ratio is measured per flow and is close to one half for 1500-byte
- *  MTUs). */
-export const BDP_BUFFER_FACTOR = 2;
+// Receive/send buffers must hold about twice the BDP: the kernel charges skb truesize (headers,
+// slack) against the buffer, so roughly half of it can be advertised as window (tcp_adv_win_scale=1
+// before 6.6; since 6.6 the ratio is measured per flow and is close to one half for 1500-byte
+// MTUs). The size is computed once, by the audit rule's bufferForBdp, for both.
+export { BDP_BUFFER_FACTOR, MAX_SOCKET_BUFFER } from '../rules/buffers.js';
 
 const MIB = 1024 * 1024;
-export const MAX_SOCKET_BUFFER = 1024 * MIB;
 const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 const fmtMiB = (b: number): string => `${Math.round((b / MIB) * 10) / 10} MiB`;
 
@@ -90,10 +90,8 @@ const buffers: Intent = {
       return out;
     }
     const bdp = p.link.bdp_bytes;
-    const wanted = nextPow2(BDP_BUFFER_FACTOR * bdp);
-    // The fields are C ints; past 1 GiB per socket the answer is more streams, not more buffer.
-    const target = Math.min(wanted, MAX_SOCKET_BUFFER);
-    if (target < wanted) out.notes.push(`${BDP_BUFFER_FACTOR} × BDP is ${fmtMiB(BDP_BUFFER_FACTOR * bdp)}; buffers are capped at ${fmtMiB(MAX_SOCKET_BUFFER)} per socket — use parallel streams for the rest`);
+    const { target, capped } = bufferForBdp(bdp);
+    if (capped) out.notes.push(`${BDP_BUFFER_FACTOR} × BDP is ${fmtMiB(BDP_BUFFER_FACTOR * bdp)}; buffers are capped at ${fmtMiB(MAX_SOCKET_BUFFER)} per socket — use parallel streams for the rest`);
     for (const key of ['net.ipv4.tcp_rmem', 'net.ipv4.tcp_wmem']) {
       const v = vecOf(snap, key);
       if (!v || v.length !== 3) {

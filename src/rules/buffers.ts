@@ -49,6 +49,25 @@ function doubledTcpMem(ctx: RuleContext, mem: readonly number[]): PlanChange | n
   return (doubled[2] ?? Infinity) * page <= ram / 4 ? sysctlChange(ctx, 'net.ipv4.tcp_mem', doubled.join(' ')) : null;
 }
 
+/** Buffers must hold about twice the BDP: the kernel charges skb truesize (headers, slack) against
+ *  the buffer, so roughly half of it can be advertised as window. */
+export const BDP_BUFFER_FACTOR = 2;
+/** The largest per-socket buffer nettune proposes. The tcp_rmem/tcp_wmem fields and rmem_max are C
+ *  ints (the kernel refuses anything above INT_MAX), and past 1 GiB per socket the answer is more
+ *  streams, not more buffer. */
+export const MAX_SOCKET_BUFFER = 2 ** 30;
+
+/** The one buffer size audit and plan propose for a path: 2 × BDP rounded up to a power of two,
+ *  never above MAX_SOCKET_BUFFER. */
+export function bufferForBdp(bdpBytes: number): { wanted: number; target: number; capped: boolean } {
+  const wanted = nextPow2(BDP_BUFFER_FACTOR * bdpBytes);
+  const target = Math.min(wanted, MAX_SOCKET_BUFFER);
+  return { wanted, target, capped: target < wanted };
+}
+
+/** A buffer limit doubled (to a power of two), never past MAX_SOCKET_BUFFER (nor lowered). */
+export const doubledBuffer = (current: number): number => Math.max(current, Math.min(nextPow2(current * 2), MAX_SOCKET_BUFFER));
+
 function bdpRule(kind: 'rmem' | 'wmem'): Rule {
   const key = `net.ipv4.tcp_${kind}`;
   const recv = kind === 'rmem';
@@ -71,17 +90,18 @@ function bdpRule(kind: 'rmem' | 'wmem'): Rule {
       const max = v[2];
       const bdp = link.bdp_bytes;
       if (max >= 2 * bdp) return null;
-      const target = Math.max(max, nextPow2(2 * bdp));
+      const target = Math.max(max, bufferForBdp(bdp).target);
       const ceiling = ((max / 2) * 8) / link.rtt_s;
       const below = max < bdp ? 'below one BDP' : 'below 2 × BDP';
+      const advice = target > max ? `raise the max to ${mib(target)}${bufferForBdp(bdp).capped ? ` (nettune's per-socket cap; use parallel streams for the rest)` : ''}` : `the max is already at nettune's per-socket cap of ${mib(MAX_SOCKET_BUFFER)}: use parallel streams`;
       return {
-        message: `tcp_${kind} max ${mib(max)} is ${below} (BDP ${mb(bdp)} at ${formatRate(link.rate_bps)} × ${ms(link.rtt_s)}): one stream tops out near ${formatRate(ceiling)}; raise the max to ${mib(target)}`,
+        message: `tcp_${kind} max ${mib(max)} is ${below} (BDP ${mb(bdp)} at ${formatRate(link.rate_bps)} × ${ms(link.rtt_s)}): one stream tops out near ${formatRate(ceiling)}; ${advice}`,
         evidence: [
           ctx.knob(key),
           { what: 'BDP', value: Math.round(bdp), note: `${formatRate(link.rate_bps)} × ${ms(link.rtt_s)} = ${mb(bdp)} (${mib(bdp)}); 2 × BDP = ${mb(2 * bdp)}` },
           { what: 'single-stream ceiling', value: formatRate(ceiling), note: `about max/2 = ${mib(max / 2)} of window per ${ms(link.rtt_s)} round trip` },
         ],
-        changes: [sysctlChange(ctx, key, vectorWith(v, 2, target))],
+        changes: target > max ? [sysctlChange(ctx, key, vectorWith(v, 2, target))] : [],
         confidence: 'high',
         ...(max < bdp ? { severity: 'critical' as const } : {}),
       };
@@ -147,7 +167,7 @@ function udpErrorsRule(dir: 'rcv' | 'snd'): Rule {
       const global = ctx.snap.netns.init !== false;
       const changes: PlanChange[] = [];
       if (global && def !== null) {
-        const to = nextPow2(def * 2);
+        const to = doubledBuffer(def);
         changes.push(sysctlChange(ctx, defKey, String(to)));
         if (max !== null && max < to) changes.push(sysctlChange(ctx, maxKey, String(to)));
       }
@@ -270,7 +290,7 @@ export const bufferRules: Rule[] = [
       const changes: PlanChange[] = [];
       const more = globalLimit && mem ? doubledTcpMem(ctx, mem) : null;
       if (more) changes.push(more);
-      else if (!globalLimit && rmem) changes.push(sysctlChange(ctx, 'net.ipv4.tcp_rmem', vectorWith(rmem, 2, nextPow2(rmem[2] * 2))));
+      else if (!globalLimit && rmem) changes.push(sysctlChange(ctx, 'net.ipv4.tcp_rmem', vectorWith(rmem, 2, doubledBuffer(rmem[2]))));
       return {
         message: globalLimit
           ? `TCP receive queues were pruned or dropped (${rateText(sig)}) while TCP memory (${used} pages) is near tcp_mem[1] = ${mem?.[1]}: the global limit is the bottleneck`
