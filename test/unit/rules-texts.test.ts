@@ -56,6 +56,8 @@ describe('the issue-10 examples', () => {
     expect(r.stdout).toMatch(/severity warn \(same for all workloads; critical when the max is below one BDP\)/);
     const j = JSON.parse(nettune('rules', '--json').stdout) as { rules: { id: string; severity_note: string | null }[] };
     expect(j.rules.find((x) => x.id === 'buffers.wmem-below-bdp')?.severity_note).toMatch(/critical/);
+    const e = JSON.parse(nettune('rules', 'explain', 'buffers.wmem-below-bdp', '--json').stdout) as { severity_note: string | null };
+    expect(e.severity_note).toBe('critical when the max is below one BDP');
   });
 });
 
