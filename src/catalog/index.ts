@@ -14,10 +14,12 @@ export function catalog(): CatalogEntry[] {
 }
 
 /** sysctl(8) accepts '/' as the separator too (net/ipv4/tcp_rmem); a '.' inside an interface name
- *  is written '/' in a dotted key. We accept the slash form only when it has no dots. */
+ *  is written '/' in a dotted key. As sysctl does, the first separator decides: in the slash form
+ *  (net/ipv4/conf/eth0.100/rp_filter) slashes become dots and dots become slashes. */
 export function normaliseKey(key: string): string {
   const k = key.trim();
-  return k.includes('.') ? k : k.replace(/\//g, '.');
+  const first = k.search(/[./]/);
+  return first >= 0 && k[first] === '/' ? k.replace(/[./]/g, (c) => (c === '/' ? '.' : '/')) : k;
 }
 
 const patternCache = new Map<string, RegExp>();

@@ -88,7 +88,7 @@ export function renderAuditText(r: AuditResult, snap: Snapshot): string {
     out.push(`${sev.toUpperCase()} (${fs.length})`);
     for (const f of fs) {
       out.push(`  ${MARK[sev]} ${f.id}${f.subject ? ` [${f.subject}]` : ''} — ${f.message}`);
-      for (const e of f.evidence) out.push(`      evidence: ${formatEvidence(e)}`);
+      for (const e of f.evidence) out.push(`      evidence: ${formatEvidence(e, r.kernel_defaults)}`);
       for (const c of f.fix.commands) out.push(`      fix: ${c}`);
       out.push(`      why: ${f.why}`);
       out.push(`      risk: ${f.risk}  (confidence ${f.confidence}; source: ${f.sources.join('; ')})`);
@@ -108,7 +108,7 @@ export function renderAuditMarkdown(r: AuditResult, snap: Snapshot): string {
   for (const f of r.findings) {
     out.push(`## ${f.severity.toUpperCase()}: ${f.title}${f.subject ? ` (${f.subject})` : ''}`, '', `\`${f.id}\` — ${f.message}`, '');
     out.push('| evidence | value | rate/s |', '|---|---|---|');
-    for (const e of f.evidence) out.push(`| \`${mdCell(e.what)}\` | ${mdCell(String(e.value ?? '?'))}${e.note ? ` (${mdCell(e.note)})` : ''} | ${e.rate_per_s ?? ''} |`);
+    for (const e of f.evidence) out.push(`| \`${mdCell(e.what)}\` | ${mdCell(String(e.value ?? '?'))}${r.kernel_defaults[e.what]?.differs ? ` (default here: ${mdCell(r.kernel_defaults[e.what]?.default ?? '')})` : ''}${e.note ? ` (${mdCell(e.note)})` : ''} | ${e.rate_per_s ?? ''} |`);
     out.push('', `**Why.** ${f.why}`, '', `**Risk.** ${f.risk}`, '', `**Confidence:** ${f.confidence}. **Sources:** ${f.sources.join('; ')}`, '');
     if (f.fix.commands.length) out.push('```sh', ...f.fix.commands, '```', '');
   }

@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { catalog, type CatalogEntry, findEntry, isPattern, keyMatches, normaliseKey, suggestKeys } from '../catalog/index.js';
 import { DOMAINS } from '../catalog/schema.js';
+import { defaultHistory, describeDefault, differsFromDefault, kernelDefault, type KernelDefault, newestDefault } from '../catalog/defaults.js';
 import { resolveCounter, type Snapshot } from '../snapshot/index.js';
-import { usageError } from '../sys/errors.js';
+import { environmentError, usageError } from '../sys/errors.js';
 import { getSnapshot, parseOptions, print, printJson, sourceOptionsSchema, withJson, withSource } from './common.js';
 import { table } from './format.js';
 
@@ -15,20 +16,65 @@ export function unknownKey(key: string, snap: Snapshot | null): never {
   throw usageError(`unknown key ${JSON.stringify(key)}`, hints.length ? `did you mean: ${hints.join(', ')}` : 'see `nettune catalog` for known keys');
 }
 
-/** Concrete keys in the Snapshot that `key` names (itself, or every match of a `*` pattern). */
+/** A glob inside a segment (tcp_*, rp_filt?r): `*` any run of characters and `?` one, never a '.'. */
+export const hasGlob = (key: string): boolean => /[*?]/.test(key);
+const globCache = new Map<string, RegExp>();
+function globOf(key: string): RegExp {
+  let re = globCache.get(key);
+  if (!re) {
+    const body = key
+      .split('.')
+      .map((seg) => (seg === '*' ? '[^.]+' : seg.replace(/[\\^$+()[\]{}|.-]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '[^.]')))
+      .join('\\.');
+    re = new RegExp(`^${body}$`);
+    globCache.set(key, re);
+  }
+  return re;
+}
+
+/** Concrete keys in the Snapshot that `key` names (itself, or every match of a `*` pattern or a
+ *  glob inside a segment such as net.ipv4.tcp_*). */
 export function matchingKeys(key: string, snap: Snapshot): string[] {
-  if (!isPattern(key)) return key in snap.sysctl ? [key] : [];
-  return Object.keys(snap.sysctl)
-    .filter((k) => keyMatches(key, k))
-    .sort();
+  if (isPattern(key))
+    return Object.keys(snap.sysctl)
+      .filter((k) => keyMatches(key, k))
+      .sort();
+  if (hasGlob(key)) {
+    const re = globOf(key);
+    return Object.keys(snap.sysctl)
+      .filter((k) => re.test(k))
+      .sort();
+  }
+  return key in snap.sysctl ? [key] : [];
+}
+
+/** Why a key the Snapshot has no value for is missing: the probe could not read it (EIO from an
+ *  unset stable_secret, EACCES), or it is a global knob and this is a child namespace. */
+export function whyMissing(key: string, snap: Snapshot): { kind: 'unreadable' | 'global-in-netns'; message: string } | null {
+  const path = `/proc/sys/${key.replace(/\./g, '/')}`;
+  const err = snap.errors.find((e) => e.section === 'sysctl' && (e.source === path || e.message.startsWith(`${key}:`)));
+  if (err) return { kind: 'unreadable', message: `${key} exists but could not be read: ${err.message.startsWith(`${key}:`) ? err.message.slice(key.length + 1).trim() : err.message}` };
+  const entry = findEntry(key);
+  if (entry?.scope === 'global' && snap.netns.init === false)
+    return {
+      kind: 'global-in-netns',
+      message: `${key} is global (init namespace only): the kernel shows it only in the initial network namespace${snap.netns.name ? `, not in ${snap.netns.name}` : ''}`,
+    };
+  return null;
 }
 
 export interface Explanation {
   key: string;
   entry: CatalogEntry | null;
   values: Record<string, string>;
-  /** Per concrete key: differs from the kernel default (null when the default is computed). */
+  /** Per concrete key: differs from this Snapshot's kernel default (null when it is not known). */
   differs_from_default: Record<string, boolean | null>;
+  /** The kernel default for this Snapshot's kernel and host: for the entry's key, and for each
+   *  concrete key whose default differs from it (conf.all vs conf.default). */
+  default: KernelDefault | null;
+  defaults: Record<string, KernelDefault>;
+  /** A global knob asked in a child namespace: it exists only in the initial namespace. */
+  global_in_netns: boolean;
   counters: Record<string, number | null>;
   related: Record<string, string | null>;
   source: { snapshot_taken_at: string; hostname: string; netns: string | null };
@@ -41,10 +87,14 @@ export function explainKey(rawKey: string, snap: Snapshot): Explanation {
   if (!entry && keys.length === 0) unknownKey(rawKey, snap);
   const values: Record<string, string> = {};
   const differs: Record<string, boolean | null> = {};
+  const main = entry ? kernelDefault(isPattern(entry.key) && !isPattern(key) ? key : entry.key, snap) : null;
+  const defaults: Record<string, KernelDefault> = {};
   for (const k of keys) {
     const v = snap.sysctl[k] ?? '';
     values[k] = v;
-    differs[k] = entry && entry.default !== null ? v !== entry.default : null;
+    differs[k] = differsFromDefault(k, snap, v);
+    const d = kernelDefault(k, snap);
+    if (d && main && (d.value !== main.value || d.status !== main.status)) defaults[k] = d;
   }
   const related: Record<string, string | null> = {};
   for (const r of entry?.related ?? []) {
@@ -57,6 +107,9 @@ export function explainKey(rawKey: string, snap: Snapshot): Explanation {
     entry,
     values,
     differs_from_default: differs,
+    default: main,
+    defaults,
+    global_in_netns: entry?.scope === 'global' && snap.netns.init === false && keys.length === 0,
     counters: Object.fromEntries((entry?.counters ?? []).map((c) => [c, resolveCounter(snap, c)])),
     related,
     source: { snapshot_taken_at: snap.taken_at, hostname: snap.hostname, netns: snap.netns.name },
@@ -108,9 +161,12 @@ export function renderExplain(x: Explanation): string {
     const d = x.differs_from_default[k];
     return [k === e.key ? 'current' : k, v, d === null ? '' : d ? '(differs from default)' : '(default)'];
   });
-  if (valueRows.length === 0) valueRows.push(['current', '(not present on this host/namespace)', '']);
-  valueRows.push(['default', e.default ?? 'computed at boot', '']);
+  if (valueRows.length === 0) valueRows.push(['current', x.global_in_netns ? 'global (init namespace only)' : '(not present on this host/namespace)', '']);
+  const d = x.default;
+  valueRows.push(['default', d ? describeDefault(d) : (e.default ?? 'computed at boot'), d?.status === 'estimate' ? '(estimate: the kernel measured memory at boot)' : '']);
+  for (const [k, kd] of Object.entries(x.defaults)) valueRows.push([`default ${k}`, describeDefault(kd), '']);
   out.push(table(valueRows.map((r) => ['  ' + (r[0] ?? ''), r[1] ?? '', r[2] ?? ''])));
+  if (d?.how && d.how !== e.default_note) out.push(wrap(`${d.how}.`, '  '));
   if (e.default_note) out.push(wrap(e.default_note, '  '));
   const range = describeRange(e);
   if (range) out.push(wrap(`valid: ${range}`, '  '));
@@ -146,14 +202,16 @@ export function registerCatalog(program: Command): void {
       const entries = catalog().filter(
         (e) => (!opts.domain || e.domain === opts.domain) && (!needle || e.key.toLowerCase().includes(needle) || e.summary.toLowerCase().includes(needle)),
       );
-      if (opts.json) return printJson({ count: entries.length, entries });
+      // Without a Snapshot the catalog shows the newest kernel's default; versioned and computed
+      // ones say so, and `explain` evaluates them for a host's kernel and memory.
+      if (opts.json) return printJson({ count: entries.length, entries: entries.map((e) => ({ ...e, default_history: defaultHistory(e.key) })) });
       print(
         table([
-          ['KEY', 'SCOPE', 'TYPE', 'UNIT', 'DEFAULT'],
-          ...entries.map((e) => [e.key, e.scope, e.type, e.unit, e.removed_in ? `(removed in ${e.removed_in})` : (e.default ?? 'computed')]),
+          ['KEY', 'SCOPE', 'TYPE', 'UNIT', 'DEFAULT (newest kernel)'],
+          ...entries.map((e) => [e.key, e.scope, e.type, e.unit, e.removed_in ? `(removed in ${e.removed_in})` : (newestDefault(e.key)?.text ?? e.default ?? 'computed')]),
         ]),
       );
-      print(`${entries.length} entries. \`nettune explain KEY\` shows one with its current value.`);
+      print(`${entries.length} entries. Defaults that changed between kernels or are computed from memory are evaluated for a host by \`nettune explain KEY\`.`);
     });
 
   withSource(program.command('explain').description('what a knob does, its current value vs default, related counters').argument('<key>'))
@@ -173,7 +231,13 @@ export function registerCatalog(program: Command): void {
       for (const key of keys) {
         const k = normaliseKey(key);
         const found = matchingKeys(k, snap);
-        if (found.length === 0) unknownKey(key, snap);
+        if (found.length === 0) {
+          const why = isPattern(k) || hasGlob(k) ? null : whyMissing(k, snap);
+          if (why?.kind === 'unreadable') throw environmentError(why.message);
+          if (why) throw usageError(why.message, 'read it without --netns (in the initial namespace)');
+          if (hasGlob(k) && !isPattern(k)) throw usageError(`no key matches ${JSON.stringify(key)}`, '`*` and `?` match within one segment, e.g. net.ipv4.tcp_*mem');
+          unknownKey(key, snap);
+        }
         for (const f of found) result[f] = snap.sysctl[f] ?? '';
       }
       if (opts.json) printJson(result);

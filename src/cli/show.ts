@@ -5,11 +5,15 @@ import { getSnapshot, parseOptions, print, printJson, sourceOptionsSchema, withS
 import { table } from './format.js';
 import { formatBytes, formatRate, formatSeconds } from '../units/index.js';
 
-const triple = (t: TripleBytes | null): string => (t ? `${formatBytes(t.min)} / ${formatBytes(t.default)} / ${formatBytes(t.max)}` : '?');
+const GLOBAL_ONLY = 'global (init namespace only)';
 const onOff = (v: string | null): string => (v === null ? '?' : v === '0' ? 'off' : v === '1' ? 'on' : v);
 
 export function renderShow(s: ShowSummary): string {
   const out: string[] = [];
+  /** What to print for a value the Snapshot lacks: a global knob in a child namespace says so. */
+  const missing = (key: string): string => (s.global_only.includes(key) ? GLOBAL_ONLY : '?');
+  const triple = (t: TripleBytes | null, key: string): string => (t ? `${formatBytes(t.min)} / ${formatBytes(t.default)} / ${formatBytes(t.max)}` : missing(key));
+  const bytesOf = (v: number | null, key: string): string => (v === null ? missing(key) : formatBytes(v));
   out.push(`${s.host.hostname} · kernel ${s.host.kernel} (${s.host.machine}) · netns ${s.host.netns} · ${s.host.taken_at}`);
   out.push(
     `${s.cpus} CPUs · memory ${formatBytes(s.memory.total_bytes)} (${formatBytes(s.memory.available_bytes)} available) · page ${formatBytes(s.memory.page_size)}`,
@@ -21,11 +25,11 @@ export function renderShow(s: ShowSummary): string {
     indent(
       table([
         ['congestion control', `${t.congestion_control ?? '?'} (available: ${t.available_congestion_control.join(' ') || '?'})`],
-        ['default qdisc', t.default_qdisc ?? '?'],
-        ['tcp_rmem min/def/max', `${triple(t.rmem)}   (autotuning limit; ≈ ${t.rmem_max_rate_at_10ms_bps ? formatRate(t.rmem_max_rate_at_10ms_bps) : '?'} per stream at 10 ms RTT)`],
-        ['tcp_wmem min/def/max', triple(t.wmem)],
-        ['core rmem/wmem_max', `${formatBytes(t.core_rmem_max)} / ${formatBytes(t.core_wmem_max)}   (caps SO_RCVBUF/SO_SNDBUF, not autotuning)`],
-        ['tcp_mem low/pres/high', `${triple(t.tcp_mem_bytes)}${t.tcp_mem_high_pct_of_ram !== null ? `   (high = ${t.tcp_mem_high_pct_of_ram} % of RAM)` : ''}`],
+        ['default qdisc', t.default_qdisc ?? missing('net.core.default_qdisc')],
+        ['tcp_rmem min/def/max', `${triple(t.rmem, 'net.ipv4.tcp_rmem')}   (autotuning limit; ≈ ${t.rmem_max_rate_at_10ms_bps ? formatRate(t.rmem_max_rate_at_10ms_bps) : '?'} per stream at 10 ms RTT)`],
+        ['tcp_wmem min/def/max', triple(t.wmem, 'net.ipv4.tcp_wmem')],
+        ['core rmem/wmem_max', `${bytesOf(t.core_rmem_max, 'net.core.rmem_max')} / ${bytesOf(t.core_wmem_max, 'net.core.wmem_max')}   (caps SO_RCVBUF/SO_SNDBUF, not autotuning)`],
+        ['tcp_mem low/pres/high', `${triple(t.tcp_mem_bytes, 'net.ipv4.tcp_mem')}${t.tcp_mem_high_pct_of_ram !== null ? `   (high = ${t.tcp_mem_high_pct_of_ram} % of RAM)` : ''}`],
         [
           'features',
           Object.entries(t.features)
@@ -37,7 +41,8 @@ export function renderShow(s: ShowSummary): string {
     ),
   );
   out.push('', 'Backlog and budget');
-  out.push(indent(Object.entries(s.backlog).map(([k, v]) => `${k} ${v ?? '?'}`).join(' · ')));
+  const backlogKey = (k: string): string => (k.startsWith('tcp_') ? `net.ipv4.${k}` : `net.core.${k}`);
+  out.push(indent(Object.entries(s.backlog).map(([k, v]) => `${k} ${v ?? missing(backlogKey(k))}`).join(' · ')));
   out.push('', 'Sockets and ports');
   const p = s.local_ports;
   out.push(
@@ -77,6 +82,14 @@ export function renderShow(s: ShowSummary): string {
       Object.entries(s.counters)
         .map(([k, v]) => `${k.split('.').slice(1).join('.')} ${v ?? '-'}`)
         .join(' · '),
+    ),
+  );
+  out.push('', "Changed from this kernel's defaults");
+  out.push(
+    indent(
+      s.changed_from_default.length
+        ? table([['key', 'value', 'default here'], ...s.changed_from_default.map((c) => [c.key, c.value, c.default])])
+        : 'nothing: every catalogued knob has its kernel default (`nettune explain KEY` says how each is computed)',
     ),
   );
   if (s.errors > 0) out.push('', `${s.errors} probe errors: see \`nettune probe\` for which sections could not be read.`);

@@ -27,6 +27,7 @@ import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { usageError } from '../sys/errors.js';
 import { InputFileError, readInputFileRaw } from '../sys/fs.js';
 import { basename, join } from 'node:path';
+import { defaultHistory, differsFromDefault, kernelDefault } from '../catalog/defaults.js';
 import { catalog, type CatalogEntry, findEntry, kernelForm as kernelValue, suggestKeys, type ValueContext, validateSysctlValue } from '../catalog/index.js';
 import type { Workload } from '../plan/types.js';
 import { evaluate } from '../rules/engine.js';
@@ -54,6 +55,7 @@ export type LintCode =
   | 'overridden'
   | 'duplicate'
   | 'drift'
+  | 'kernel-default'
   | 'global-in-netns'
   | 'implausible-value'
   | 'not-available'
@@ -604,6 +606,9 @@ export function analyse(parsed: readonly ParsedSysctlFile[], opts: AnalyseOption
   }
   for (const [a, ks] of drift) {
     const src = snap.netns.name ? `namespace ${snap.netns.name}` : 'the kernel';
+    // The live value being this kernel's default says more than "changed": the line was most
+    // likely never applied (or the value was reset), not overridden by something else.
+    const atDefault = !a.glob && differsFromDefault(a.key, snap) === false;
     push({
       file: a.file,
       line: a.line,
@@ -612,7 +617,26 @@ export function analyse(parsed: readonly ParsedSysctlFile[], opts: AnalyseOption
       key: a.key,
       message: a.glob
         ? `${a.raw_key} = ${show(a.value)} is not in effect for ${ks.length} key${ks.length > 1 ? 's' : ''}: ${listKeys(ks, 4)}`
-        : `${a.key} = ${show(a.value)} is not in effect: ${src} has ${live.get(a.key) ?? '?'} (not applied since the file changed, or changed at run time)`,
+        : atDefault
+          ? `${a.key} = ${show(a.value)} is not in effect: ${src} has ${live.get(a.key) ?? '?'}, this kernel's default, so the line was most likely never applied (sysctl --system, or a reboot, applies it)`
+          : `${a.key} = ${show(a.value)} is not in effect: ${src} has ${live.get(a.key) ?? '?'} (not applied since the file changed, or changed at run time)`,
+    });
+  }
+
+  // ---- winning lines that only restate this kernel's default: harmless here, but they pin the
+  // value across kernel upgrades that change the default (rmem_max 6.18, somaxconn 5.4 …).
+  for (const [k, a] of effective) {
+    if (a.glob || invalid.has(a) || blocked.has(k) || !live.has(k)) continue;
+    const d = kernelDefault(k, snap);
+    if (!d || d.status !== 'exact' || defaultHistory(k) === null) continue;
+    if (!sameValue(kernelForm(findEntry(k), a.value), d.value ?? '')) continue;
+    push({
+      file: a.file,
+      line: a.line,
+      severity: 'info',
+      code: 'kernel-default',
+      key: k,
+      message: `${k} = ${show(a.value)} is this ${snap.kernel.release} kernel's own default (${d.how || 'see nettune explain'}); the line changes nothing here and keeps the value if a later kernel changes the default`,
     });
   }
 

@@ -1,5 +1,6 @@
 // Queues in front of the application and the stack: listen (accept/SYN) queues and the per-CPU
 // input backlog with its softirq budget.
+import { newestLiteralDefault } from '../catalog/defaults.js';
 import { formatRate } from '../units/index.js';
 import type { SoftnetRow } from '../snapshot/schema.js';
 import type { PlanChange } from '../plan/types.js';
@@ -11,7 +12,8 @@ const IP_SYSCTL = 'Documentation/networking/ip-sysctl.rst';
 const NET_SYSCTL = 'Documentation/admin-guide/sysctl/net.rst';
 
 /** The default since 5.4 (128 before). */
-const SOMAXCONN_DEFAULT = 4096;
+/** The newest kernels' default (4096 since 5.4), the floor this rule recommends on any kernel. */
+const SOMAXCONN_DEFAULT = Number(newestLiteralDefault('net.core.somaxconn') ?? 4096);
 
 const rateText = (sig: CounterSignal): string => (sig.now && sig.rate !== null ? `${Number(sig.rate.toPrecision(3))}/s over the interval` : `${sig.total} since boot`);
 

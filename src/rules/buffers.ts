@@ -1,5 +1,6 @@
 // Socket buffers and protocol memory: TCP buffer maxima against the path BDP, tcp_mem, receive
 // queue drops, UDP buffer errors, and the net.core limits that only bind SO_RCVBUF/SO_SNDBUF.
+import { kernelDefault } from '../catalog/defaults.js';
 import { formatRate } from '../units/index.js';
 import type { PlanChange } from '../plan/types.js';
 import type { Evidence, Hit, Rule, RuleContext } from './types.js';
@@ -317,7 +318,7 @@ export const bufferRules: Rule[] = [
       if (ctx.int('net.ipv4.tcp_moderate_rcvbuf') !== 0) return null;
       const rmem = vec3(ctx, 'net.ipv4.tcp_rmem');
       const rtt = ctx.link?.rtt_s ?? 0.01;
-      const initial = rmem?.[1] ?? 131072;
+      const initial = rmem?.[1] ?? Number(kernelDefault('net.ipv4.tcp_rmem', ctx.snap)?.value?.split(' ')[1] ?? 131072);
       const ceiling = ((initial / 2) * 8) / rtt;
       return {
         message: `receive autotuning is off: sockets stay at tcp_rmem[1] = ${mib(initial)}, about ${formatRate(ceiling)} per stream at ${ms(rtt)}`,

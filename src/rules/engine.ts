@@ -1,5 +1,6 @@
 // The rule evaluator: builds the context rules read, decides applicability, runs each rule and
 // turns hits into findings with evidence, fix and risk. Rules themselves are data-like entries.
+import { describeDefault, differsFromDefault, kernelDefault } from '../catalog/defaults.js';
 import { changeCommand, type LinkSpec, type Workload } from '../plan/types.js';
 import { resolveCounter, type Snapshot } from '../snapshot/index.js';
 import type { CounterReading, Evidence, Finding, Need, Rule, RuleContext, Severity } from './types.js';
@@ -30,6 +31,9 @@ export interface AuditResult {
   rebooted_between_samples: boolean;
   /** Rule errors are bugs; they are reported, never hidden, and never stop the audit. */
   rule_errors: { id: string; message: string }[];
+  /** For each sysctl key the findings cite: this kernel's default on this host (catalog/defaults)
+   *  and whether the Snapshot's value differs from it (null: not known). */
+  kernel_defaults: Record<string, { default: string; differs: boolean | null }>;
 }
 
 export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
@@ -164,13 +168,21 @@ export function evaluate(rules: readonly Rule[], input: AuditInput): AuditResult
   const summary: Record<Severity, number> = { info: 0, warn: 0, critical: 0 };
   for (const f of findings) summary[f.severity]++;
   const rebooted = input.prev ? rebootedBetween(input.prev, input.snap) : false;
-  return { findings, summary, evaluated, skipped, workload: ctx.workload, link: ctx.link, interval_s: ctx.interval_s, rebooted_between_samples: rebooted, rule_errors: ruleErrors };
+  const kernelDefaults: AuditResult['kernel_defaults'] = {};
+  for (const e of findings.flatMap((f) => f.evidence)) {
+    if (!(e.what in input.snap.sysctl) || e.what in kernelDefaults) continue;
+    const d = kernelDefault(e.what, input.snap);
+    if (d) kernelDefaults[e.what] = { default: describeDefault(d), differs: differsFromDefault(e.what, input.snap) };
+  }
+  return { findings, summary, evaluated, skipped, workload: ctx.workload, link: ctx.link, interval_s: ctx.interval_s, rebooted_between_samples: rebooted, rule_errors: ruleErrors, kernel_defaults: kernelDefaults };
 }
 
-/** Formats an evidence line: "netstat.TcpExt.ListenOverflows = 1523 (4.2/s)". */
-export function formatEvidence(e: Evidence): string {
+/** Formats an evidence line: "netstat.TcpExt.ListenOverflows = 1523 (4.2/s)". With `defaults`
+ *  (AuditResult.kernel_defaults) a knob that differs from this kernel's default says what it is. */
+export function formatEvidence(e: Evidence, defaults?: AuditResult['kernel_defaults']): string {
   const rate = e.rate_per_s !== undefined && e.rate_per_s !== null ? ` (${formatRate(e.rate_per_s)}/s over the interval)` : '';
-  return `${e.what} = ${e.value ?? '?'}${rate}${e.note ? ` — ${e.note}` : ''}`;
+  const d = defaults?.[e.what];
+  return `${e.what} = ${e.value ?? '?'}${d?.differs ? ` (default here: ${d.default})` : ''}${rate}${e.note ? ` — ${e.note}` : ''}`;
 }
 
 const formatRate = (r: number): string => (r === 0 ? '0' : r >= 100 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toPrecision(2));

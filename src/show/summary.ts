@@ -1,4 +1,6 @@
 // `show`: one screen of the host's network tuning state, computed from a Snapshot.
+import { describeDefault, isKernelDefault, kernelDefault } from '../catalog/defaults.js';
+import { catalog, findEntry, isPattern, keyMatches } from '../catalog/index.js';
 import { resolveCounter, type Snapshot } from '../snapshot/index.js';
 
 export interface TripleBytes {
@@ -52,6 +54,41 @@ export interface ShowSummary {
   links: LinkSummary[];
   counters: Record<string, number | null>;
   errors: number;
+  /** Catalog knobs whose value differs from this kernel's default on this host (estimates and
+   *  build-dependent defaults count as default when the value fits them). */
+  changed_from_default: { key: string; value: string; default: string; status: string }[];
+  /** Global knobs this summary reads that a child namespace cannot see (shown as
+   *  "global (init namespace only)" rather than unknown). */
+  global_only: string[];
+}
+
+/** Keys `show` displays; the global ones are absent in a child namespace. */
+const SHOWN_KEYS = [
+  'net.core.default_qdisc',
+  'net.ipv4.tcp_rmem',
+  'net.ipv4.tcp_wmem',
+  'net.core.rmem_max',
+  'net.core.wmem_max',
+  'net.ipv4.tcp_mem',
+  'net.core.somaxconn',
+  'net.ipv4.tcp_max_syn_backlog',
+  'net.ipv4.tcp_syncookies',
+  'net.core.netdev_max_backlog',
+  'net.core.netdev_budget',
+  'net.core.netdev_budget_usecs',
+];
+
+function changedFromDefault(snap: Snapshot): ShowSummary['changed_from_default'] {
+  const out: ShowSummary['changed_from_default'] = [];
+  const entries = catalog();
+  for (const key of Object.keys(snap.sysctl).sort()) {
+    if (!entries.some((e) => (isPattern(e.key) ? keyMatches(e.key, key) : e.key === key))) continue;
+    const d = kernelDefault(key, snap);
+    const value = snap.sysctl[key] ?? '';
+    if (!d || isKernelDefault(d, value) !== false) continue;
+    out.push({ key, value, default: describeDefault(d), status: d.status });
+  }
+  return out;
 }
 
 const ints = (v: string | undefined): number[] | null => {
@@ -199,6 +236,8 @@ export function summarise(snap: Snapshot): ShowSummary {
     }),
     counters: Object.fromEntries(NOTABLE_COUNTERS.map((ref) => [ref, resolveCounter(snap, ref)])),
     errors: snap.errors.length,
+    changed_from_default: changedFromDefault(snap),
+    global_only: snap.netns.init === false ? SHOWN_KEYS.filter((k) => !(k in s) && findEntry(k)?.scope === 'global') : [],
   };
 }
 

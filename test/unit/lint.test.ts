@@ -296,7 +296,7 @@ describe('checks', () => {
   it('drift compares whitespace-normalised and numeric values', () => {
     const r = lintTexts({ 'd.conf': 'net.ipv4.tcp_rmem = 4096   131072\t33554432\nnet.ipv4.tcp_fastopen = 0x1\nnet.core.somaxconn = 1024\n' });
     expect(r.messages.filter((m) => m.code === 'drift').map((m) => [m.line, m.message])).toEqual([
-      [3, 'net.core.somaxconn = 1024 is not in effect: the kernel has 4096 (not applied since the file changed, or changed at run time)'],
+      [3, "net.core.somaxconn = 1024 is not in effect: the kernel has 4096, this kernel's default, so the line was most likely never applied (sysctl --system, or a reboot, applies it)"],
     ]);
   });
 

@@ -71,7 +71,7 @@ export const core: CatalogEntryInput[] = [
     scope: 'global',
     default: '212992',
     default_note:
-      'SK_RMEM_DEFAULT = 256 × SKB_TRUESIZE(256); the exact number depends on struct sizes, 212992 on x86_64 builds such as this 6.18 kernel.',
+      'SK_RMEM_DEFAULT = 256 × SKB_TRUESIZE(256); the exact number depends on struct sizes, 212992 on x86_64 builds.',
     summary:
       'Initial receive buffer size for new sockets that do not set SO_RCVBUF, such as UDP, raw, netlink and Unix sockets. TCP ignores it and starts from net.ipv4.tcp_rmem[1].',
     tradeoff:
@@ -87,7 +87,7 @@ export const core: CatalogEntryInput[] = [
     unit: 'bytes',
     scope: 'global',
     default: '212992',
-    default_note: 'SK_WMEM_DEFAULT = 256 × SKB_TRUESIZE(256); 212992 on x86_64 builds such as this 6.18 kernel.',
+    default_note: 'SK_WMEM_DEFAULT = 256 × SKB_TRUESIZE(256); 212992 on x86_64 builds.',
     summary:
       'Initial send buffer size for new non-TCP sockets that do not set SO_SNDBUF. TCP starts from net.ipv4.tcp_wmem[1] instead.',
     tradeoff:
@@ -180,7 +180,7 @@ export const core: CatalogEntryInput[] = [
     scope: 'global',
     default: null,
     default_note:
-      'Two jiffies: 2 × 1000000 / CONFIG_HZ, so 8000 with HZ=250 (Debian, and this 6.18 kernel), 2000 with HZ=1000, 20000 with HZ=100. Kernels 4.12–5.6 used a flat 2000.',
+      'Two jiffies: 2 × 1000000 / CONFIG_HZ, so 8000 with HZ=250 (Debian, Ubuntu), 2000 with HZ=1000, 6666 with HZ=300, 20000 with HZ=100. Kernels 4.12–5.6 used a flat 2000 (stable updates carry the two-jiffies fix). A Snapshot does not record CONFIG_HZ, so any of these counts as the default.',
     added_in: '4.12',
     changes: [
       {
@@ -286,7 +286,7 @@ export const core: CatalogEntryInput[] = [
     scope: 'global',
     default: 'pfifo_fast',
     default_note:
-      'The built-in default is pfifo_fast unless the kernel is built with CONFIG_NET_SCH_DEFAULT; systemd\'s sysctl.d/50-default.conf sets fq_codel, so many distributions boot with fq_codel. This fresh 6.18 VM shows pfifo_fast.',
+      'The built-in default is pfifo_fast unless the kernel is built with CONFIG_NET_SCH_DEFAULT; systemd\'s sysctl.d/50-default.conf sets fq_codel, so many distributions boot with fq_codel. A kernel without such a sysctl.d file shows pfifo_fast.',
     summary:
       'Queueing discipline attached to network devices when their root qdisc is created; multiqueue NICs get mq with this qdisc on each leaf, and virtual devices such as lo and veth default to noqueue. Only qdiscs that work without parameters (pfifo_fast, fq, fq_codel, sfq, codel) make sense here.',
     tradeoff:
@@ -371,7 +371,7 @@ export const core: CatalogEntryInput[] = [
     scope: 'global',
     default: null,
     default_note:
-      'Build-dependent: 1 when CONFIG_BPF_JIT_DEFAULT_ON is set (architectures selecting ARCH_WANT_DEFAULT_BPF_JIT, e.g. x86_64, or CONFIG_BPF_JIT_ALWAYS_ON), else 0 as the documentation says. With BPF_JIT_ALWAYS_ON (this 6.18 kernel) it reads 1 and cannot be turned off.',
+      'Build-dependent: 1 when CONFIG_BPF_JIT_DEFAULT_ON is set (architectures selecting ARCH_WANT_DEFAULT_BPF_JIT, e.g. x86_64, or CONFIG_BPF_JIT_ALWAYS_ON), else 0 as the documentation says. With BPF_JIT_ALWAYS_ON it reads 1 and cannot be turned off.',
     summary:
       'Enables the BPF just-in-time compiler that turns BPF programs (socket filters, tc/XDP programs, seccomp, tracing) into native code. With it off the kernel runs them in the much slower interpreter.',
     tradeoff:
@@ -531,7 +531,7 @@ export const core: CatalogEntryInput[] = [
     scope: 'global',
     default: '17',
     default_note:
-      'Equals MAX_SKB_FRAGS: 17 unless the kernel is built with a larger CONFIG_MAX_SKB_FRAGS (a build option on recent kernels; this 6.18 kernel uses 17). Values above the build maximum are rejected.',
+      'Equals MAX_SKB_FRAGS: 17 unless the kernel is built with a larger CONFIG_MAX_SKB_FRAGS (a build option since 6.2). Values above the build maximum are rejected.',
     summary:
       'Maximum number of page fragments TCP attaches to one outgoing socket buffer, which bounds how large a GSO/TSO packet built from page fragments can get. Lower values make the stack build smaller super-packets.',
     tradeoff:

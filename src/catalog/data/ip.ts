@@ -172,7 +172,7 @@ export const ip: CatalogEntryInput[] = [
     scope: 'global',
     default: null,
     default_note:
-      'Computed at boot: limit = free buffer pages / 8 (at least 128); min = limit/4*3, pressure = limit, max = 2 × min. On this 24 GB machine: 575799 767732 1151598 (about 2.2 / 2.9 / 4.4 GiB in 4 KB pages).',
+      'Computed at boot: limit = free buffer pages / 8 (at least 128); min = limit/4*3, pressure = limit, max = 2 × min, i.e. about 9.4 %, 12.5 % and 18.75 % of memory (twice tcp_mem). `nettune explain` evaluates it for the snapshot\'s memory.',
     summary:
       'Memory, in pages, that all UDP sockets together may use for queued data. Once the total passes the first value, only sockets holding less than udp_rmem_min may still grow, and nothing is admitted beyond the third; UDP has no memory-pressure mode, so the first value is the working limit (the documentation says the other two only mirror the tcp_mem format). Refused datagrams are dropped and counted as UDP memory errors.',
     tradeoff:

@@ -14,7 +14,7 @@ export const misc: CatalogEntryInput[] = [
     scope: 'global',
     default: null,
     default_note:
-      'Computed at boot as about 10% of memory in KB: (total pages − 1.5 × pages already in use at boot) × (page size / 1024) / 10, at least 8192 (NR_FILE). This 24 GB machine shows 2466165.',
+      'Computed at boot as about 10% of memory in KB: (total pages − 1.5 × pages already in use at boot) × (page size / 1024) / 10, at least 8192 (NR_FILE): about 2.4 million on a 24 GiB machine, 200 000 on 2 GiB. systemd 240 and later raise it to LONG_MAX (9223372036854775807) at boot, which is not the kernel\'s default.',
     summary:
       'System-wide maximum number of open file handles, which includes every socket. When it is reached, open(), socket() and accept() fail with ENFILE and the kernel logs "VFS: file-max limit <n> reached".',
     tradeoff:
@@ -32,7 +32,7 @@ export const misc: CatalogEntryInput[] = [
     scope: 'global',
     default: null,
     default_note:
-      'Read-only live value. The second field has always been 0 since 2.6; the third repeats fs.file-max. At the time of writing this machine showed "169 0 2466165".',
+      'Read-only live value. The second field has always been 0 since 2.6; the third repeats fs.file-max.',
     summary:
       'Read-only view of file-handle usage: handles currently allocated, a legacy "free" field that is always 0, and the fs.file-max limit.',
     tradeoff: 'Read-only; compare the first field with the third to see how close the host is to ENFILE.',
@@ -65,7 +65,7 @@ export const misc: CatalogEntryInput[] = [
     scope: 'global',
     default: null,
     default_note:
-      'Computed at boot as sqrt(16 × low-memory KB), clamped to 128 KB–256 MB; with transparent hugepages enabled (always or madvise) khugepaged raises it to keep free pageblocks for compaction. On this 24 GB machine the formula gives about 20 MB but THP (madvise) raised it to 67584 KB.',
+      'Computed at boot as sqrt(16 × low-memory KB), clamped to 128 KB–256 MB; with transparent hugepages enabled (always or madvise) khugepaged raises it to keep free pageblocks for compaction. A Snapshot does not record whether THP raised it, so nettune does not state a number.',
     summary:
       'Amount of memory the kernel keeps free as the minimum watermark of each zone; allocations that cannot sleep, like packet reception in softirq, may dip into this reserve. It also sets the low and high watermarks that wake kswapd.',
     tradeoff:

@@ -121,7 +121,7 @@ export const mptcp: CatalogEntryInput[] = [
     unit: 'none',
     scope: 'netns',
     default: 'kernel userspace',
-    default_note: 'Read-only list of registered path managers; this 6.18 kernel shows "kernel userspace".',
+    default_note: 'Read-only list of registered path managers: "kernel userspace" with both built in (6.15+).',
     added_in: '6.15',
     summary: 'Read-only list of the path managers currently registered, i.e. the values path_manager accepts.',
     tradeoff: 'Read-only; informational.',

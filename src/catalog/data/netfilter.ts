@@ -20,7 +20,7 @@ export const netfilter: CatalogEntryInput[] = [
     scope: 'global',
     default: null,
     default_note:
-      'Equal to nf_conntrack_buckets when the table is sized automatically (since 5.15): 262144 on 64-bit machines with more than 4 GB, as on this 24 GB host. If the hash size is given with the hashsize module parameter, max is 8 × hashsize. Before 5.15 it was 4 × buckets with smaller bucket counts (same 262144 above 4 GB).',
+      'Equal to nf_conntrack_buckets when the table is sized automatically (since 5.15): 262144 on 64-bit machines with more than 4 GiB (65536 above 1 GiB). If the hash size is given with the hashsize module parameter, max is 8 × hashsize. Before 5.15 it was 4 × buckets with smaller bucket counts (same 262144 above 4 GB).',
     changes: [
       {
         version: '5.15',
@@ -32,7 +32,7 @@ export const netfilter: CatalogEntryInput[] = [
     summary:
       'Maximum number of tracked connections in each network namespace; the value is global and writable only from the initial namespace, but every namespace is counted against it separately. When the table is full the kernel tries to evict a not-yet-assured entry, and otherwise drops the packet and logs "nf_conntrack: table full, dropping packet". 0 means no limit.',
     tradeoff:
-      'Too low drops new connections on busy NAT gateways, load balancers and Kubernetes nodes; each entry costs a few hundred bytes of unswappable memory (a 256-byte slab object on this 6.18 kernel, plus extensions), and raising max far above buckets lengthens hash chains (raise nf_conntrack_buckets with it).',
+      'Too low drops new connections on busy NAT gateways, load balancers and Kubernetes nodes; each entry costs a few hundred bytes of unswappable memory (a 256-byte slab object on x86_64 6.x kernels, plus extensions), and raising max far above buckets lengthens hash chains (raise nf_conntrack_buckets with it).',
     counters: ['conntrack.count', 'conntrack.max', 'conntrack.stats.drop', 'conntrack.stats.early_drop', 'conntrack.stats.insert_failed'],
     related: ['net.netfilter.nf_conntrack_buckets', 'net.nf_conntrack_max', 'net.netfilter.nf_conntrack_count', 'net.netfilter.nf_conntrack_tcp_timeout_established'],
     sources: [...TABLE_SIZE_SOURCES, 'net/netfilter/nf_conntrack_core.c (__nf_conntrack_alloc, early_drop)'],
@@ -45,7 +45,7 @@ export const netfilter: CatalogEntryInput[] = [
     range: { min: 0 },
     scope: 'global',
     default: null,
-    default_note: 'Same variable as net.netfilter.nf_conntrack_max (262144 on this host); computed from memory at module load.',
+    default_note: 'Same variable as net.netfilter.nf_conntrack_max; computed from memory at module load.',
     summary:
       'Legacy alias of net.netfilter.nf_conntrack_max kept at the top of net/ for compatibility. It exists only in the initial namespace; writing either name changes the same limit.',
     tradeoff: 'Same as net.netfilter.nf_conntrack_max; set one name only to avoid conflicting sysctl.d entries.',
@@ -61,7 +61,7 @@ export const netfilter: CatalogEntryInput[] = [
     scope: 'global',
     default: null,
     default_note:
-      'Computed at module load from memory: total RAM / 16384 / sizeof(hlist_head), replaced by 262144 on 64-bit machines with more than 4 GB and 65536 above 1 GB, never below 1024. This 24 GB host shows 262144.',
+      'Computed at module load from memory: total RAM / 16384 / sizeof(hlist_head), replaced by 262144 on 64-bit machines with more than 4 GB and 65536 above 1 GB, never below 1024 (before 5.15: 65536 above 4 GiB, 16384 above 1 GiB, at least 32). Rounded up to whole pages of bucket heads.',
     changes: [
       {
         version: '5.15',
@@ -102,7 +102,7 @@ export const netfilter: CatalogEntryInput[] = [
     scope: 'global',
     default: null,
     default_note:
-      'Computed at module load: 4 × the expectation hash size, which is nf_conntrack_buckets / 256 (at least 1). With 262144 buckets that is 4096, as on this host. The documentation gives buckets / 256, which is the hash size, not the limit.',
+      'Computed at module load: 4 × the expectation hash size, which is nf_conntrack_buckets / 256 (at least 1). With 262144 buckets that is 4096. The documentation gives buckets / 256, which is the hash size, not the limit.',
     summary:
       'Maximum number of expectations (anticipated related connections, e.g. FTP data channels or SIP media announced by a conntrack helper). New expectations beyond it are refused.',
     tradeoff: 'Only matters with helpers in use; too low breaks helper-assisted protocols under load, higher costs a little memory.',

@@ -1,7 +1,8 @@
 // TCP knobs (net.ipv4.tcp_*; they also govern TCP over IPv6). Facts from
 // Documentation/networking/ip-sysctl.rst unless a source says otherwise; defaults and bounds were
 // checked against Linux 6.18 (net/ipv4/sysctl_net_ipv4.c, tcp_sk_init() in net/ipv4/tcp_ipv4.c,
-// tcp_init() in net/ipv4/tcp.c) and on a 24 GB 6.18 VM (HZ=250):
+// tcp_init() in net/ipv4/tcp.c) and on a running 6.18 kernel (HZ=250). Defaults that changed between
+// kernels or are computed from memory are modelled in src/catalog/data/defaults.ts:
 //
 // - Scope: everything in ipv4_net_table is per network namespace. tcp_mem, tcp_max_orphans and
 //   tcp_low_latency live in the global ipv4_table (absent inside a child namespace);
@@ -31,7 +32,7 @@ export const tcp: CatalogEntryInput[] = [
     scope: 'netns',
     default: null,
     default_note:
-      'Chosen at build time by CONFIG_DEFAULT_TCP_CONG: cubic in upstream defconfigs and most distribution kernels; this 6.18 VM is built with CONFIG_DEFAULT_BBR=y and shows bbr. A new network namespace starts with the initial namespace\'s current algorithm (reno if that cannot be pinned).',
+      'Chosen at build time by CONFIG_DEFAULT_TCP_CONG: cubic in upstream defconfigs and most distribution kernels; kernels built with CONFIG_DEFAULT_BBR=y show bbr. A new network namespace starts with the initial namespace\'s current algorithm (reno if that cannot be pinned).',
     summary:
       'Congestion control algorithm given to new TCP sockets that do not choose one with setsockopt(TCP_CONGESTION); accepted connections inherit the listener\'s algorithm. Writing a name that is not loaded makes the kernel try to load module tcp_<name>; inside a child namespace only algorithms listed in tcp_allowed_congestion_control can be made the default.',
     tradeoff:
@@ -54,7 +55,7 @@ export const tcp: CatalogEntryInput[] = [
     scope: 'global',
     default: null,
     default_note:
-      'Read-only list of the algorithms registered right now: the built-in ones plus any loaded modules (this VM: reno bbr cubic). reno is always present.',
+      'Read-only list of the algorithms registered right now: the built-in ones plus any loaded modules. reno is always present.',
     summary:
       'Read-only, space-separated list of the congestion control algorithms currently registered with the kernel. Algorithms built as modules appear only once their module is loaded.',
     tradeoff:
@@ -71,7 +72,7 @@ export const tcp: CatalogEntryInput[] = [
     scope: 'global',
     default: null,
     default_note:
-      'reno plus the build-time default algorithm (this VM: "reno bbr"). One list for the whole machine; read-only inside child namespaces.',
+      'reno plus the build-time default algorithm (e.g. "reno cubic"). One list for the whole machine; read-only inside child namespaces.',
     summary:
       'Algorithms that processes without CAP_NET_ADMIN may select with setsockopt(TCP_CONGESTION), and the only ones a child network namespace may make its default. It must be a subset of tcp_available_congestion_control; privileged processes may pick any available algorithm.',
     tradeoff:
@@ -249,7 +250,7 @@ export const tcp: CatalogEntryInput[] = [
     scope: 'netns',
     default: null,
     default_note:
-      'max(128, established-hash buckets / 128): 262144 / 128 = 2048 on this 24 GB machine (see tcp_ehash_entries). A namespace with its own hash table (tcp_child_ehash_entries) derives it from that table.',
+      'max(128, established-hash buckets / 128) since 5.4 (/ 256 before): 2048 with 262144 buckets, 128 with 16384 (see tcp_ehash_entries). A namespace with its own hash table (tcp_child_ehash_entries) derives it from that table.',
     summary:
       'Per-listener limit on half-open (SYN_RECV) requests that only matters while syncookies are off: once a listener holds more than three quarters of this many, SYNs from peers unknown to the TCP metrics cache are dropped. The SYN queue itself is bounded by the listen() backlog (capped by net.core.somaxconn); with syncookies on, overflow is answered with cookies.',
     tradeoff:
@@ -577,7 +578,7 @@ export const tcp: CatalogEntryInput[] = [
     scope: 'global',
     default: null,
     default_note:
-      'Established-hash buckets / 2, set once at boot: 131072 on this 24 GB machine (262144 buckets). One value for the whole machine, writable only from the initial namespace.',
+      'Established-hash buckets / 2, set once at boot (131072 with 262144 buckets). One value for the whole machine, writable only from the initial namespace.',
     summary:
       'Machine-wide maximum of orphaned TCP sockets, those closed by the application but still finishing their shutdown; beyond it new orphans are reset immediately and "too many orphaned sockets" is logged. It is a safety net against denial of service, not a tuning target.',
     tradeoff:
@@ -594,7 +595,7 @@ export const tcp: CatalogEntryInput[] = [
     scope: 'netns',
     default: null,
     default_note:
-      'Established-hash buckets / 2: 131072 on this 24 GB machine. A namespace with its own hash table (tcp_child_ehash_entries) uses half of that table\'s size.',
+      'Established-hash buckets / 2 (131072 with 262144 buckets). A namespace with its own hash table (tcp_child_ehash_entries) uses half of that table\'s size.',
     summary:
       'Maximum number of TIME-WAIT entries (including FIN-WAIT-2 orphans parked as timewait entries) in this namespace; beyond it a closing connection gets no TIME-WAIT entry at all and is simply destroyed, and the overflow is counted.',
     tradeoff:
@@ -689,7 +690,7 @@ export const tcp: CatalogEntryInput[] = [
     scope: 'netns',
     default: null,
     default_note:
-      'min = one page (4096), default = 131072, max = the smaller of 32 MiB and 1/128 of the buffer memory free at boot, but at least 131072: 33554432 on this 24 GB 6.18 machine. Kernels before 6.16 capped max at 6 MiB (6291456). A new network namespace copies the initial namespace\'s current values.',
+      'min = one page (4096), default = 131072, max = the smaller of 32 MiB and 1/128 of the buffer memory free at boot, but at least 131072: the 32 MiB cap from about 4 GiB of memory up. Kernels before 6.16 capped max at 6 MiB (6291456), and before 4.20 the default field was 87380. A new network namespace copies the initial namespace\'s current values.',
     changes: [
       {
         version: '4.20',
@@ -729,7 +730,7 @@ export const tcp: CatalogEntryInput[] = [
     scope: 'netns',
     default: null,
     default_note:
-      'min = one page (4096), default = 16384, max = the smaller of 4 MiB and 1/128 of the buffer memory free at boot, but at least 64 KiB: 4194304 on this 24 GB machine. A new network namespace copies the initial namespace\'s current values.',
+      'min = one page (4096), default = 16384, max = the smaller of 4 MiB and 1/128 of the buffer memory free at boot, but at least 64 KiB: the 4 MiB cap from about 512 MiB of memory up. A new network namespace copies the initial namespace\'s current values.',
     summary:
       'Send buffer sizes in bytes for TCP sockets: min is what every socket may always queue, default is the initial send buffer (overriding net.core.wmem_default), and max bounds send-buffer autotuning. SO_SNDBUF switches autotuning off for that socket and is capped by net.core.wmem_max instead.',
     tradeoff:
@@ -749,7 +750,7 @@ export const tcp: CatalogEntryInput[] = [
     scope: 'global',
     default: null,
     default_note:
-      'Computed at boot from the buffer memory then free (nr_free_buffer_pages): pressure = 1/16 of it (at least 128 pages), low = 3/4 of pressure, high = 2 × low, i.e. about 4.7 %, 6.25 % and 9.4 % of memory. This 24 GB VM shows 287898 383866 575796 pages (about 1.10, 1.46 and 2.20 GiB with 4 KiB pages).',
+      'Computed at boot from the buffer memory then free (nr_free_buffer_pages): pressure = 1/16 of it (at least 128 pages), low = 3/4 of pressure, high = 2 × low, i.e. about 4.7 %, 6.25 % and 9.4 % of memory. `nettune explain` evaluates it for the snapshot\'s memory.',
     summary:
       'Machine-wide limits, in pages (not bytes), on memory used by all TCP sockets together: below low TCP does not restrain itself, above pressure it enters memory-pressure mode and shrinks buffers until usage drops under low again, and high is the hard ceiling beyond which socket buffer allocations fail. There is one copy for the whole machine, writable only from the initial namespace.',
     tradeoff:
@@ -1366,7 +1367,7 @@ export const tcp: CatalogEntryInput[] = [
     scope: 'netns',
     default: null,
     default_note:
-      'Sized at boot at about one bucket per 128 KiB of memory, rounded up to a power of two and capped at 524288 unless the thash_entries= boot parameter is given: 262144 on this 24 GB machine. A child namespace sharing that table reads it as negative (-262144 here).',
+      'Sized at boot at about one bucket per 128 KiB of memory, rounded up to a power of two and capped at 524288 unless the thash_entries= boot parameter is given (262144 for 24 GiB, 16384 for 2 GiB). A child namespace sharing that table reads it as negative.',
     summary:
       'Read-only number of buckets in this namespace\'s hash table of established and TIME-WAIT TCP sockets. Its size sets the defaults of tcp_max_tw_buckets (half), tcp_max_orphans (half, machine-wide) and tcp_max_syn_backlog (1/128, at least 128).',
     tradeoff:
