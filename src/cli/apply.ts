@@ -7,11 +7,12 @@ import { settle, startWatchdog } from '../apply/confirm.js';
 import { getTx, listTx, openJournal, snapshotsOf, stepsOf } from '../apply/journal.js';
 import { DEFAULT_PERSIST_FILE } from '../apply/persist.js';
 import { applyTransaction } from '../apply/transaction.js';
-import { type InputChange, parseSet, validateChanges } from '../apply/validate.js';
-import { targetLabel } from '../apply/io.js';
+import { type InputChange, parseSet, toTarget, validateChanges } from '../apply/validate.js';
+import { systemIO, targetLabel } from '../apply/io.js';
+import { checkBinding, type LiveChange, renderDifferences } from '../apply/binding.js';
 import { globMatches, parseSysctlConf } from '../lint/parse.js';
 import { buildPlan, checkDeadPeer } from '../plan/index.js';
-import { planSchema } from '../plan/schema.js';
+import { type Plan, planSchema } from '../plan/schema.js';
 import { WORKLOADS } from '../plan/types.js';
 import { parseDuration } from '../units/index.js';
 import type { Snapshot } from '../snapshot/index.js';
@@ -39,6 +40,7 @@ const applyOptions = z
     confirm: z.string().optional(),
     dryRun: z.boolean().optional(),
     yes: z.boolean().optional(),
+    force: z.boolean().optional(),
   })
   .refine((o) => Boolean(o.link) === Boolean(o.rtt), { message: '--link and --rtt go together' });
 
@@ -47,7 +49,36 @@ type ApplyOptions = z.infer<typeof applyOptions>;
 interface Inputs {
   source: string;
   plan: unknown;
+  /** A plan file: where it was made (checked against the live host before the lock). */
+  boundTo?: Plan['host'];
   changes: InputChange[];
+}
+
+/** Refuses a plan file made elsewhere (host, namespace) or whose `from` values are no longer the
+ *  live ones, listing each difference; with --force it says so and goes on (the transaction reads
+ *  and journals the live before-values as always). */
+async function checkPlanBinding(inputs: Inputs, snap: Snapshot, netns: string | null, force: boolean): Promise<void> {
+  if (!inputs.boundTo) return;
+  const io = systemIO(netns);
+  const live: LiveChange[] = [];
+  for (const { change: c } of inputs.changes) {
+    const target = toTarget(c);
+    let value: string | null;
+    if (c.kind === 'sysctl') value = snap.sysctl[c.key] ?? null;
+    else if (c.from === null) value = null;
+    else value = await io.read(target).catch(() => null);
+    live.push({ label: targetLabel(target), kind: c.kind, from: c.from, to: c.to, live: value });
+  }
+  const check = checkBinding(inputs.boundTo, { hostname: snap.hostname, machine_id: snap.machine_id ?? null, netns: snap.netns.name }, live);
+  for (const n of check.notes) logErr(`nettune: note: ${inputs.source}: ${n}`);
+  if (!check.differences.length) return;
+  const lines = renderDifferences(check.differences);
+  if (!force)
+    throw usageError(
+      `${inputs.source} was made for another host, namespace or state; nothing was changed:\n  ${lines.join('\n  ')}`,
+      'make a new plan here (nettune plan … --out FILE), or apply this one anyway with --force',
+    );
+  logErr(`nettune: applying ${inputs.source} despite these differences (--force); the live values are recorded as the before-values:\n  ${lines.join('\n  ')}`);
 }
 
 /** Turns the one input the user gave (file, --set, --workload) into changes. */
@@ -80,8 +111,7 @@ function readInputs(file: string | undefined, opts: ApplyOptions, snap: Snapshot
     const doc = j.value;
     const r = planSchema.safeParse(doc);
     if (!r.success) throw usageError(`${path}: not a valid plan: ${r.error.issues[0]?.path.join('.') ?? ''}: ${r.error.issues[0]?.message ?? ''}`);
-    if (r.data.host.hostname !== snap.hostname) logErr(`nettune: note: ${path} was planned on ${r.data.host.hostname}, applying on ${snap.hostname}`);
-    return { source: path, plan: r.data, changes: r.data.changes.map(({ reason, source, ...change }) => ({ change, reason, source })) };
+    return { source: path, plan: r.data, boundTo: r.data.host, changes: r.data.changes.map(({ reason, source, ...change }) => ({ change, reason, source })) };
   }
   // A sysctl.conf-style file, read with the same parser as `lint`; later lines override earlier.
   const parsed = parseSysctlConf(text, path);
@@ -127,6 +157,7 @@ export function registerApply(program: Command): void {
     .option('--confirm <dur>', 'revert automatically unless `nettune confirm` arrives within DUR (survives the applier being killed)')
     .option('--dry-run', 'validate and show the diff, change nothing')
     .option('--yes', 'do not ask')
+    .option('--force', 'apply a plan file although it was made on another host or namespace, or its `from` values are not the live ones')
     .action(async (file: string | undefined, raw: unknown) => {
       const opts = parseOptions(applyOptions, raw);
       await warnIfStale(!opts.dryRun);
@@ -137,6 +168,7 @@ export function registerApply(program: Command): void {
       const inputs = readInputs(file, opts, snap);
       const v = validateChanges(inputs.changes, snap);
       if (v.errors.length) throw usageError(`nothing was changed; fix these first:\n  ${v.errors.join('\n  ')}`);
+      await checkPlanBinding(inputs, snap, opts.netns ?? null, Boolean(opts.force));
       const persistFile = opts.persist || opts.persistFile ? join(opts.root ? resolve(opts.root) : '/', opts.persistFile ?? DEFAULT_PERSIST_FILE) : null;
       if (persistFile && opts.netns)
         logErr(`nettune: note: systemd-sysctl applies ${persistFile} to the initial namespace at boot; for ${opts.netns} load it with: ip netns exec ${opts.netns} sysctl -p ${persistFile}`);

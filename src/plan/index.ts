@@ -55,7 +55,7 @@ export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()):
   return {
     schema: PLAN_SCHEMA,
     created_at: now.toISOString(),
-    host: { hostname: snap.hostname, kernel: snap.kernel.release, netns: snap.netns.name, snapshot_taken_at: snap.taken_at },
+    host: { hostname: snap.hostname, machine_id: snap.machine_id ?? null, kernel: snap.kernel.release, netns: snap.netns.name, snapshot_taken_at: snap.taken_at },
     workload: params.workload,
     link: params.link,
     params: { conns: params.conns, dead_peer_s: params.dead_peer_s },

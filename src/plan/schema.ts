@@ -18,7 +18,15 @@ export const plannedChangeSchema = z.intersection(
 export const planSchema = z.object({
   schema: z.literal(PLAN_SCHEMA),
   created_at: z.string(),
-  host: z.object({ hostname: z.string(), kernel: z.string(), netns: z.string().nullable(), snapshot_taken_at: z.string() }),
+  /** Where the plan was made: `apply` refuses it elsewhere (src/apply/binding.ts) unless --force.
+   *  machine_id is absent in plans of older versions. */
+  host: z.object({
+    hostname: z.string(),
+    machine_id: z.string().nullable().optional(),
+    kernel: z.string(),
+    netns: z.string().nullable(),
+    snapshot_taken_at: z.string(),
+  }),
   workload: z.enum(WORKLOADS),
   link: z
     .object({ rate_bps: z.number(), rtt_s: z.number(), bdp_bytes: z.number(), loss_pct: z.number().nullable() })

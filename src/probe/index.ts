@@ -24,6 +24,20 @@ export interface ProbeOptions {
   netnsName?: string | null;
 }
 
+/** The installation's identity (machine-id(5)): /etc/machine-id, or D-Bus's copy on systems
+ *  without one; null when neither is a 32-hex-digit id (an empty /etc/machine-id on a fresh image). */
+function readMachineId(): string | null {
+  for (const path of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
+    try {
+      const id = readFileSync(path, 'utf8').trim().toLowerCase();
+      if (/^[0-9a-f]{32}$/.test(id)) return id;
+    } catch {
+      // try the next one
+    }
+  }
+  return null;
+}
+
 /** Reads a file and parses it; a missing file or parse problems become error entries. */
 function readParsed<T>(path: string, section: string, parse: (t: string) => Parsed<T>, errors: ProbeError[]): T | null {
   let text: string;
@@ -208,6 +222,7 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
     duration_ms: Math.round((performance.now() - started) * 10) / 10,
     hostname: hostname(),
     ...bootId(errors),
+    machine_id: readMachineId(),
     tool: { name: 'nettune', version: VERSION },
     netns: { name: opts.netnsName ?? null, inode: nsInode, init: isInitNetns(nsInode, initInode, sysctl) },
     kernel: {

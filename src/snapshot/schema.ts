@@ -102,6 +102,8 @@ export const snapshotSchema = z.object({
   /** /proc/sys/kernel/random/boot_id: a new value on every boot, so two samples with different
    *  ids have counters that restarted in between (optional: older snapshots lack it). */
   boot_id: z.string().optional(),
+  /** /etc/machine-id (boot-independent identity of the installation); absent in older Snapshots. */
+  machine_id: z.string().nullable().optional(),
   tool: z.object({ name: z.literal('nettune'), version: z.string() }),
   netns: z.object({ name: z.string().nullable(), inode: z.number().nullable(), init: z.boolean().nullable() }),
   kernel: z.object({ release: z.string(), version: z.string(), machine: z.string() }),

@@ -3,7 +3,7 @@
 // the NIC unit is not injectable with hostile interface names, a plan applies only where it was
 // made, and rollback/recover restore the persisted files exactly (mode, owner, what was created).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -85,6 +85,61 @@ describe.skipIf(!isRoot)('writes (root, namespaces)', () => {
     }
     expect(rps()).toMatch(/^0*1$/);
     expect(gro()).toBe(groWanted);
+  });
+
+  it('a plan applies only where it was made: another namespace, a changed `from` value, another host are refused (exit 2, before the lock) unless --force', () => {
+    const a = newNetns('pa');
+    const b = newNetns('pb');
+    const plan = join(root, 'plan.json');
+    const p = nettune(['plan', '--netns', a, '--workload', 'throughput', '--link', '1gbit', '--rtt', '100ms', '--out', plan]);
+    expect(p.code, p.stderr).toBe(0);
+    const doc = JSON.parse(readFileSync(plan, 'utf8')) as { host: { hostname: string; machine_id: string | null; netns: string }; changes: { kind: string; key?: string; from: string | null; to: string }[] };
+    expect(doc.host).toMatchObject({ netns: a, machine_id: /^[0-9a-f]{32}$/.test(readFileSync('/etc/machine-id', 'utf8').trim()) ? readFileSync('/etc/machine-id', 'utf8').trim() : null });
+    const wmem = doc.changes.find((c) => c.key === 'net.ipv4.tcp_wmem');
+    expect(wmem?.from).toBeTruthy();
+    const sysctlA = () => inNs(a, 'sysctl', '-a', '-r', '^net[.]').stdout; // the namespace's own knobs (kernel.* has volatile ids)
+    const before = sysctlA();
+
+    // another namespace
+    const other = nettune(['apply', plan, '--netns', b, '--yes']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain(`netns: plan has "${a}", live is "${b}"`);
+    // a from value changed behind the plan's back
+    expect(inNs(a, 'sysctl', '-q', '-w', 'net.ipv4.tcp_wmem=4096 20000 4000000').status).toBe(0);
+    const drift = nettune(['apply', plan, '--netns', a, '--yes', '--json']);
+    expect(drift.code).toBe(2);
+    const err = (JSON.parse(drift.stdout) as { error: { message: string } }).error.message;
+    expect(err).toContain(`net.ipv4.tcp_wmem: plan has ${JSON.stringify(wmem?.from)}, live is "4096 20000 4000000"`);
+    // another host (an edited plan standing in for a copy made elsewhere), and another machine id
+    const edited = join(root, 'elsewhere.json');
+    writeFileSync(edited, JSON.stringify({ ...doc, host: { ...doc.host, hostname: 'db7.example', machine_id: '0123456789abcdef0123456789abcdef' } }));
+    const elsewhere = nettune(['apply', edited, '--netns', a, '--yes']);
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toMatch(/hostname: plan has "db7\.example", live is/);
+    expect(elsewhere.stderr).toMatch(/machine_id: plan has "0123456789abcdef0123456789abcdef", live is/);
+    // nothing was written, no transaction, no lock
+    inNs(a, 'sysctl', '-q', '-w', `net.ipv4.tcp_wmem=${wmem?.from ?? ''}`);
+    expect(sysctlA()).toBe(before);
+    expect(JSON.parse(nettune(['history', '--json']).stdout)).toEqual({ transactions: [] });
+    expect(existsSync(join(state, 'lock'))).toBe(false);
+
+    // a plan of an older nettune (no machine_id) still applies on its host, with a note
+    const old = join(root, 'old.json');
+    const { machine_id: _m, ...oldHost } = doc.host;
+    writeFileSync(old, JSON.stringify({ ...doc, host: oldHost }));
+    const dry = nettune(['apply', old, '--netns', a, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stderr).toMatch(/records no machine id/);
+
+    // --force: applied, and the journal holds the live before-value, not the plan's
+    expect(inNs(a, 'sysctl', '-q', '-w', 'net.ipv4.tcp_wmem=4096 20000 4000000').status).toBe(0);
+    const forced = nettune(['apply', plan, '--netns', a, '--yes', '--force', '--json']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toMatch(/despite these differences \(--force\)/);
+    const tx = JSON.parse(nettune(['show-tx', '1', '--json']).stdout) as { steps: { target: { key?: string }; before: string }[] };
+    expect(tx.steps.find((s) => s.target.key === 'net.ipv4.tcp_wmem')?.before).toBe('4096 20000 4000000');
+    expect(nettune(['rollback']).code).toBe(0);
+    expect(inNs(a, 'sysctl', '-n', 'net.ipv4.tcp_wmem').stdout.trim().replace(/\s+/g, ' ')).toBe('4096 20000 4000000');
   });
 
   it('a sysfs path that is not a queue or NAPI attribute, or climbs with "..", is refused before the lock (exit 2)', () => {
