@@ -73,7 +73,7 @@ describe.skipIf(!isRoot)('writes (root, namespaces)', () => {
 
     // back to the old values, then run the unit's commands as systemd would (argv, no shell):
     // they set exactly the persisted values and run nothing else (no `id` output)
-    expect(nettune(['rollback']).code).toBe(0);
+    expect(nettune(['rollback', '--netns', ns, '--yes']).code).toBe(0);
     expect(rps()).toBe(rpsBefore);
     expect(gro()).toBe(groBefore);
     expect(existsSync(unitPath)).toBe(false);
@@ -138,7 +138,7 @@ describe.skipIf(!isRoot)('writes (root, namespaces)', () => {
     expect(forced.stderr).toMatch(/despite these differences \(--force\)/);
     const tx = JSON.parse(nettune(['show-tx', '1', '--json']).stdout) as { steps: { target: { key?: string }; before: string }[] };
     expect(tx.steps.find((s) => s.target.key === 'net.ipv4.tcp_wmem')?.before).toBe('4096 20000 4000000');
-    expect(nettune(['rollback']).code).toBe(0);
+    expect(nettune(['rollback', '--netns', a, '--yes']).code).toBe(0);
     expect(inNs(a, 'sysctl', '-n', 'net.ipv4.tcp_wmem').stdout.trim().replace(/\s+/g, ' ')).toBe('4096 20000 4000000');
   });
 
