@@ -7,6 +7,7 @@ import { readLab } from '../lab/lab.js';
 import { percentiles } from '../lab/stats.js';
 import { parseDuration, formatRate } from '../units/index.js';
 import { usageError } from '../sys/errors.js';
+import { installStopHandlers } from '../sys/signals.js';
 import { ensureTools, installAllowed } from '../sys/tools.js';
 import { logErr, parseOptions, print, printJson, withJson } from './common.js';
 import { table } from './format.js';
@@ -49,6 +50,8 @@ export function registerBench(program: Command): void {
     .option('--mptcp', 'throughput: nettune\'s own generator over IPPROTO_MPTCP sockets instead of iperf3')
     .action(async (kind: string, raw: unknown) => {
       const opts = parseOptions(benchOptions, raw);
+      // Ctrl-C / SIGTERM: stop every generator and iperf3 it started (src/sys/signals.ts).
+      installStopHandlers({ json: Boolean(opts.json), log: logErr });
       if (!(KINDS as readonly string[]).includes(kind)) throw usageError(`unknown benchmark ${JSON.stringify(kind)}`, `one of: ${KINDS.join(', ')}`);
       await ensureTools(['ip', 'iperf3', 'python3'], { install: installAllowed(), log: logErr });
       const lab = opts.lab ? readLab(opts.lab) : null;

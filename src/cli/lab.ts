@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { labDown, labStatus, labUp, listLabs, TOPOLOGIES, validLabName, type LabState } from '../lab/lab.js';
 import { formatMs, parseDuration, parsePercent, parseRate, formatRate } from '../units/index.js';
 import { usageError } from '../sys/errors.js';
+import { installStopHandlers, onStop } from '../sys/signals.js';
 import { ensureTools, installAllowed } from '../sys/tools.js';
 import { logErr, parseOptions, print, printJson, withJson } from './common.js';
 import { table } from './format.js';
@@ -42,7 +43,11 @@ export function registerLab(program: Command): void {
       const link = linkFromFlags(opts);
       await ensureTools(['ip', 'tc', 'ping'], { install: installAllowed(), log: logErr });
       logErr(`nettune: building lab ${name} (${opts.topology}) …`);
+      // Ctrl-C / SIGTERM while it builds: remove the half-built lab (src/sys/signals.ts).
+      installStopHandlers({ json: Boolean(opts.json), log: logErr });
+      const dropCleanup = onStop(`lab down ${name}`, () => labDown(name, logErr));
       const s = await labUp({ name, topology: opts.topology, link, log: logErr });
+      dropCleanup();
       if (opts.json) return printJson(s);
       print(`Lab ${name} is up: ${[s.namespaces.client, s.namespaces.router, s.namespaces.server].filter(Boolean).join(' ↔ ')}`);
       print(`  link: ${describeLink(s)}`);

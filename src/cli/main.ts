@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, NettuneError } from '../sys/errors.js';
 import { validNetns } from '../sys/names.js';
+import { haltIfStopping } from '../sys/signals.js';
 import { VERSION } from '../version.js';
 
 type Register = (program: Command) => void;
@@ -128,10 +129,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const program = await buildProgram(argv);
     await program.parseAsync([...argv], { from: 'user' });
+    await haltIfStopping(); // interrupted: the signal handler reports, cleans up and exits
     held?.release();
     // Commands that finish normally but must signal (audit --fail-on) set process.exitCode.
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
+    await haltIfStopping(); // an error caused by the interruption is not the command's to report
     const printed = held?.discard() ?? '';
     if (err instanceof CommanderError) {
       // help and version exit 0; every other parse error is bad usage.
