@@ -189,6 +189,143 @@ export function verdict(
   return below ? 'better' : above ? 'worse' : 'no detectable difference';
 }
 
+/** Fewer runs than this per arm: no interval is claimed, the verdict rests on the observed ranges. */
+export const MIN_RUNS_FOR_INTERVAL = 3;
+
+/** The default minimum effect: smaller relative changes are never called better or worse. */
+export const DEFAULT_MIN_EFFECT = 0.02;
+
+export interface Comparison {
+  /** statistic(B) / statistic(A) as recorded (censored runs counted at the limit). */
+  ratio: number | null;
+  /** Bootstrap 95 % interval of the ratio; null below MIN_RUNS_FOR_INTERVAL runs, or when censored. */
+  ci95: [number, number] | null;
+  /** What the verdict rests on: the bootstrap interval, the observed ranges (too few runs), a
+   *  bound (an arm was cut off at its limit), or nothing (no ratio). */
+  basis: 'interval' | 'ranges' | 'bound' | 'none';
+  /** With basis 'bound': the true ratio is ≤ (or ≥) value. */
+  bound: { op: '≤' | '≥'; value: number } | null;
+  verdict: Verdict;
+  min_effect: number;
+  /** One sentence saying what the verdict is based on, for the report. */
+  explanation: string;
+}
+
+export interface CompareOptions extends VerdictOptions {
+  /** How many runs of each arm hit the time limit (their recorded value is a lower bound). */
+  censoredA?: number;
+  censoredB?: number;
+  /** Bootstrap seed and iterations (defaults as bootstrapRatioCI). */
+  seed?: number;
+  iterations?: number;
+}
+
+const pct = (x: number): string => `${Number((x * 100).toPrecision(3))} %`;
+const num = (x: number): string => String(Number(x.toPrecision(3)));
+
+/**
+ * Compares arm B with arm A (the first arm) honestly:
+ *
+ * - one arm cut off at its limit (censored: its true value is at least the recorded one): the
+ *   ratio is only a bound — A censored → B/A ≤ recorded ratio, B censored → B/A ≥ it; no interval.
+ *   The verdict uses the bound: it can say better/worse only in the direction the bound allows.
+ * - fewer than MIN_RUNS_FOR_INTERVAL runs in an arm: no interval ("too few runs for an interval");
+ *   the verdict compares the observed ranges — better only when every B run beats every A run by
+ *   more than the minimum effect (worse symmetrically).
+ * - otherwise: the percentile-bootstrap interval of the median ratio and the verdict() rule.
+ */
+export function compareArms(a: readonly number[], b: readonly number[], o: CompareOptions): Comparison {
+  const minEffect = o.minEffect ?? DEFAULT_MIN_EFFECT;
+  const hi = o.higherIsBetter;
+  const base = { min_effect: minEffect, ci95: null, bound: null };
+  if (!a.length || !b.length) return { ...base, ratio: null, basis: 'none', verdict: 'no detectable difference', explanation: `no runs of ${a.length ? 'B' : 'A'}` };
+  const ma = median(a);
+  const mb = median(b);
+  const ratio = ma === 0 ? null : mb / ma;
+  const effect = `minimum effect ${pct(minEffect)}`;
+  const ca = o.censoredA ?? 0;
+  const cb = o.censoredB ?? 0;
+  if (ca || cb) {
+    if (ratio === null) return { ...base, ratio, basis: 'none', verdict: 'no detectable difference', explanation: 'the median of A is 0, so there is no ratio' };
+    if (ca && cb)
+      return { ...base, ratio: null, basis: 'none', verdict: 'no detectable difference', explanation: `both arms reached the time limit (A ${ca}×, B ${cb}×): neither value is known, so there is no ratio and no verdict` };
+    const op = ca ? '≤' : '≥';
+    // A's true value is larger than recorded → the true B/A is smaller (≤), and vice versa.
+    const improves = hi ? op === '≥' : op === '≤';
+    const beyond = hi ? ratio > 1 + minEffect : ratio < 1 - minEffect;
+    const worseBeyond = hi ? ratio < 1 - minEffect : ratio > 1 + minEffect;
+    const v: Verdict = improves && beyond ? 'better' : !improves && worseBeyond ? 'worse' : 'no detectable difference';
+    const who = ca ? `A reached the time limit in ${ca} of ${a.length} runs` : `B reached the time limit in ${cb} of ${b.length} runs`;
+    return {
+      ...base,
+      ratio,
+      bound: { op, value: ratio },
+      basis: 'bound',
+      verdict: v,
+      explanation: `${who}, so its true value is at least the limit: B/A ${op} ${num(ratio)} is a bound, not an estimate, and no interval is given (${effect})`,
+    };
+  }
+  if (a.length < MIN_RUNS_FOR_INTERVAL || b.length < MIN_RUNS_FOR_INTERVAL) {
+    const [aLo, aHi, bLo, bHi] = [Math.min(...a), Math.max(...a), Math.min(...b), Math.max(...b)];
+    // B beats A everywhere: for higher-is-better every B run exceeds every A run by the minimum effect.
+    const bAbove = bLo > aHi * (1 + minEffect);
+    const bBelow = bHi < aLo * (1 - minEffect);
+    const v: Verdict = hi ? (bAbove ? 'better' : bBelow ? 'worse' : 'no detectable difference') : bBelow ? 'better' : bAbove ? 'worse' : 'no detectable difference';
+    return {
+      ...base,
+      ratio,
+      basis: 'ranges',
+      verdict: v,
+      explanation: `too few runs for an interval (${a.length} and ${b.length}; an interval needs ${MIN_RUNS_FOR_INTERVAL} per arm): the verdict compares the observed ranges only — it says better or worse only when every run of B is beyond every run of A by more than the ${effect}`,
+    };
+  }
+  const ci = bootstrapRatioCI(a, b, { statistic: median, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.iterations !== undefined ? { iterations: o.iterations } : {}) });
+  const ci95: [number, number] | null = ci.low !== null && ci.high !== null ? [ci.low, ci.high] : null;
+  if (!ci95) return { ...base, ratio: ci.ratio, basis: 'none', verdict: 'no detectable difference', explanation: `no interval: ${ci.reason ?? 'unknown'}` };
+  return {
+    ...base,
+    ratio: ci.ratio,
+    ci95,
+    basis: 'interval',
+    verdict: verdict(ci95, { higherIsBetter: hi, minEffect }),
+    explanation: `percentile bootstrap of the median ratio, 95 % interval; better or worse only when the whole interval lies beyond the ${effect} around 1`,
+  };
+}
+
+/** What an experiment's claim says about B relative to A. */
+export type ClaimDirection = 'b-better' | 'b-worse' | 'b-not-better';
+
+export interface ClaimCheck {
+  /** contradicted: measurably the other way · not supported: the point estimate goes the other way,
+   *  within noise · not shown: the claimed way, within noise · supported: measurably as claimed. */
+  outcome: 'supported' | 'contradicted' | 'not supported' | 'not shown';
+  text: string;
+}
+
+/** Judges a comparison against the experiment's claim: a point estimate that goes against the
+ *  claim is said so, not hidden behind "no detectable difference". */
+export function checkClaim(c: Comparison, expect: ClaimDirection, higherIsBetter: boolean, arm = 'B'): ClaimCheck {
+  const r = c.ratio;
+  const est = r === null ? null : higherIsBetter ? (r > 1 ? 'better' : r < 1 ? 'worse' : 'equal') : r < 1 ? 'better' : r > 1 ? 'worse' : 'equal';
+  const basis = c.basis === 'ranges' ? ', observed ranges only: too few runs for an interval' : c.basis === 'bound' ? ', a bound' : '';
+  const who = arm === 'B' ? 'B' : `B (here ${arm})`;
+  const how = c.basis === 'ranges' ? 'by the observed ranges' : c.basis === 'bound' ? 'by the bound' : 'measurably';
+  const shown = r === null ? 'no ratio' : `${arm}/A ${c.bound ? `${c.bound.op} ` : ''}${num(r)}${basis}`;
+  if (expect === 'b-not-better') {
+    if (c.verdict === 'better') return { outcome: 'contradicted', text: `the claim says ${who} is not better, but ${arm} is ${how} better (${shown})` };
+    if (c.verdict === 'worse') return { outcome: 'supported', text: `${arm} is not better; it is ${how} worse (${shown})` };
+    return { outcome: 'supported', text: `no detectable difference beyond the minimum effect (${shown}), as the claim says` };
+  }
+  const want = expect === 'b-better' ? 'better' : 'worse';
+  const other = want === 'better' ? 'worse' : 'better';
+  if (c.verdict === want) return { outcome: 'supported', text: `${arm} is ${want}, as the claim says (${shown})` };
+  if (c.verdict === other) return { outcome: 'contradicted', text: `the claim says ${who} is ${want}, but it is ${how} ${other} (${shown})` };
+  if (est === other)
+    return { outcome: 'not supported', text: `the claim says ${who} is ${want}, but the point estimate points the other way (${shown}, ${arm} ${other}); the difference is within what this run can detect` };
+  if (est === null || est === 'equal') return { outcome: 'not shown', text: `the claim says ${who} is ${want}; this run shows no difference (${shown})` };
+  return { outcome: 'not shown', text: `the claim says ${who} is ${want}; the point estimate agrees (${shown}) but the difference is not detectable at this sample size` };
+}
+
 export type Arm = 'A' | 'B';
 
 /**

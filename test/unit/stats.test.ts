@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   bootstrapRatioCI,
+  checkClaim,
+  compareArms,
   DEFAULT_SEED,
   ecdf,
   mean,
@@ -189,5 +191,62 @@ describe('ecdf', () => {
     ]);
     expect(ecdf([])).toEqual([]);
     expect(ecdf([NaN, 5])).toEqual([{ x: 5, p: 1 }]);
+  });
+});
+
+describe('honest comparisons (compareArms, checkClaim)', () => {
+  const hi = { higherIsBetter: true };
+  const lo = { higherIsBetter: false };
+  it('below 3 runs per arm: no interval, a verdict from the observed ranges, labelled so', () => {
+    const one = compareArms([100], [150], hi);
+    expect(one.ci95).toBeNull();
+    expect(one.basis).toBe('ranges');
+    expect(one.verdict).toBe('better');
+    expect(one.explanation).toContain('too few runs for an interval');
+    expect(one.explanation).toContain('minimum effect 2 %');
+    // overlapping ranges: nothing is claimed even though the medians differ by 10 %
+    const two = compareArms([100, 120], [110, 130], hi);
+    expect(two.ratio).toBeCloseTo(120 / 110, 12);
+    expect(two.verdict).toBe('no detectable difference');
+    // every B run beyond every A run, but by less than the minimum effect: no verdict
+    expect(compareArms([100, 100.5], [101.5, 102], hi).verdict).toBe('no detectable difference');
+    expect(compareArms([100, 100.5], [101.5, 102], { ...hi, minEffect: 0 }).verdict).toBe('better');
+    expect(compareArms([10, 11], [5, 6], lo).verdict).toBe('better');
+    expect(compareArms([10, 11], [5, 6], hi).verdict).toBe('worse');
+  });
+  it('3 or more runs: the bootstrap interval and the verdict rule', () => {
+    const c = compareArms([100, 101, 99, 100], [120, 119, 121, 120], hi);
+    expect(c.basis).toBe('interval');
+    expect(c.ci95).not.toBeNull();
+    expect(c.verdict).toBe('better');
+    expect(c.min_effect).toBe(0.02);
+  });
+  it('a censored arm gives a bound, not a ratio with an interval', () => {
+    // keepalive: A cut off at its 20 s limit every time (the true value is 7875 s), B ≈ 11.14 s
+    const c = compareArms([20, 20], [11.14, 11.2], { ...lo, censoredA: 2 });
+    expect(c.basis).toBe('bound');
+    expect(c.ci95).toBeNull();
+    expect(c.bound).toEqual({ op: '≤', value: expect.closeTo(0.5585, 3) as number });
+    expect(c.verdict).toBe('better');
+    // B cut off, lower is better: B/A ≥ r can never show B better
+    const d = compareArms([11, 11], [20, 20], { ...lo, censoredB: 2 });
+    expect(d.bound?.op).toBe('≥');
+    expect(d.verdict).toBe('worse');
+    expect(compareArms([20], [20], { ...lo, censoredA: 1, censoredB: 1 }).ratio).toBeNull();
+  });
+  it('judges the result against the claim: a contrary point estimate is said', () => {
+    // sack-loss: the claim says SACK off (B) is worse; B/A = 1.03 within noise
+    const c = compareArms([100, 104, 96, 100], [103, 99, 107, 103], hi);
+    expect(c.verdict).toBe('no detectable difference');
+    const k = checkClaim(c, 'b-worse', true);
+    expect(k.outcome).toBe('not supported');
+    expect(k.text).toContain('points the other way');
+    expect(checkClaim(compareArms([100, 101, 99], [80, 81, 79], hi), 'b-worse', true).outcome).toBe('supported');
+    expect(checkClaim(compareArms([100, 101, 99], [120, 121, 119], hi), 'b-worse', true).outcome).toBe('contradicted');
+    expect(checkClaim(compareArms([100, 101, 99], [101, 100, 100], hi), 'b-not-better', true).outcome).toBe('supported');
+    expect(checkClaim(compareArms([100, 101, 99], [120, 121, 119], hi), 'b-not-better', true).outcome).toBe('contradicted');
+    const ranges = checkClaim(compareArms([100], [150], hi), 'b-better', true, 'C');
+    expect(ranges.text).toContain('C/A 1.5');
+    expect(ranges.text).toContain('observed ranges');
   });
 });
