@@ -3,6 +3,7 @@
 // runs the benchmark interleaved, and judges the difference.
 import type { PlanChange } from '../plan/types.js';
 import type { LinkEmulation, Topology } from './lab.js';
+import type { ClaimDirection } from './stats.js';
 
 export type BenchSpec =
   | { kind: 'throughput'; duration_s: number; omit_s: number; parallel: number; congestion?: string }
@@ -26,7 +27,13 @@ export interface MetricSpec {
   name: string;
   unit: string;
   higher_is_better: boolean;
+  /** A count (connections, failures): samples print as integers. */
+  integer?: boolean;
 }
+
+/** The link parameters an experiment's lab takes from the command line. */
+export const LINK_PARAMS = ['rate', 'rtt', 'jitter', 'loss'] as const;
+export type LinkParam = (typeof LINK_PARAMS)[number];
 
 export interface ExperimentDef {
   name: string;
@@ -44,6 +51,12 @@ export interface ExperimentDef {
   b: ArmSpec | 'plan-buffers';
   reps: number;
   notes: string[];
+  /** What the claim says about B relative to A: the report judges the result against it. */
+  expect: ClaimDirection;
+  /** Link parameters this experiment cannot take, with why (everything else is accepted). */
+  cannot?: Partial<Record<LinkParam, string>>;
+  /** Topologies it can run on (default: only `topology`). */
+  topologies?: Topology[];
   /** Why the experiment cannot run yet, if it cannot. */
   unavailable?: string;
 }
@@ -56,6 +69,7 @@ const features = (dev: string, on: boolean, names: string[]): PlanChange[] =>
 
 const BIG_BUFFERS = { 'net.ipv4.tcp_rmem': '4096 131072 134217728', 'net.ipv4.tcp_wmem': '4096 16384 134217728' };
 const THROUGHPUT: BenchSpec = { kind: 'throughput', duration_s: 10, omit_s: 3, parallel: 1 };
+const OFFLOAD_VETH = 'the claim is about a veth pair: an emulated delay, jitter or loss replaces the veth with the delay line (TUN devices), whose offloads are not the ones tested';
 const BPS: MetricSpec = { name: 'throughput', unit: 'bit/s', higher_is_better: true };
 
 export const EXPERIMENTS: readonly ExperimentDef[] = [
@@ -69,6 +83,8 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     a: { label: 'defaults', changes: 'baseline' },
     b: 'plan-buffers',
     reps: 4,
+    expect: 'b-better',
+    topologies: ['pair', 'router'],
     notes: ['B is what `nettune plan --workload throughput --link 1gbit --rtt 100ms` proposes for tcp_rmem/tcp_wmem (2 × BDP, power of two).', 'Slow start at 100 ms takes seconds: the first 3 s of each run are omitted (iperf3 --omit).', 'With BBR (this kernel\'s default) each run shows one ProbeRTT dip about 10 s into the flow, which costs a few per cent of the 10 s average.'],
   },
   {
@@ -82,6 +98,8 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     a: { label: 'cubic', changes: {}, bench: { congestion: 'cubic' } },
     b: { label: 'bbr', changes: {}, bench: { congestion: 'bbr' } },
     reps: 4,
+    expect: 'b-better',
+    topologies: ['pair', 'router'],
     notes: ['The algorithm is chosen per socket (iperf3 -C): a child namespace can only select algorithms in the host-wide allowed list, a root process per socket can use any available one.', 'Loss is applied independently in each direction.'],
   },
   {
@@ -95,6 +113,8 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     a: { label: 'timestamps on', changes: both({ 'net.ipv4.tcp_timestamps': '1' }) },
     b: { label: 'timestamps off', changes: both({ 'net.ipv4.tcp_timestamps': '0' }) },
     reps: 5,
+    expect: 'b-not-better',
+    topologies: ['pair', 'router'],
     notes: ['Unlimited veth link: the transfer is CPU-bound, where 12 bytes of options per segment would show if they mattered.'],
   },
   {
@@ -108,6 +128,8 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     a: { label: 'SACK on', changes: both({ 'net.ipv4.tcp_sack': '1' }) },
     b: { label: 'SACK off', changes: both({ 'net.ipv4.tcp_sack': '0' }) },
     reps: 4,
+    expect: 'b-worse',
+    topologies: ['pair', 'router'],
     notes: ['CUBIC in both arms (per socket), so loss recovery, not BBR\'s loss tolerance, is what differs.'],
   },
   {
@@ -120,6 +142,7 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     a: { label: 'defaults', changes: 'baseline' },
     b: { label: '5 s + 2 s × 3', changes: { client: sysctls({ 'net.ipv4.tcp_keepalive_time': '5', 'net.ipv4.tcp_keepalive_intvl': '2', 'net.ipv4.tcp_keepalive_probes': '3' }) } },
     reps: 2,
+    expect: 'b-better',
     notes: ['A run that reaches the 20 s limit without a verdict counts as 20 s (censored: the real value is 7200 + 75 × 9 = 7875 s).', 'The server is blackholed with an nftables drop rule in its namespace.'],
   },
   {
@@ -128,10 +151,11 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     topology: 'pair',
     link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
     bench: { kind: 'backlog', backlog: 4096, connects: 1000 },
-    metric: { name: 'connects completed', unit: 'connections', higher_is_better: true },
+    metric: { name: 'connects completed', unit: 'connections', higher_is_better: true, integer: true },
     a: { label: 'somaxconn 128', changes: { server: sysctls({ 'net.core.somaxconn': '128' }) } },
     b: { label: 'somaxconn 4096', changes: { server: sysctls({ 'net.core.somaxconn': '4096' }) } },
     reps: 3,
+    expect: 'b-better',
     notes: ['The server listens with backlog 4096 and never accepts, so the accept queue is what absorbs the burst of 1000 connects.'],
   },
   {
@@ -145,6 +169,8 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     a: { label: 'offloads off', changes: { client: features('nt0', false, ['tso', 'gso', 'gro']), server: features('nt0', false, ['tso', 'gso', 'gro']) } },
     b: { label: 'offloads on', changes: { client: features('nt0', true, ['tso', 'gso', 'gro']), server: features('nt0', true, ['tso', 'gso', 'gro']) } },
     reps: 4,
+    expect: 'b-better',
+    cannot: { rtt: OFFLOAD_VETH, jitter: OFFLOAD_VETH, loss: OFFLOAD_VETH },
     notes: ['Both ends of the veth pair are switched; the change goes through the apply stage as ethtool settings.'],
   },
   {
@@ -157,6 +183,8 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     a: { label: 'server Fast Open off (tcp_fastopen=1)', changes: { server: sysctls({ 'net.ipv4.tcp_fastopen': '1' }) } },
     b: { label: 'server Fast Open on (tcp_fastopen=3)', changes: { server: sysctls({ 'net.ipv4.tcp_fastopen': '3' }) } },
     reps: 3,
+    expect: 'b-better',
+    topologies: ['pair', 'router'],
     notes: ['The client sends every request with MSG_FASTOPEN (client bit 0x1 is the kernel default); only the server setting differs. The first connection of each run, which fetches the cookie, is left out.'],
   },
   {
@@ -170,6 +198,7 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     a: { label: 'TCP', changes: {}, bench: { mptcp: false } },
     b: { label: 'MPTCP', changes: {}, bench: { mptcp: true } },
     reps: 3,
+    expect: 'b-better',
     notes: [
       'Each path is 100 Mbit/s with 10 ms RTT. The server announces its second address (ip mptcp endpoint … signal); the client accepts it and opens the second subflow.',
       "Both arms use nettune's own bounded socket generator (python3, socket(AF_INET, SOCK_STREAM, IPPROTO_TCP or IPPROTO_MPTCP=262)); only the protocol differs. No mptcpize needed (Debian 12's mptcpd 0.12 does not ship it).",
@@ -182,10 +211,11 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
     routes: { server: [['198.18.0.1/32', 'dev', 'nt1']] },
     bench: { kind: 'backlog', backlog: 4096, connects: 200, count: 'failed' },
-    metric: { name: 'failed connects', unit: 'connections', higher_is_better: false },
+    metric: { name: 'failed connects', unit: 'connections', higher_is_better: false, integer: true },
     a: { label: 'strict (rp_filter=1)', changes: { client: sysctls({ 'net.ipv4.conf.all.rp_filter': '1', 'net.ipv4.conf.nt1.rp_filter': '1' }) } },
     b: { label: 'loose (rp_filter=2)', changes: { client: sysctls({ 'net.ipv4.conf.all.rp_filter': '2', 'net.ipv4.conf.nt1.rp_filter': '2' }) } },
     reps: 2,
+    expect: 'b-better',
     notes: ['The client connects to 198.18.0.2 over path 1; the server routes its replies back over path 2, so they arrive on the client interface that is not the route to 198.18.0.2.'],
   },
   {
@@ -198,6 +228,7 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     a: { label: 'default max', changes: 'baseline' },
     b: { label: 'tiny max', changes: {} },
     reps: 3,
+    expect: 'b-worse',
     notes: [],
     unavailable: 'nf_conntrack_max is a global knob: shrinking it would change the host, not the lab. Waits for the netfilter issue (a per-namespace limit via nft ct count).',
   },
@@ -211,6 +242,7 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     a: { label: 'conntrack', changes: {} },
     b: { label: 'notrack', changes: {} },
     reps: 3,
+    expect: 'b-better',
     notes: [],
     unavailable: 'nft rule sets are not plan changes yet; waits for the netfilter issue (its planner emits the raw-table rules).',
   },

@@ -3,16 +3,24 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../sys/fs.js';
-import { percentiles, type Verdict } from './stats.js';
+import { type ClaimCheck, type Comparison, DEFAULT_MIN_EFFECT, percentiles, type Verdict } from './stats.js';
 import { cdfChart, lineChart, PALETTE, type LineSeries, type RefLine } from './svg.js';
 
 export interface ArmResult {
+  /** A, B, C, … in the order the arms were given (A is the one the others are compared with). */
+  key?: string;
   label: string;
+  /** Where the arm's settings come from (built-in, a plan file, tuned:NAME, …). */
+  source?: string;
   /** The settings this arm ran with (sysctl key → value, qdisc, …). */
   settings: Record<string, string>;
   /** One value of the metric per rep, in this arm's run order. */
   samples: number[];
   median: number;
+  /** Runs that reached the time limit (recorded at the limit; the true value is larger). */
+  censored?: number;
+  /** Keys this arm asked for that a lab namespace cannot set (global knobs), "role: key". */
+  not_settable?: string[];
   /** Per rep, the per-second time series (t in seconds from the start of the rep, v in the metric's unit). */
   series?: { t: number; v: number }[][];
   /** Individual latencies (ms), for the CDF. */
@@ -21,19 +29,33 @@ export interface ArmResult {
   median_bps?: number;
 }
 
+/** One arm compared with the first (see stats.compareArms). */
+export interface ComparisonResult extends Comparison {
+  arm: string;
+  label: string;
+  claim: ClaimCheck;
+  notes: string[];
+}
+
 export interface ExperimentResult {
   name: string;
   /** What the experiment tests, in one sentence. */
   claim: string;
   /** Lab parameters: link rate, RTT, loss, kernel, … */
   lab: Record<string, string | number | null>;
-  metric: { name: string; unit: string; higher_is_better: boolean };
+  metric: { name: string; unit: string; higher_is_better: boolean; integer?: boolean };
   /** A is the baseline, B the candidate; ratio and interval are B/A. */
   a: ArmResult;
   b: ArmResult;
+  /** All arms (A, B, C, …); absent in results written before arms were generalised. */
+  arms?: ArmResult[];
+  /** Each arm after the first compared with the first. */
+  comparisons?: ComparisonResult[];
   ratio: number | null;
   ci95: [number, number] | null;
   verdict: Verdict;
+  /** The smallest relative change the verdict calls better or worse. */
+  min_effect?: number;
   /** Reps per arm. */
   reps: number;
   /** Run order, e.g. ['A', 'B', 'B', 'A', …]. */
@@ -43,6 +65,8 @@ export interface ExperimentResult {
   notes: string[];
   /** Link rate of the lab, bits per second (throughput experiments). */
   link_bps?: number | null;
+  /** A run failed twice and the experiment stopped early; the results cover the completed runs. */
+  partial?: boolean;
 }
 
 export const REPORT_FILES = { markdown: 'report.md', json: 'result.json', throughput: 'throughput.svg', latencyCdf: 'latency-cdf.svg' } as const;
@@ -87,109 +111,150 @@ function table(head: readonly string[], align: readonly ('l' | 'r')[], rows: rea
   return [row(head), row(align.map((a) => (a === 'r' ? '---:' : '---'))), ...rows.map(row)];
 }
 
-const hasSeries = (r: ExperimentResult): boolean =>
-  [r.a, r.b].some((arm) => (arm.series ?? []).some((s) => s.some((p) => Number.isFinite(p.t) && Number.isFinite(p.v))));
-const hasLatencies = (r: ExperimentResult): boolean => [r.a, r.b].some((arm) => (arm.latencies_ms ?? []).some(Number.isFinite));
-
-/** Which arm an order entry names: "A"/"B" (any case) or the arm's label. */
-function armOf(entry: string, r: ExperimentResult): 'A' | 'B' | null {
-  const e = entry.trim();
-  if (e.toUpperCase() === 'A' || e === r.a.label) return 'A';
-  if (e.toUpperCase() === 'B' || e === r.b.label) return 'B';
-  return null;
+/** The arms of a result, keyed A, B, C, … (older results have only a and b). */
+export function armsOf(r: ExperimentResult): (ArmResult & { key: string })[] {
+  const arms = r.arms?.length ? r.arms : [r.a, r.b];
+  return arms.map((a, i) => ({ ...a, key: a.key ?? String.fromCharCode(65 + i) }));
 }
+
+/** Each arm after the first compared with it (older results: B vs A from the top-level fields). */
+export function comparisonsOf(r: ExperimentResult): ComparisonResult[] {
+  if (r.comparisons) return r.comparisons;
+  return [
+    {
+      arm: 'B',
+      label: r.b.label,
+      ratio: r.ratio,
+      ci95: r.ci95,
+      basis: r.ci95 ? 'interval' : 'none',
+      bound: null,
+      verdict: r.verdict,
+      min_effect: r.min_effect ?? DEFAULT_MIN_EFFECT,
+      explanation: r.ci95 ? 'percentile bootstrap of the median ratio, 95 % interval' : 'no interval',
+      claim: { outcome: 'not shown', text: 'not judged against the claim (result from an older nettune)' },
+      notes: [],
+    },
+  ];
+}
+
+const hasSeries = (r: ExperimentResult): boolean => armsOf(r).some((arm) => (arm.series ?? []).some((s) => s.some((p) => Number.isFinite(p.t) && Number.isFinite(p.v))));
+const hasLatencies = (r: ExperimentResult): boolean => armsOf(r).some((arm) => (arm.latencies_ms ?? []).some(Number.isFinite));
 
 interface RunRow {
   run: number;
-  arm: 'A' | 'B';
+  arm: string;
   rep: number;
   value: number;
 }
 
-/** Samples in run order: the k-th 'A' in `order` is a.samples[k]. Null when order and samples disagree. */
+/** Samples in run order: the k-th 'B' in `order` is arm B's k-th sample. Null when order and samples disagree. */
 function runsInOrder(r: ExperimentResult): RunRow[] | null {
-  const next = { A: 0, B: 0 };
+  const arms = armsOf(r);
+  const next = new Map<string, number>();
   const out: RunRow[] = [];
   for (const [i, entry] of r.order.entries()) {
-    const arm = armOf(entry, r);
-    if (arm === null) return null;
-    const samples = arm === 'A' ? r.a.samples : r.b.samples;
-    const k = next[arm]++;
-    if (k >= samples.length) return null;
-    out.push({ run: i + 1, arm, rep: k + 1, value: samples[k] as number });
+    const e = entry.trim();
+    const arm = arms.find((a) => a.key === e.toUpperCase() || a.label === e);
+    if (!arm) return null;
+    const k = next.get(arm.key) ?? 0;
+    next.set(arm.key, k + 1);
+    if (k >= arm.samples.length) return null;
+    out.push({ run: i + 1, arm: arm.key, rep: k + 1, value: arm.samples[k] as number });
   }
-  if (next.A !== r.a.samples.length || next.B !== r.b.samples.length) return null;
+  if (arms.some((a) => (next.get(a.key) ?? 0) !== a.samples.length)) return null;
   return out;
 }
 
 const LATENCY_PCTS = [50, 90, 99, 99.9] as const;
 
+/** A value of the result's metric: counts as integers (a median of two may end in .5). */
+function metricValue(r: ExperimentResult, v: number | null | undefined): string {
+  if (r.metric.integer && v !== null && v !== undefined && Number.isFinite(v)) return `${Number.isInteger(v) ? String(v) : v.toFixed(1)} ${r.metric.unit}`;
+  return formatValue(v, r.metric.unit);
+}
+
+/** "ratio 1.03, 95% CI [0.98, 1.07]" / "B/A ≤ 0.557 (bound)" / "ratio 1.03, too few runs for an interval". */
+export function comparisonText(c: ComparisonResult): string {
+  if (c.ratio === null) return 'no ratio';
+  if (c.bound) return `${c.arm}/A ${c.bound.op} ${sig(c.bound.value, 3)} (a bound: an arm was cut off at its limit)`;
+  if (c.basis === 'ranges') return `ratio ${sig(c.ratio)}, too few runs for an interval (verdict from the observed ranges only)`;
+  return `ratio ${sig(c.ratio)}, 95% CI ${c.ci95 ? `[${sig(c.ci95[0])}, ${sig(c.ci95[1])}]` : 'not available'}`;
+}
+
 /** The Markdown report: claim, verdict, lab, settings, results, samples in run order, figures, notes. */
 export function renderMarkdown(r: ExperimentResult): string {
-  const { a, b, metric } = r;
+  const { metric } = r;
   const unit = metric.unit;
+  const arms = armsOf(r);
+  const comps = comparisonsOf(r);
   const L: string[] = [];
-  const armHead = (tag: string, arm: ArmResult): string => `${tag}: ${cell(arm.label)}`;
+  const armHead = (arm: ArmResult & { key: string }): string => `${arm.key}: ${cell(arm.label)}`;
 
   L.push(`# Experiment: ${r.name}`, '');
   L.push(`**Claim:** ${r.claim}`, '');
-
-  const ratioText = r.ratio === null ? 'not computable' : sig(r.ratio);
-  const ciText = r.ci95 === null ? 'not available' : `[${sig(r.ci95[0])}, ${sig(r.ci95[1])}]`;
-  L.push(
-    `**Verdict: ${r.verdict}.** Median ${metric.name} of B (${b.label}) relative to A (${a.label}): ` +
-      `ratio ${ratioText}, 95% CI ${ciText}; ${metric.higher_is_better ? 'higher' : 'lower'} is better.`,
-    '',
-  );
+  for (const c of comps) {
+    const tag = comps.length > 1 || c.arm !== 'B' ? `Verdict (${c.arm} vs A)` : 'Verdict';
+    L.push(
+      `**${tag}: ${c.verdict}.** Median ${metric.name} of ${c.arm} (${c.label}) relative to A (${arms[0]?.label ?? 'A'}): ` +
+        `${comparisonText(c)}; ${metric.higher_is_better ? 'higher' : 'lower'} is better; minimum effect ${sig(c.min_effect * 100, 3)} %.`,
+      '',
+      `**Claim check (${c.arm}): ${c.claim.outcome}** — ${c.claim.text}.`,
+      '',
+      ...c.notes.map((n) => `**Note (${c.arm}):** ${n}.\n`),
+    );
+  }
+  if (r.partial) L.push('**Partial result:** a run failed twice and the experiment stopped; everything below covers the runs that completed.', '');
 
   L.push('## Results', '');
-  const rows: string[][] = [
-    ['runs', String(a.samples.length), String(b.samples.length)],
-    [`median ${cell(metric.name)}`, formatValue(a.median, unit), formatValue(b.median, unit)],
-  ];
   const range = (xs: readonly number[]): string => {
     const f = xs.filter(Number.isFinite);
-    return f.length ? `${formatValue(Math.min(...f), unit)} – ${formatValue(Math.max(...f), unit)}` : '—';
+    return f.length ? `${metricValue(r, Math.min(...f))} – ${metricValue(r, Math.max(...f))}` : '—';
   };
-  rows.push(['min – max', range(a.samples), range(b.samples)]);
-  if (a.median_bps !== undefined || b.median_bps !== undefined) {
+  const rows: string[][] = [
+    ['source', ...arms.map((a) => cell(a.source ?? '—'))],
+    ['runs', ...arms.map((a) => String(a.samples.length))],
+    [`median ${cell(metric.name)}`, ...arms.map((a) => (a.samples.length ? metricValue(r, a.median) : '—'))],
+    ['min – max', ...arms.map((a) => range(a.samples))],
+  ];
+  if (arms.some((a) => a.censored)) rows.push(['runs cut off at the limit', ...arms.map((a) => String(a.censored ?? 0))]);
+  if (arms.some((a) => a.median_bps !== undefined)) {
     // the median row already shows a bit rate when that is the metric's unit
-    if (!isBitRate(unit))
-      rows.push([
-        'median throughput',
-        a.median_bps === undefined ? '—' : formatBitRate(a.median_bps),
-        b.median_bps === undefined ? '—' : formatBitRate(b.median_bps),
-      ]);
+    if (!isBitRate(unit)) rows.push(['median throughput', ...arms.map((a) => (a.median_bps === undefined ? '—' : formatBitRate(a.median_bps)))]);
     const link = r.link_bps;
-    if (link) {
-      const pct = (v: number | undefined): string => (v === undefined ? '—' : `${sig((100 * v) / link, 3)}%`);
-      rows.push([`share of the ${formatBitRate(link)} link`, pct(a.median_bps), pct(b.median_bps)]);
-    }
+    if (link) rows.push([`share of the ${formatBitRate(link)} link`, ...arms.map((a) => (a.median_bps === undefined ? '—' : `${sig((100 * a.median_bps) / link, 3)}%`))]);
   }
   if (hasLatencies(r)) {
-    const pa = a.latencies_ms?.length ? percentiles(a.latencies_ms.filter(Number.isFinite), LATENCY_PCTS) : null;
-    const pb = b.latencies_ms?.length ? percentiles(b.latencies_ms.filter(Number.isFinite), LATENCY_PCTS) : null;
-    rows.push(['latency samples', String(a.latencies_ms?.length ?? 0), String(b.latencies_ms?.length ?? 0)]);
-    for (const p of LATENCY_PCTS) {
-      const k = `p${p}`;
-      rows.push([`latency ${k}`, formatValue(pa?.[k], 'ms'), formatValue(pb?.[k], 'ms')]);
-    }
+    const ps = arms.map((a) => (a.latencies_ms?.length ? percentiles(a.latencies_ms.filter(Number.isFinite), LATENCY_PCTS) : null));
+    rows.push(['latency samples', ...arms.map((a) => String(a.latencies_ms?.length ?? 0))]);
+    for (const p of LATENCY_PCTS) rows.push([`latency p${p}`, ...ps.map((x) => formatValue(x?.[`p${p}`], 'ms'))]);
   }
-  L.push(...table(['', armHead('A', a), armHead('B', b)], ['l', 'r', 'r'], rows), '');
+  L.push(...table(['', ...arms.map(armHead)], ['l', ...arms.map(() => 'r' as const)], rows), '');
   L.push(
     ...table(
-      ['ratio B/A (median)', '95% CI (bootstrap)', 'verdict'],
-      ['r', 'r', 'l'],
-      [[ratioText, ciText, `**${r.verdict}**`]],
+      ['arm', `ratio to A (median)`, '95% CI (bootstrap)', 'basis', 'verdict', 'claim'],
+      ['l', 'r', 'r', 'l', 'l', 'l'],
+      comps.map((c) => [
+        `${c.arm}: ${cell(c.label)}`,
+        c.ratio === null ? 'not computable' : c.bound ? `${c.bound.op} ${sig(c.bound.value, 3)}` : sig(c.ratio),
+        c.ci95 ? `[${sig(c.ci95[0])}, ${sig(c.ci95[1])}]` : c.basis === 'ranges' ? 'too few runs for an interval' : c.basis === 'bound' ? 'none (bound)' : 'not available',
+        c.basis,
+        `**${c.verdict}**`,
+        c.claim.outcome,
+      ]),
     ),
     '',
   );
+  const me = comps[0]?.min_effect ?? r.min_effect ?? DEFAULT_MIN_EFFECT;
   L.push(
-    `Rule: B is called better (or worse) only when the whole 95% interval of B/A lies beyond the minimum ` +
-      `effect around 1 on the good (or bad) side; an interval that reaches into that band is "no detectable difference". ` +
-      `The interval is a percentile bootstrap, resampling A and B independently.`,
+    `Rule: an arm is called better (or worse) than A only when the whole 95% interval of its ratio to A lies beyond the minimum ` +
+      `effect (${sig(me * 100, 3)} %) around 1 on the good (or bad) side; an interval that reaches into that band is "no detectable difference". ` +
+      `The interval is a percentile bootstrap, resampling each arm independently. With fewer than 3 runs in an arm no interval is claimed: ` +
+      `the verdict then needs every run of the arm beyond every run of A by the minimum effect (observed ranges only). ` +
+      `When an arm was cut off at a time limit, its true value is unknown beyond that bound, so only a bound on the ratio is given.`,
     '',
   );
+  for (const c of comps) L.push(`- ${c.arm}: ${c.explanation}.`);
+  L.push('');
 
   L.push('## Lab', '');
   const labRows = Object.entries(r.lab).map(([k, v]) => [code(k), v === null ? '—' : cell(String(v))]);
@@ -197,18 +262,18 @@ export function renderMarkdown(r: ExperimentResult): string {
   if (labRows.length) L.push(...table(['parameter', 'value'], ['l', 'l'], labRows), '');
   else L.push('No lab parameters recorded.', '');
 
-  L.push('## A vs B settings', '');
-  const keys = [...new Set([...Object.keys(a.settings), ...Object.keys(b.settings)])];
+  L.push(`## Settings per arm`, '');
+  const keys = [...new Set(arms.flatMap((a) => Object.keys(a.settings)))];
   if (keys.length) {
     const settingRows = keys.map((k) => {
-      const va = a.settings[k];
-      const vb = b.settings[k];
+      const vs = arms.map((a) => a.settings[k]);
       const fmt = (v: string | undefined): string => (v === undefined ? '—' : code(v));
-      const differs = va !== vb;
-      return [code(k), fmt(va), fmt(vb), differs ? 'differs' : ''];
+      return [code(k), ...vs.map(fmt), new Set(vs).size > 1 ? 'differs' : ''];
     });
-    L.push(...table(['setting', armHead('A', a), armHead('B', b), ''], ['l', 'l', 'l', 'l'], settingRows), '');
+    L.push(...table(['setting', ...arms.map(armHead), ''], ['l', ...arms.map(() => 'l' as const), 'l'], settingRows), '');
   } else L.push('No settings recorded.', '');
+  for (const a of arms) if (a.not_settable?.length) L.push(`- ${a.key} asked for keys a lab namespace cannot set (global knobs, left at the host's value): ${a.not_settable.map(code).join(', ')}`);
+  if (arms.some((a) => a.not_settable?.length)) L.push('');
 
   L.push('## Samples in run order', '');
   L.push(
@@ -222,14 +287,14 @@ export function renderMarkdown(r: ExperimentResult): string {
       ...table(
         ['run', 'arm', 'rep', `${cell(metric.name)}`],
         ['r', 'l', 'r', 'r'],
-        runs.map((x) => [String(x.run), x.arm, String(x.rep), formatValue(x.value, unit)]),
+        runs.map((x) => [String(x.run), x.arm, String(x.rep), metricValue(r, x.value)]),
       ),
       '',
     );
   } else {
     L.push('The run order does not match the samples; samples per arm:', '');
-    L.push(`- A: ${a.samples.map((v) => formatValue(v, unit)).join(', ') || '—'}`);
-    L.push(`- B: ${b.samples.map((v) => formatValue(v, unit)).join(', ') || '—'}`, '');
+    for (const a of arms) L.push(`- ${a.key}: ${a.samples.map((v) => metricValue(r, v)).join(', ') || '—'}`);
+    L.push('');
   }
 
   if (hasSeries(r) || hasLatencies(r)) {
@@ -247,10 +312,7 @@ export function renderMarkdown(r: ExperimentResult): string {
 /** The figures the data allows: throughput over time (per-rep series) and the latency CDF. */
 export function renderSvgs(r: ExperimentResult): ReportSvgs {
   const out: ReportSvgs = {};
-  const colourA = PALETTE[0];
-  const colourB = PALETTE[1];
-  const nameA = `A: ${r.a.label}`;
-  const nameB = `B: ${r.b.label}`;
+  const arms = armsOf(r).map((a, i) => ({ arm: a, name: `${a.key}: ${a.label}`, color: PALETTE[i % PALETTE.length] as string }));
 
   if (hasSeries(r)) {
     const bits = isBitRate(r.metric.unit);
@@ -258,7 +320,7 @@ export function renderSvgs(r: ExperimentResult): ReportSvgs {
     let unitLabel = r.metric.unit;
     if (bits) {
       let max = r.link_bps ?? 0;
-      for (const arm of [r.a, r.b]) for (const s of arm.series ?? []) for (const p of s) if (Number.isFinite(p.v)) max = Math.max(max, Math.abs(p.v));
+      for (const { arm } of arms) for (const s of arm.series ?? []) for (const p of s) if (Number.isFinite(p.v)) max = Math.max(max, Math.abs(p.v));
       const si = SI.find(([s]) => max >= s);
       scale = si ? si[0] : 1;
       unitLabel = `${si ? si[1] : ''}bit/s`;
@@ -267,8 +329,7 @@ export function renderSvgs(r: ExperimentResult): ReportSvgs {
     const add = (arm: ArmResult, name: string, color: string): void => {
       for (const s of arm.series ?? []) series.push({ name, color, points: s.map((p) => ({ x: p.t, y: p.v / scale })) });
     };
-    add(r.a, nameA, colourA);
-    add(r.b, nameB, colourB);
+    for (const a of arms) add(a.arm, a.name, a.color);
     const refLines: RefLine[] = bits && r.link_bps ? [{ y: r.link_bps / scale, label: `link ${formatBitRate(r.link_bps)}` }] : [];
     out[REPORT_FILES.throughput] = lineChart({
       title: `${r.name}: ${r.metric.name} over time, every run`,
@@ -280,9 +341,8 @@ export function renderSvgs(r: ExperimentResult): ReportSvgs {
   }
 
   if (hasLatencies(r)) {
-    const la = (r.a.latencies_ms ?? []).filter(Number.isFinite);
-    const lb = (r.b.latencies_ms ?? []).filter(Number.isFinite);
-    const positive = [...la, ...lb].filter((v) => v > 0);
+    const ls = arms.map((a) => (a.arm.latencies_ms ?? []).filter(Number.isFinite));
+    const positive = ls.flat().filter((v) => v > 0);
     let lo = Infinity;
     let hi = 0;
     for (const v of positive) {
@@ -294,10 +354,7 @@ export function renderSvgs(r: ExperimentResult): ReportSvgs {
       xLabel: 'latency (ms)',
       // a log axis once the sample spans more than ~1.5 decades, so the tail stays visible
       logX: positive.length > 0 && hi / lo > 30,
-      series: [
-        { name: `${nameA} (n=${la.length})`, values: la, color: colourA },
-        { name: `${nameB} (n=${lb.length})`, values: lb, color: colourB },
-      ],
+      series: arms.map((a, i) => ({ name: `${a.name} (n=${ls[i]?.length ?? 0})`, values: ls[i] ?? [], color: a.color })),
     });
   }
   return out;
