@@ -20,6 +20,7 @@ import { environmentError, usageError } from '../sys/errors.js';
 import { parseJsonText, readInputFile } from '../sys/fs.js';
 import { ensureTools, installAllowed, isRoot } from '../sys/tools.js';
 import { linkSpec } from './audit.js';
+import { CONNS, countFlag, HISTORY_LIMIT } from './flags.js';
 import { ask, getSnapshot, logErr, parseOptions, print, printJson, withJson } from './common.js';
 import { table } from './format.js';
 
@@ -32,7 +33,7 @@ const applyOptions = z
     link: z.string().optional(),
     rtt: z.string().optional(),
     loss: z.string().optional(),
-    conns: z.string().regex(/^\d+$/, 'a whole number').transform(Number).optional(),
+    conns: countFlag(CONNS).optional(),
     deadPeer: z.string().optional(),
     persist: z.boolean().optional(),
     persistFile: z.string().optional(),
@@ -219,7 +220,7 @@ export function registerApply(program: Command): void {
   withJson(program.command('history').description('the transaction journal, newest first'))
     .option('--limit <n>', 'how many (default 50)')
     .action(async (raw: unknown) => {
-      const opts = parseOptions(z.object({ json: z.boolean().optional(), limit: z.string().regex(/^\d+$/).transform(Number).optional() }), raw);
+      const opts = parseOptions(z.object({ json: z.boolean().optional(), limit: countFlag(HISTORY_LIMIT).optional() }), raw);
       await warnIfStale();
       const rows = listTx(openJournal(), opts.limit ?? 50);
       if (opts.json) return printJson({ transactions: rows.map(({ plan: _p, ...r }) => r) });

@@ -12,6 +12,7 @@ import { type Snapshot, snapshotSchema } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
 import { checkOutputPath, readJsonFile, writeOutputFile } from '../sys/fs.js';
 import { linkSpec } from './audit.js';
+import { CONNS, countFlag } from './flags.js';
 import { getSnapshot, parseOptions, print, printJson, sourceOptionsSchema, withJson, withSource } from './common.js';
 import { table } from './format.js';
 
@@ -24,12 +25,7 @@ const planOptions = z
     link: z.string().optional(),
     rtt: z.string().optional(),
     loss: z.string().optional(),
-    conns: z
-      .string()
-      .regex(/^\d+$/, 'a whole number of connections')
-      .transform(Number)
-      .refine((n) => n > 0 && n <= 1e9, 'between 1 and 1e9')
-      .optional(),
+    conns: countFlag(CONNS).optional(),
     deadPeer: z.string().optional(),
     out: z.string().optional(),
   })
