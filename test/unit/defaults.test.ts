@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_HISTORY } from '../../src/catalog/data/defaults.js';
 import { describeDefault, differsFromDefault, isKernelDefault, kernelDefault, parseKernelVersion } from '../../src/catalog/defaults.js';
-import { catalog, findEntry } from '../../src/catalog/index.js';
+import { catalog, findEntry, normaliseKey } from '../../src/catalog/index.js';
 import type { Snapshot } from '../../src/snapshot/index.js';
 import { snapshotFixture } from '../helpers.js';
 
@@ -168,6 +168,14 @@ describe('build options and per-key exceptions', () => {
     const d = kernelDefault('net.ipv4.tcp_congestion_control', snapshotFixture());
     expect(d?.status).toBe('unknown');
     expect(isKernelDefault(d ?? (null as never), 'cubic')).toBeNull();
+  });
+});
+
+describe('keys as sysctl(8) spells them', () => {
+  it("the slash form swaps '.' and '/' (a dotted interface name), as sysctl does", () => {
+    expect(normaliseKey('net/ipv4/conf/eth0.100/rp_filter')).toBe('net.ipv4.conf.eth0/100.rp_filter');
+    expect(normaliseKey('net.ipv4.conf.eth0/100.rp_filter')).toBe('net.ipv4.conf.eth0/100.rp_filter');
+    expect(normaliseKey('net/core/rmem_max')).toBe('net.core.rmem_max');
   });
 });
 
