@@ -86,45 +86,52 @@ export function openJournal(): Db {
   if (cached?.path === path) return cached.db;
   ensureStateDir();
   const Database = load();
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS tx (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      started_at TEXT NOT NULL,
-      finished_at TEXT,
-      status TEXT NOT NULL,
-      netns TEXT,
-      source TEXT NOT NULL,
-      confirm_deadline TEXT,
-      error TEXT,
-      plan_json TEXT,
-      result_json TEXT,
-      before_snapshot BLOB,
-      after_snapshot BLOB,
-      timings_json TEXT
-    );
-    CREATE TABLE IF NOT EXISTS step (
-      tx_id INTEGER NOT NULL REFERENCES tx(id),
-      seq INTEGER NOT NULL,
-      target_json TEXT NOT NULL,
-      before TEXT,
-      wanted TEXT NOT NULL,
-      after TEXT,
-      status TEXT NOT NULL,
-      error TEXT,
-      PRIMARY KEY (tx_id, seq)
-    );
-  `);
-  // Columns added after the first release: journals written by older versions get them here.
-  const cols = new Set((db.prepare('PRAGMA table_info(tx)').all() as { name: string }[]).map((c) => c.name));
-  for (const [col, type] of [
-    ['rollback_to', 'TEXT'],
-    ['boot_unit', 'TEXT'],
-  ] as const)
-    if (!cols.has(col)) db.exec(`ALTER TABLE tx ADD COLUMN ${col} ${type}`);
+  let db: Db | null = null;
+  try {
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS tx (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        netns TEXT,
+        source TEXT NOT NULL,
+        confirm_deadline TEXT,
+        error TEXT,
+        plan_json TEXT,
+        result_json TEXT,
+        before_snapshot BLOB,
+        after_snapshot BLOB,
+        timings_json TEXT
+      );
+      CREATE TABLE IF NOT EXISTS step (
+        tx_id INTEGER NOT NULL REFERENCES tx(id),
+        seq INTEGER NOT NULL,
+        target_json TEXT NOT NULL,
+        before TEXT,
+        wanted TEXT NOT NULL,
+        after TEXT,
+        status TEXT NOT NULL,
+        error TEXT,
+        PRIMARY KEY (tx_id, seq)
+      );
+    `);
+    // Columns added after the first release: journals written by older versions get them here.
+    const cols = new Set((db.prepare('PRAGMA table_info(tx)').all() as { name: string }[]).map((c) => c.name));
+    for (const [col, type] of [
+      ['rollback_to', 'TEXT'],
+      ['boot_unit', 'TEXT'],
+    ] as const)
+      if (!cols.has(col)) db.exec(`ALTER TABLE tx ADD COLUMN ${col} ${type}`);
+  } catch (err) {
+    db?.close();
+    // a full disk, a read-only or corrupt file: the environment, not a bug (nothing was changed)
+    throw environmentError(`cannot open the journal ${path}: ${(err as Error).message}`, 'free space there (or set NETTUNE_STATE_DIR) and try again; nothing was changed');
+  }
   cached = { path, db };
   return db;
 }

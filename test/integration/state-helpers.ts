@@ -10,8 +10,9 @@ export const isRoot = process.getuid?.() === 0;
 const tag = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
 const namespaces: string[] = [];
 
+let serial = 0;
 export function newNetns(role: string): string {
-  const name = `nt-h3${tag}-${role}`;
+  const name = `nt-h3${tag}${(serial++).toString(36)}-${role}`.slice(0, 60);
   const r = spawnSync('ip', ['netns', 'add', name]);
   if (r.status !== 0) throw new Error(`ip netns add ${name}: ${r.stderr.toString()}`);
   namespaces.push(name);
