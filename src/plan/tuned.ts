@@ -257,7 +257,7 @@ function merge(name: string, loaded: { file: string; conf: TunedConf }[], notes:
       const expanded = expandVariables(raw, variables, unresolved);
       const unquoted = expanded.replace(/^"(.*)"$/s, '$1');
       const { op, value } = splitPrefix(unquoted);
-      const entry: TunedSysctl = { key: spelled.replace(/\//g, '.'), spelled, value: value.trim().replace(/\s+/g, ' '), op, from, unresolved };
+      const entry: TunedSysctl = { key: dottedKey(spelled), spelled, value: value.trim().replace(/\s+/g, ' '), op, from, unresolved };
       const at = byKey.get(entry.key);
       if (at === undefined) {
         byKey.set(entry.key, sysctl.length);
@@ -273,6 +273,11 @@ function merge(name: string, loaded: { file: string; conf: TunedConf }[], notes:
   else if (!sysctl_enabled) notes.push('the [sysctl] unit is disabled (enabled=false): tuned sets none of its values');
   return { name, files: loaded.map((l) => l.file), empty_files, sysctl, has_sysctl, sysctl_enabled, notes };
 }
+
+/** A /-separated key in the Snapshot's dotted form, the way sysctl(8) reads it: '/' and '.' swap
+ *  roles, so net/ipv4/conf/eth0.100/rp_filter is net.ipv4.conf.eth0/100.rp_filter. (tuned itself
+ *  turns every '.' into '/', which breaks such names; keys without a '.' in a name agree.) */
+export const dottedKey = (key: string): string => (key.includes('/') ? key.replace(/[./]/g, (c) => (c === '/' ? '.' : '/')) : key);
 
 function expandVariables(value: string, variables: Map<string, string>, unresolved: string[], depth = 0): string {
   return value.replace(/(?<!\\)\$\{([^}]+)\}/g, (whole, name: string) => {

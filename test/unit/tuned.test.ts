@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compareTuned, loadTunedProfile, parseTunedConf, tunedWrites, type TunedReader } from '../../src/plan/tuned.js';
+import { compareTuned, dottedKey, loadTunedProfile, parseTunedConf, tunedWrites, type TunedReader } from '../../src/plan/tuned.js';
 import { FIXTURES, snapshotFixture } from '../helpers.js';
 
 /** An in-memory profile tree: { '/usr/lib/tuned/a/tuned.conf': '…' }. */
@@ -98,6 +98,8 @@ describe('tuned profile loading (include=, merge order, units)', () => {
       ['net.core.busy_poll', '${f:exec:cat:/x}'],
     ]);
     expect(compareTuned(p, { 'net.core.busy_poll': '0' }).find((c) => c.key === 'net.core.busy_poll')?.status).toBe('unresolved');
+    expect(dottedKey('net/ipv4/conf/eth0.100/rp_filter')).toBe('net.ipv4.conf.eth0/100.rp_filter'); // the Snapshot's (sysctl's) spelling
+    expect(dottedKey('net.ipv4.tcp_rmem')).toBe('net.ipv4.tcp_rmem');
   });
   it('an empty profile and a profile without [sysctl] say so; a binary profile is refused', () => {
     const e = loadTunedProfile('e', { reader: memReader({ [lib('e')]: '' }), dirs: DIRS });
