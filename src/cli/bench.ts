@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { backlogBench, checkTarget, connectBurst, keepaliveBench, rrBench, rrClient, rrServer, throughput } from '../lab/bench.js';
-import { readLab } from '../lab/lab.js';
+import { readLab, validLabName } from '../lab/lab.js';
 import { percentiles } from '../lab/stats.js';
 import { parseDuration, formatRate } from '../units/index.js';
 import { usageError } from '../sys/errors.js';
@@ -54,7 +54,7 @@ export function registerBench(program: Command): void {
       installStopHandlers({ json: Boolean(opts.json), log: logErr });
       if (!(KINDS as readonly string[]).includes(kind)) throw usageError(`unknown benchmark ${JSON.stringify(kind)}`, `one of: ${KINDS.join(', ')}`);
       await ensureTools(['ip', 'iperf3', 'python3'], { install: installAllowed(), log: logErr });
-      const lab = opts.lab ? readLab(opts.lab) : null;
+      const lab = opts.lab !== undefined ? readLab(validLabName(opts.lab)) : null;
       if (opts.lab && !lab) throw usageError(`no lab ${opts.lab}`, `create it: nettune lab up ${opts.lab}`);
       const target = lab ? (lab.server_addrs[0] ?? '') : checkTarget(opts.target ?? '');
       const clientNs = lab?.namespaces.client ?? null;

@@ -1,6 +1,7 @@
 // A Plan: the changes nettune proposes for one host, each with its reason. `plan --out` writes one;
 // `apply PLAN.json` and `diff` read it back (validated here at the input edge).
 import { z } from 'zod';
+import { NETNS_NAME } from '../sys/names.js';
 import { planChangeSchema, WORKLOADS } from './types.js';
 
 export const PLAN_SCHEMA = 'nettune.plan/1';
@@ -24,7 +25,7 @@ export const planSchema = z.object({
     hostname: z.string(),
     machine_id: z.string().nullable().optional(),
     kernel: z.string(),
-    netns: z.string().nullable(),
+    netns: z.string().regex(NETNS_NAME, 'not a network namespace name').nullable(),
     snapshot_taken_at: z.string(),
   }),
   workload: z.enum(WORKLOADS),

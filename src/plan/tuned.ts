@@ -19,18 +19,18 @@
 //   cannot compare (a vector) is written as is, prefix included, which the kernel refuses.
 //
 // Parsing is pure: files come through a reader function, so tests and the lab use fixtures.
-import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { usageError } from '../sys/errors.js';
+import { InputFileError, readInputBytes } from '../sys/fs.js';
 
 /** Returns the bytes of a regular file, or null when there is none at `path`. */
 export type TunedReader = (path: string) => Uint8Array | null;
 
 export const fsTunedReader: TunedReader = (path) => {
   try {
-    if (!statSync(path).isFile()) return null;
-    return readFileSync(path);
-  } catch {
+    return readInputBytes(path); // O_NONBLOCK open, regular files only, at most 4 MiB (src/sys/fs.ts)
+  } catch (err) {
+    if (err instanceof InputFileError && err.reason === 'size') throw usageError(`tuned profile ${path}: ${err.message}`);
     return null;
   }
 };

@@ -99,8 +99,9 @@ export class InputFileError extends Error {
   }
 }
 
-/** Reads a user-named input file (see the header); throws InputFileError. */
-export function readInputFileRaw(path: string, maxBytes = MAX_INPUT_BYTES): string {
+/** The bytes of a user-named input file: opened O_NONBLOCK, a regular file (checked on the fd)
+ *  of at most maxBytes, read bounded; throws InputFileError. No text check (see readInputFileRaw). */
+export function readInputBytes(path: string, maxBytes = MAX_INPUT_BYTES): Buffer {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
@@ -127,16 +128,21 @@ export function readInputFileRaw(path: string, maxBytes = MAX_INPUT_BYTES): stri
       len += n;
     }
     if (len > maxBytes) throw new InputFileError(`cannot read: more than the ${maxBytes / 1048576} MiB an input file may have`, 'size');
-    const bytes = buf.subarray(0, len);
-    const nul = bytes.indexOf(0);
-    if (nul >= 0) throw new InputFileError(`not a text file: a NUL byte at offset ${nul}`, 'binary');
-    try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      throw new InputFileError('not a text file: invalid UTF-8', 'binary');
-    }
+    return buf.subarray(0, len);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Reads a user-named input file (see the header): UTF-8 text without NUL; throws InputFileError. */
+export function readInputFileRaw(path: string, maxBytes = MAX_INPUT_BYTES): string {
+  const bytes = readInputBytes(path, maxBytes);
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw new InputFileError(`not a text file: a NUL byte at offset ${nul}`, 'binary');
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new InputFileError('not a text file: invalid UTF-8', 'binary');
   }
 }
 
