@@ -1,6 +1,7 @@
 // nettune command line: parse, run one command, map errors to the documented exit codes.
 import { Command, CommanderError } from 'commander';
-import { EXIT, NettuneError } from '../sys/errors.js';
+import { existsSync } from 'node:fs';
+import { EXIT, NettuneError, usageError } from '../sys/errors.js';
 import { validNetns } from '../sys/names.js';
 import { haltIfStopping } from '../sys/signals.js';
 import { VERSION } from '../version.js';
@@ -52,16 +53,22 @@ Environment: NETTUNE_STATE_DIR (default /var/lib/nettune), NETTUNE_NO_INSTALL=1 
   return program;
 }
 
+/** A --netns that `ip netns` does not know is bad input on every command, also one that would not
+ *  have used it (`profiles` without --from-tuned). */
+function netnsExists(name: string): void {
+  if (!existsSync(`/run/netns/${name}`)) throw usageError(`--netns: network namespace ${JSON.stringify(name)} does not exist (no /run/netns/${name})`, 'list them with: ip netns list');
+}
+
 /** Before any command runs: every --netns (an empty or unsafe name would otherwise mean "the
  *  namespace I run in", from the host the host itself) is checked, on every command that has
  *  the option; and a --json given to a parent (`rules --json explain ID`, or commander handing
  *  `rules explain ID --json` to the parent) reaches the subcommand that prints. */
 function checkCommonOptions(action: Command): void {
   const own = action.opts();
-  if (own.netns !== undefined) validNetns(String(own.netns), '--netns');
+  if (own.netns !== undefined) netnsExists(validNetns(String(own.netns), '--netns'));
   for (let c = action.parent; c; c = c.parent) {
     const o = c.opts();
-    if (o.netns !== undefined) validNetns(String(o.netns), '--netns');
+    if (o.netns !== undefined) netnsExists(validNetns(String(o.netns), '--netns'));
     if (o.json === true && action.options.some((opt) => opt.attributeName() === 'json')) action.setOptionValue('json', true);
   }
 }
