@@ -12,6 +12,7 @@ import { findEntry, validateValue } from '../catalog/index.js';
 import { parseSet } from '../apply/validate.js';
 import { parseSysctlConf } from '../lint/parse.js';
 import { buildPlan } from '../plan/index.js';
+import { loadTunedProfile, type TunedProfile, tunedWrites } from '../plan/tuned.js';
 import { planSchema } from '../plan/schema.js';
 import type { PlanChange, Workload } from '../plan/types.js';
 import { usageError } from '../sys/errors.js';
@@ -70,17 +71,27 @@ export function planAuto(bench: BenchSpec): (ctx: ArmContext) => Promise<Changes
   };
 }
 
-/** tuned:NAME|PATH, through the plan stage's tuned loader when this build has one. */
-async function tunedChanges(ref: string): Promise<(ctx: ArmContext) => Promise<Changes>> {
-  type Loader = { loadTunedProfile?: (ref: string) => unknown };
-  let mod: Loader | null = null;
-  try {
-    mod = (await import(/* @vite-ignore */ `../plan/${'tuned'}.js`)) as Loader;
-  } catch {
-    mod = null;
-  }
-  void mod;
-  throw usageError(`tuned:${ref}: this build has no tuned profile loader yet`);
+/** tuned:NAME|PATH: the profile's merged [sysctl] (include= resolved by the plan stage's tuned
+ *  loader), with '>'/'<' judged against each lab host's own values once the lab is up — as tuned
+ *  would on that host. Values tuned would refuse (a vector with '>', an unexpanded ${…}) are
+ *  returned as notes, never silently dropped. */
+export function tunedArm(ref: string): { changes: (ctx: ArmContext) => Promise<Changes>; profile: TunedProfile; refused: string[] } {
+  const profile = loadTunedProfile(ref);
+  if (!profile.has_sysctl || !profile.sysctl.length) throw usageError(`tuned:${ref}: the profile (${profile.files.join(', ')}) has no [sysctl] values`);
+  if (!profile.sysctl_enabled) throw usageError(`tuned:${ref}: its [sysctl] unit is disabled (enabled=false)`);
+  const refused: string[] = [];
+  const changes = async (ctx: ArmContext): Promise<Changes> => {
+    const out: Changes = {};
+    for (const role of ['client', 'server'] as const) {
+      const snap = await ctx.snapshot(role);
+      if (!snap) continue;
+      const w = tunedWrites(profile, snap.sysctl);
+      for (const r of w.refused) if (!refused.includes(`${r.key} = ${r.tuned} (${r.status})`)) refused.push(`${r.key} = ${r.tuned} (${r.status})`);
+      out[role] = Object.entries(w.values).map(([key, to]) => ({ kind: 'sysctl', key, from: null, to }));
+    }
+    return out;
+  };
+  return { changes, profile, refused };
 }
 
 export interface ParsedArm extends ArmInput {
@@ -88,8 +99,12 @@ export interface ParsedArm extends ArmInput {
   fixed: PlanChange[] | null;
 }
 
-/** Parses one arm SOURCE. `label` names the arm in the report. */
-export async function parseArmSource(label: string, source: string, bench: BenchSpec): Promise<ParsedArm> {
+/** Parses one arm SOURCE. `label` names the arm in the report. Rejects with exit 2 on bad input. */
+export function parseArmSource(label: string, source: string, bench: BenchSpec): Promise<ParsedArm> {
+  return new Promise((resolve) => resolve(parseArmSourceNow(label, source, bench)));
+}
+
+function parseArmSourceNow(label: string, source: string, bench: BenchSpec): ParsedArm {
   const s = source.trim();
   if (!s) throw usageError(`arm ${label}: empty source`);
   if (s === 'current') return { label, source: 'current (this host)', changes: { mirror: 'host' }, fixed: null };
@@ -99,7 +114,8 @@ export async function parseArmSource(label: string, source: string, bench: Bench
   if (s.startsWith('tuned:')) {
     const ref = s.slice(6);
     if (!ref) throw usageError(`arm ${label}: tuned: needs a profile name or path`);
-    return { label, source: s, changes: await tunedChanges(ref), fixed: null };
+    const t = tunedArm(ref);
+    return { label, source: `${s} (${t.profile.files.join(', ')})`, changes: t.changes, fixed: null, notes: () => (t.refused.length ? [`tuned would not write (the kernel refuses or tuned cannot expand): ${t.refused.join('; ')}`] : []) };
   }
   if (s.startsWith('set:')) {
     const pairs = s.slice(4).split(',').filter(Boolean);

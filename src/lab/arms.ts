@@ -62,6 +62,8 @@ export interface ArmInput {
    *  touch, taken from this host (current) or from the catalog's kernel defaults (defaults). */
   changes: Changes | ((ctx: ArmContext) => Promise<Changes>) | { mirror: 'host' | 'defaults' };
   bench?: ArmSpec['bench'];
+  /** Notes for the report, asked once the arm has been resolved (e.g. values tuned would refuse). */
+  notes?: () => string[];
 }
 
 /** Identity of a change's target (role-independent): sysctl key, ethtool device+setting, sysfs path. */

@@ -56,9 +56,12 @@ interface Applied {
 async function applyArm(lab: LabState, changes: Changes, label: string, stateDir: string, log: (l: string) => void): Promise<Applied> {
   const out: Applied = { shown: {}, global: [] };
   for (const role of ROLES) {
-    const list = changes[role];
     const ns = roleNs(lab, role);
-    if (!list?.length || !ns) continue;
+    // Only net.* sysctls belong to a network namespace: vm.*, kernel.*, fs.* are the host's.
+    const hostOnly = (changes[role] ?? []).filter((c) => c.kind === 'sysctl' && !c.key.startsWith('net.'));
+    for (const c of hostOnly) if (c.kind === 'sysctl') out.global.push(`${role}: ${c.key}`);
+    const list = (changes[role] ?? []).filter((c) => !hostOnly.includes(c));
+    if (!list.length || !ns) continue;
     const snap = await probeInNetns(ns);
     const v = validateChanges(
       list.map((change) => ({ change, reason: `experiment arm ${label}`, source: 'experiment' })),
@@ -307,6 +310,7 @@ export async function runExperiment(def: ExperimentDef, o: RunOptions): Promise<
     if (link !== def.link) notes.push(`Link overridden from the command line (built-in: ${JSON.stringify(def.link)}).`);
     for (const a of armResults) if (a.censored) notes.push(`${a.key}: ${a.censored} of ${a.samples.length} runs reached the time limit (recorded at the limit; the true value is larger).`);
     for (const a of armResults) if (a.not_settable.length) notes.push(`${a.key} (${a.label}): not settable inside a lab namespace (global knobs), left at the host's value: ${a.not_settable.join(', ')}.`);
+    for (const [i, a] of inputs.entries()) for (const n of a.notes?.() ?? []) notes.push(`${keys[i]} (${a.label}): ${n}`);
     for (const [i, m] of missing.entries()) if (m.length) notes.push(`${keys[i]} (${inputs[i]?.label}): no ${inputs[i]?.source.startsWith('current') ? 'value on this host' : 'catalog default'} for ${m.join(', ')}: left at the lab's baseline.`);
     if (unrestorable.length) notes.push(`No baseline value readable for ${unrestorable.join(', ')}: arms that do not set them inherit whatever ran before.`);
     notes.push(...failures);

@@ -146,3 +146,25 @@ describe('report with three arms', () => {
     expect(md).toMatch(/\| `client: net.ipv4.tcp_sack` \| `1` \| `0` \| `1` \| differs \|/);
   });
 });
+
+describe('tuned arms (the plan stage\'s tuned loader)', () => {
+  it('tuned:PATH: include= resolved, > honoured against each lab host\'s values, host-only keys kept for the report', async () => {
+    const arm = await parseArmSource('tuned', `tuned:${join(FIXTURES, 'tuned', 'lab-gt')}`, T);
+    expect(arm.source).toContain('network-throughput');
+    const low = fakeCtx({ 'net.ipv4.tcp_max_syn_backlog': '4096', 'net.core.netdev_max_backlog': '2000' });
+    if (typeof arm.changes !== 'function') throw new Error('a tuned arm is resolved in the lab');
+    const c = await arm.changes(low);
+    const vals = Object.fromEntries((c.client ?? []).map((x) => [x.kind === 'sysctl' ? x.key : '', x.to]));
+    expect(vals['net.ipv4.tcp_max_syn_backlog']).toBe('8192'); // 4096 < 8192: tuned raises it
+    expect(vals['net.core.netdev_max_backlog']).toBeUndefined(); // 2000 ≥ 1000: '>' satisfied
+    expect(vals['net.ipv4.tcp_rmem']).toBe('4096 87380 16777216'); // from the included profile
+    expect(vals['vm.swappiness']).toBe('20'); // network-throughput overrides throughput-performance
+    const high = await arm.changes(fakeCtx({ 'net.ipv4.tcp_max_syn_backlog': '16384' }));
+    expect((high.client ?? []).some((x) => x.kind === 'sysctl' && x.key === 'net.ipv4.tcp_max_syn_backlog')).toBe(false);
+  });
+  it('a missing or broken tuned profile is exit 2', async () => {
+    await exit2(parseArmSource('t', 'tuned:no-such-profile-h8', T), 'not found');
+    await exit2(parseArmSource('t', 'tuned:', T), 'needs a profile');
+    await exit2(parseArmSource('t', 'tuned:bad name!', T), 'tuned accepts only');
+  });
+});
