@@ -5,7 +5,7 @@
 // RetransSegs / OutSegs, for each way of handling GSO frames under loss), the throughput ceiling
 // each of those ways costs, and the delay line's ceiling at 100 ms. Needs root; builds and
 // removes its own labs (nt-fid*-*); traffic only inside them (198.18.0.0/15).
-// Usage: bench/lab-fidelity.mjs [quick] [--json]
+// Usage: bench/lab-fidelity.mjs [quick] [loss] [--json]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const quick = process.argv[2] === 'quick';
+const quick = process.argv.includes('quick');
+const lossOnly = process.argv.includes('loss'); // only the per-segment loss and ceiling sections
 const env = { ...process.env, NETTUNE_NO_INSTALL: '1', NETTUNE_STATE_DIR: mkdtempSync(join(tmpdir(), 'nettune-fid-')) };
 const lab = `fid${process.pid % 1000}`;
 
@@ -40,16 +41,16 @@ function ping(count, interval) {
 
 const rows = [];
 try {
-  console.log('RTT (ping, idle link, 40 samples)');
-  for (const ms of quick ? [1, 10, 100] : [1, 5, 10, 50, 100, 200]) {
+  if (!lossOnly) console.log('RTT (ping, idle link, 40 samples)');
+  for (const ms of lossOnly ? [] : quick ? [1, 10, 100] : [1, 5, 10, 50, 100, 200]) {
     up(['--rtt', `${ms}ms`]);
     const p = ping(40, 0.05);
     console.log(`  requested ${String(ms).padStart(4)} ms  measured ${p.avg.toFixed(3).padStart(8)} ms (mdev ${p.mdev.toFixed(3)})  error ${pct(p.avg / ms - 1)}`);
     rows.push({ kind: 'rtt', requested_ms: ms, measured_ms: p.avg });
     down();
   }
-  console.log('Rate (iperf3, 1 stream, 1 ms RTT, 8 s after 2 s omitted; TCP goodput ceiling = rate × 1448/1500)');
-  for (const rate of quick ? ['100mbit', '1gbit'] : ['10mbit', '100mbit', '500mbit', '1gbit']) {
+  if (!lossOnly) console.log('Rate (iperf3, 1 stream, 1 ms RTT, 8 s after 2 s omitted; TCP goodput ceiling = rate × 1448/1500)');
+  for (const rate of lossOnly ? [] : quick ? ['100mbit', '1gbit'] : ['10mbit', '100mbit', '500mbit', '1gbit']) {
     up(['--rate', rate, '--rtt', '1ms']);
     bigBuffers();
     const r = JSON.parse(nettune(['bench', 'throughput', '--lab', lab, '--duration', '8', '--omit', '2', '--json']));
@@ -58,8 +59,8 @@ try {
     rows.push({ kind: 'rate', requested_bps: bps, goodput_bps: r.bps });
     down();
   }
-  console.log('Loss (ping round trips; each direction drops independently: expected round-trip loss 1 − (1 − p)²)');
-  for (const p of quick ? [1] : [0.5, 1, 5]) {
+  if (!lossOnly) console.log('Loss (ping round trips; each direction drops independently: expected round-trip loss 1 − (1 − p)²)');
+  for (const p of lossOnly ? [] : quick ? [1] : [0.5, 1, 5]) {
     up(['--loss', `${p}%`]);
     const n = quick ? 2000 : 5000;
     const r = ping(n, 0.002);
@@ -90,10 +91,10 @@ try {
     down();
     return { bps: r.bps, dl_share: l.share, dl_burst: l.mean_burst_segments, dl_segments: l.segments, tcp_share: (b.retrans - a.retrans) / Math.max(1, b.out - a.out), tcp_out: b.out - a.out };
   };
-  console.log('Loss per TCP segment (10 ms RTT, 1 % per direction, CUBIC, 1 stream, 5 s after 1 s omitted)');
+  console.log(`Loss per TCP segment (10 ms RTT, 1 % per direction, CUBIC, 1 stream, ${quick ? 3 : 8} s after 1 s omitted)`);
   console.log('  independent per-segment loss: share 1.000 %, mean burst 1/(1 − p) = 1.010 segments');
   for (const mode of modes) {
-    const r = lossy(mode, 1, '10ms', 'cubic', 1, quick ? 3 : 5);
+    const r = lossy(mode, 1, '10ms', 'cubic', 1, quick ? 3 : 8);
     console.log(`  ${mode.padEnd(5)}  delay line: ${(r.dl_share * 100).toFixed(3)} % of ${r.dl_segments} segments lost, mean burst ${r.dl_burst?.toFixed(3) ?? '-'}  ·  TCP: RetransSegs/OutSegs ${(r.tcp_share * 100).toFixed(3)} % of ${r.tcp_out}  ·  goodput ${(r.bps / 1e6).toFixed(1)} Mbit/s`);
     rows.push({ kind: 'segment-loss', mode, requested_pct: 1, ...r });
   }
@@ -106,15 +107,15 @@ try {
       rows.push({ kind: 'loss-ceiling', mode: label, parallel, loss_pct: loss, ...r });
     }
   }
-  console.log('Delay line ceiling at 100 ms RTT (no rate limit, 256 MB buffers, 10 s after 3 s omitted)');
-  up(['--rtt', '100ms']);
-  bigBuffers();
-  for (const parallel of [1, 4]) {
+  if (!lossOnly) console.log('Delay line ceiling at 100 ms RTT (no rate limit, 256 MB buffers, 10 s after 3 s omitted)');
+  if (!lossOnly) up(['--rtt', '100ms']);
+  if (!lossOnly) bigBuffers();
+  for (const parallel of lossOnly ? [] : [1, 4]) {
     const r = JSON.parse(nettune(['bench', 'throughput', '--lab', lab, '--duration', quick ? '6' : '10', '--omit', '3', '--parallel', String(parallel), '--json']));
     console.log(`  ${parallel} stream(s): ${(r.bps / 1e6).toFixed(0)} Mbit/s, retransmits ${r.retransmits}, mean RTT ${r.rtt_mean_ms?.toFixed(1)} ms`);
     rows.push({ kind: 'ceiling', parallel, bps: r.bps, rtt_ms: r.rtt_mean_ms });
   }
-  down();
+  if (!lossOnly) down();
 } finally {
   spawnSync(process.execPath, [join(root, 'dist', 'nettune.mjs'), 'lab', 'down', lab], { env });
 }

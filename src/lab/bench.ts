@@ -116,6 +116,13 @@ export async function throughput(o: ThroughputOptions): Promise<ThroughputResult
   const iperf = (ns: string | null, args: string[]): [string, string[]] => inNs(ns, 'iperf3', args);
   const server = o.startServer ? startProcess(...iperf(o.serverNs, ['-s', '-1', '-p', String(port), '--bind', o.target === 'localhost' ? '127.0.0.1' : o.target])) : null;
   try {
+    // iperf3 -s says "Server listening on PORT" once bound; under load that can take seconds.
+    if (server) {
+      let exited = false;
+      void server.exited.then(() => (exited = true));
+      for (let i = 0; i < 200 && !exited && !/Server listening/.test(server.output()); i++) await sleep(50);
+      if (exited) throw environmentError(`iperf3 server exited: ${server.output().trim().split('\n').pop() ?? ''}`);
+    }
     const args = ['-c', o.target, '-p', String(o.startServer ? port : 5201), '-t', String(o.duration_s), '-O', String(o.omit_s), '-P', String(o.parallel), '--json'];
     if (o.congestion) args.push('-C', o.congestion);
     const [file, argv] = iperf(o.clientNs, args);
