@@ -114,9 +114,10 @@ export async function throughput(o: ThroughputOptions): Promise<ThroughputResult
     return { bps: r.bps, sender_bps: r.sender_bps, retransmits: null, series: r.series, cwnd_bytes: [], rtt_mean_ms: null, omitted_s: o.omit_s, duration_s: o.duration_s, parallel: 1, mptcp_subflows: r.mptcp_subflows };
   }
   const iperf = (ns: string | null, args: string[]): [string, string[]] => inNs(ns, 'iperf3', args);
-  const server = o.startServer ? startProcess(...iperf(o.serverNs, ['-s', '-1', '-p', String(port), '--bind', o.target === 'localhost' ? '127.0.0.1' : o.target])) : null;
+  const server = o.startServer ? startProcess(...iperf(o.serverNs, ['-s', '-1', '--forceflush', '-p', String(port), '--bind', o.target === 'localhost' ? '127.0.0.1' : o.target])) : null;
   try {
-    // iperf3 -s says "Server listening on PORT" once bound; under load that can take seconds.
+    // iperf3 -s says "Server listening on PORT" once bound (--forceflush: a pipe is otherwise
+    // block-buffered and the line would only come at exit); under load that can take seconds.
     if (server) {
       let exited = false;
       void server.exited.then(() => (exited = true));
