@@ -5,11 +5,13 @@
 // watchdog (a detached process), or — if that died or the machine rebooted — by a late
 // `confirm`, the next apply/rollback/recover, or the boot check.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { EXIT, NettuneError, usageError } from '../sys/errors.js';
 import { sleep } from '../sys/process.js';
 import { getTx, openJournal, transition, txWithStatus, type TxRow } from './journal.js';
 import { LockBusyError, holderAlive, readLock } from './lock.js';
 import { removeBootCheckIfIdle } from './boot-check.js';
+import { journalPath } from './state.js';
 import { revertTransaction, unrecovered, type RevertResult } from './rollback.js';
 
 const passed = (tx: TxRow, now = Date.now()): boolean => tx.confirm_deadline !== null && Date.parse(tx.confirm_deadline) <= now;
@@ -125,8 +127,16 @@ export interface Settled {
  *  passed are reverted now (`write`: root, a command that may change the system), or reported
  *  with what will revert them. Half-done transactions are reported with `nettune recover`. */
 export async function settle(o: { write: boolean; log: (l: string) => void }): Promise<Settled> {
-  const db = openJournal();
   const out: Settled = { reverted: [], notes: [] };
+  // no journal yet, or one this user may not read (apply --dry-run without root): nothing to say
+  if (!existsSync(journalPath())) return out;
+  let db: ReturnType<typeof openJournal>;
+  try {
+    db = openJournal();
+  } catch (err) {
+    if (o.write) throw err;
+    return out;
+  }
   const now = Date.now();
   for (const tx of txWithStatus(db, ['awaiting_confirm'])) {
     if (!passed(tx, now)) continue;
