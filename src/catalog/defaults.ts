@@ -5,7 +5,28 @@
 // depends on instead of guessing a number.
 import type { Snapshot } from '../snapshot/index.js';
 import { DEFAULT_HISTORY, type DefaultSpan, type FormulaName } from './data/defaults.js';
-import { findEntry } from './index.js';
+import { catalog, type CatalogEntry, findEntry as findEntryUncached, isPattern, keyMatches, normaliseKey } from './index.js';
+
+let index: { exact: Map<string, CatalogEntry>; patterns: CatalogEntry[] } | null = null;
+const entryCache = new Map<string, CatalogEntry | undefined>();
+/** findEntry with an index and a memo: show and audit ask for every key of a Snapshot. Same
+ *  answer as findEntry (exact key first, then the first pattern that covers it). */
+export function findEntry(key: string): CatalogEntry | undefined {
+  const k = normaliseKey(key);
+  if (entryCache.has(k)) return entryCache.get(k);
+  if (!index) {
+    index = { exact: new Map(), patterns: [] };
+    for (const e of catalog()) {
+      if (isPattern(e.key)) index.patterns.push(e);
+      else if (!index.exact.has(e.key)) index.exact.set(e.key, e);
+    }
+  }
+  const found = index.exact.get(k) ?? index.patterns.find((e) => keyMatches(e.key, k));
+  entryCache.set(k, found);
+  return found;
+}
+/** For the test that the index agrees with the catalog's own lookup. */
+export const findEntryReference = findEntryUncached;
 
 export interface KernelDefault {
   key: string;

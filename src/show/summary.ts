@@ -1,6 +1,5 @@
 // `show`: one screen of the host's network tuning state, computed from a Snapshot.
-import { describeDefault, isKernelDefault, kernelDefault } from '../catalog/defaults.js';
-import { catalog, findEntry, isPattern, keyMatches } from '../catalog/index.js';
+import { describeDefault, findEntry, isKernelDefault, kernelDefault } from '../catalog/defaults.js';
 import { resolveCounter, type Snapshot } from '../snapshot/index.js';
 
 export interface TripleBytes {
@@ -80,9 +79,8 @@ const SHOWN_KEYS = [
 
 function changedFromDefault(snap: Snapshot): ShowSummary['changed_from_default'] {
   const out: ShowSummary['changed_from_default'] = [];
-  const entries = catalog();
   for (const key of Object.keys(snap.sysctl).sort()) {
-    if (!entries.some((e) => (isPattern(e.key) ? keyMatches(e.key, key) : e.key === key))) continue;
+    if (!findEntry(key)) continue;
     const d = kernelDefault(key, snap);
     const value = snap.sysctl[key] ?? '';
     if (!d || isKernelDefault(d, value) !== false) continue;

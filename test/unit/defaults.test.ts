@@ -171,6 +171,13 @@ describe('build options and per-key exceptions', () => {
   });
 });
 
+describe('the indexed catalog lookup', () => {
+  it('answers as findEntry does for every key of the fixture and every catalog key', async () => {
+    const { findEntry: indexed, findEntryReference } = await import('../../src/catalog/defaults.js');
+    for (const k of [...Object.keys(snapshotFixture().sysctl), ...catalog().map((e) => e.key)]) expect(indexed(k)?.key, k).toBe(findEntryReference(k)?.key);
+  });
+});
+
 describe('keys as sysctl(8) spells them', () => {
   it("the slash form swaps '.' and '/' (a dotted interface name), as sysctl does", () => {
     expect(normaliseKey('net/ipv4/conf/eth0.100/rp_filter')).toBe('net.ipv4.conf.eth0/100.rp_filter');
