@@ -199,6 +199,10 @@ function checkField(key: string, what: string, token: string, spec: NumericSpec,
       return null;
     }
   } else if (spec.parser === 'ms_jiffies') {
+    if (n.negative && n.value !== 0n && n.value >= INT_MIN) {
+      out.push({ message: `${label}: ${token} ms is negative; proc_dointvec_ms_jiffies converts it as an unsigned number and refuses it`, kernel: 'refuses', severity: 'error' });
+      return null;
+    }
     if (n.value > INT_MAX || n.value < INT_MIN) {
       out.push({ message: `${label}: ${token} ms does not fit the int the kernel stores it in (max ${fmtBound(INT_MAX)})`, kernel: 'depends', severity: 'error' });
       return null;
@@ -322,6 +326,13 @@ const intOf = (s: string | undefined): bigint | null => {
   return n.ok ? n.value : null;
 };
 
+const FRAG_PAIRS: Record<string, [string, 'min' | 'max']> = {
+  'net.ipv4.ipfrag_high_thresh': ['net.ipv4.ipfrag_low_thresh', 'min'],
+  'net.ipv4.ipfrag_low_thresh': ['net.ipv4.ipfrag_high_thresh', 'max'],
+  'net.ipv6.ip6frag_high_thresh': ['net.ipv6.ip6frag_low_thresh', 'min'],
+  'net.ipv6.ip6frag_low_thresh': ['net.ipv6.ip6frag_high_thresh', 'max'],
+};
+
 /** Relations the kernel enforces between keys and rules of single keys (ipv4_local_port_range,
  *  ipv4_privileged_ports, tcp_set_default_congestion_control). */
 function specialProblems(entry: CatalogEntry, values: bigint[], value: string, ctx: ValueContext, out: ValueProblem[], notes: string[]): void {
@@ -339,6 +350,14 @@ function specialProblems(entry: CatalogEntry, values: bigint[], value: string, c
     const v = values[0];
     if (low !== null && v !== undefined && v > low)
       out.push({ message: `${k}: ${v} is above the low end of ip_local_port_range (${low}); the kernel refuses privileged ports that overlap the ephemeral range`, kernel: 'refuses', severity: 'error' });
+  } else if (FRAG_PAIRS[k]) {
+    // ipfrag_high_thresh is a proc_doulongvec_minmax whose extra1 is the low threshold, and the
+    // low one's extra2 is the high one (net/ipv4/inet_fragment.c, ip_fragment.c, reassembly.c).
+    const [other, side] = FRAG_PAIRS[k];
+    const bound = intOf(ctx.sysctl?.[other]);
+    const v = values[0];
+    if (bound !== null && v !== undefined && (side === 'min' ? v < bound : v > bound))
+      out.push({ message: `${k}: ${v} is ${side === 'min' ? 'below' : 'above'} ${other} (${bound}); the kernel refuses it`, kernel: 'refuses', severity: 'error' });
   } else if (k === 'net.ipv4.tcp_congestion_control' && ctx.congestion) {
     const { available, allowed } = ctx.congestion;
     if (available.length && !available.includes(value))
