@@ -1,12 +1,12 @@
 // Reading and writing the live system, in the current namespace or a named one. Only src/apply
 // uses this: it is the one door through which nettune changes a host.
-import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { keyToPath, normaliseValue } from '../probe/sysctl.js';
 import { parseFeaturesText, parseMaxCurrent, parseCoalesce } from '../probe/parse-ethtool.js';
-import { writeFileAtomic } from '../sys/fs.js';
 import { validIfname } from '../sys/names.js';
 import { run } from '../sys/run.js';
 import { requireTool } from '../sys/tools.js';
+import { ABSENT, readDir, readFileMeta, writeDir, writeFileMeta, writePersisted } from './file-state.js';
 import type { Target } from './journal.js';
 import { parseSysfsPath, sysfsResolvedProblem } from './sysfs-path.js';
 
@@ -143,6 +143,10 @@ export function systemIO(netns: string | null): SystemIO {
         }
         case 'file':
           return readLocal(t.path);
+        case 'filemeta':
+          return readFileMeta(t.path);
+        case 'dir':
+          return readDir(t.path);
       }
     },
     async write(t, value) {
@@ -175,8 +179,13 @@ export function systemIO(netns: string | null): SystemIO {
           return;
         }
         case 'file':
-          if (value === null) rmSync(t.path, { force: true });
-          else writeFileAtomic(t.path, value);
+          writePersisted(t.path, value);
+          return;
+        case 'filemeta':
+          writeFileMeta(t.path, value ?? ABSENT);
+          return;
+        case 'dir':
+          writeDir(t.path, value ?? ABSENT);
           return;
       }
     },
@@ -184,4 +193,12 @@ export function systemIO(netns: string | null): SystemIO {
 }
 
 export const targetLabel = (t: Target): string =>
-  t.kind === 'sysctl' ? t.key : t.kind === 'ethtool' ? `ethtool ${t.device} ${t.group} ${t.setting}` : t.kind === 'sysfs' ? t.path : `file ${t.path}`;
+  t.kind === 'sysctl'
+    ? t.key
+    : t.kind === 'ethtool'
+      ? `ethtool ${t.device} ${t.group} ${t.setting}`
+      : t.kind === 'sysfs'
+        ? t.path
+        : t.kind === 'filemeta'
+          ? `mode/owner ${t.path}`
+          : `${t.kind} ${t.path}`;

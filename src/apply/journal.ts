@@ -35,6 +35,9 @@ export const targetSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('ethtool'), device: z.string(), group: z.enum(['features', 'rings', 'channels', 'coalesce']), setting: z.string() }),
   z.object({ kind: z.literal('sysfs'), path: z.string() }),
   z.object({ kind: z.literal('file'), path: z.string() }),
+  /** Mode and owner of a persisted file; and a directory the transaction created (src/apply/file-state.ts). */
+  z.object({ kind: z.literal('filemeta'), path: z.string() }),
+  z.object({ kind: z.literal('dir'), path: z.string() }),
 ]);
 export type Target = z.infer<typeof targetSchema>;
 

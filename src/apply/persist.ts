@@ -1,5 +1,6 @@
 // The persisted file (/etc/sysctl.d/90-nettune.conf by default): nettune's own settings with one
 // comment each saying why and when, merged with what earlier transactions persisted.
+import { dirname, join } from 'node:path';
 import { validIfname, validNetns } from '../sys/names.js';
 import { VERSION } from '../version.js';
 import { parseSysfsPath } from './sysfs-path.js';
@@ -77,6 +78,9 @@ export function renderPersisted(previous: readonly PersistEntry[], now: readonly
  *  specifier or variable. A sysfs write goes through a constant script that takes the path and
  *  the value as arguments ("$1", "$2"): the data is never part of the script text. */
 export const NIC_UNIT_NAME = 'nettune-nic.service';
+
+/** /etc/sysctl.d/90-nettune.conf → /etc/systemd/system/nettune-nic.service (under the same --root). */
+export const nicUnitPath = (persistFile: string): string => join(dirname(dirname(persistFile)), 'systemd', 'system', NIC_UNIT_NAME);
 
 const IP = '/usr/sbin/ip';
 const ETHTOOL = '/usr/sbin/ethtool';

@@ -1,15 +1,15 @@
 // apply as a transaction: lock → record before → journal each step before writing it → write →
 // read back → persist → journal the result. Any failure restores everything written, in reverse.
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { NettuneError, EXIT, environmentError } from '../sys/errors.js';
 import { fault } from '../sys/fault.js';
 import { type Lock, acquireLock } from './lock.js';
 import { addStep, beginTx, finishTx, openJournal, setBootUnit, type StepRow, type Target, type TxStatus, updateStep } from './journal.js';
 import { systemIO, targetLabel } from './io.js';
 import { restore } from './rollback.js';
+import { ABSENT, DIRECTORY, missingDirs } from './file-state.js';
 import { bootUnitPath, installBootCheck, removeBootCheckIfIdle } from './boot-check.js';
-import { NIC_UNIT_NAME, type NicTarget, nicLine, parseNicUnit, parsePersisted, renderNicUnit, renderPersisted } from './persist.js';
+import { nicUnitPath, type NicTarget, nicLine, parseNicUnit, parsePersisted, renderNicUnit, renderPersisted } from './persist.js';
 import { sleep } from '../sys/process.js';
 
 export interface TxChange {
@@ -121,11 +121,21 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
     }
 
     const at = new Date().toISOString();
-    /** A file step: journaled with the old content first, so rollback restores it exactly. */
+    /** A file step: journaled with the old content first, so rollback restores it exactly; before
+     *  it, one step per directory it creates and one for the file's mode and owner (restored
+     *  after the content, the directories last). */
     const writeFileStep = async (target: Target & { kind: 'file' }, before: string | null, content: string): Promise<void> => {
+      for (const dir of missingDirs(target.path)) {
+        const d: Target = { kind: 'dir', path: dir };
+        journalStep({ tx_id: txId, seq, target: d, before: ABSENT, wanted: DIRECTORY });
+        await runStep(d, DIRECTORY);
+      }
+      const meta: Target = { kind: 'filemeta', path: target.path };
+      const metaBefore = await io.read(meta);
+      journalStep({ tx_id: txId, seq, target: meta, before: metaBefore, wanted: metaBefore ?? ABSENT });
+      await runStep(meta, metaBefore ?? ABSENT); // mode and owner stay; the step records them for rollback
       const m = journalStep({ tx_id: txId, seq, target, before, wanted: content });
       try {
-        mkdirSync(dirname(target.path), { recursive: true });
         await io.write(target, content);
       } catch (err) {
         m.status = 'failed';
@@ -134,6 +144,20 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
       }
       m.status = 'done';
       updateStep(db(), txId, seq, { status: 'done', after: '(written)' });
+      seq++;
+    };
+    /** A bookkeeping step of a file write (directory, mode/owner): written, marked done. */
+    const runStep = async (target: Target, value: string): Promise<void> => {
+      const m = mem[mem.length - 1];
+      try {
+        await io.write(target, value);
+      } catch (err) {
+        if (m) m.status = 'failed';
+        updateStep(db(), txId, seq, { status: 'failed', error: (err as Error).message });
+        throw new StepFailure(`${targetLabel(target)}: ${(err as Error).message}`);
+      }
+      if (m) m.status = 'done';
+      updateStep(db(), txId, seq, { status: 'done', after: value });
       seq++;
     };
     const persisted: string[] = [];
@@ -147,7 +171,7 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
       const nic = req.changes.filter((c) => c.target.kind === 'ethtool' || c.target.kind === 'sysfs');
       if (nic.length) {
         // /etc/sysctl.d/90-nettune.conf → /etc/systemd/system/nettune-nic.service (same root)
-        const unit: Target & { kind: 'file' } = { kind: 'file', path: join(dirname(dirname(req.persistFile)), 'systemd', 'system', NIC_UNIT_NAME) };
+        const unit: Target & { kind: 'file' } = { kind: 'file', path: nicUnitPath(req.persistFile) };
         const unitBefore = await io.read(unit);
         const lines = nic.map((c) => nicLine(c.target as NicTarget, c.to, req.netns, `${c.reason} (${c.source}; transaction ${txId}, ${at})`));
         const previous = parseNicUnit(unitBefore);

@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { settle, startWatchdog } from '../apply/confirm.js';
 import { getTx, listTx, openJournal, snapshotsOf, stepsOf } from '../apply/journal.js';
-import { DEFAULT_PERSIST_FILE } from '../apply/persist.js';
+import { DEFAULT_PERSIST_FILE, nicUnitPath } from '../apply/persist.js';
+import { persistPathProblem } from '../apply/file-state.js';
 import { applyTransaction } from '../apply/transaction.js';
 import { type InputChange, parseSet, toTarget, validateChanges } from '../apply/validate.js';
 import { systemIO, targetLabel } from '../apply/io.js';
@@ -171,6 +172,15 @@ export function registerApply(program: Command): void {
       if (v.errors.length) throw usageError(`nothing was changed; fix these first:\n  ${v.errors.join('\n  ')}`);
       await checkPlanBinding(inputs, snap, opts.netns ?? null, Boolean(opts.force));
       const persistFile = opts.persist || opts.persistFile ? join(opts.root ? resolve(opts.root) : '/', opts.persistFile ?? DEFAULT_PERSIST_FILE) : null;
+      if (persistFile) {
+        // a symlink or non-regular file where a boot file goes: refused before the lock (file-state.ts)
+        const kinds = new Set(v.changes.map((c) => c.target.kind));
+        const paths: [string, string][] = [...(kinds.has('sysctl') ? [[persistFile, '--persist file'] as [string, string]] : []), ...(kinds.has('ethtool') || kinds.has('sysfs') ? [[nicUnitPath(persistFile), 'NIC unit'] as [string, string]] : [])];
+        for (const [path, label] of paths) {
+          const problem = persistPathProblem(path, label);
+          if (problem) throw problem;
+        }
+      }
       if (persistFile && opts.netns)
         logErr(`nettune: note: systemd-sysctl applies ${persistFile} to the initial namespace at boot; for ${opts.netns} load it with: ip netns exec ${opts.netns} sysctl -p ${persistFile}`);
       const preview = v.changes.map((c) => ({ target: targetLabel(c.target), before: c.target.kind === 'sysctl' ? (snap.sysctl[c.target.key] ?? null) : null, wanted: c.to }));

@@ -3,7 +3,7 @@
 // the NIC unit is not injectable with hostile interface names, a plan applies only where it was
 // made, and rollback/recover restore the persisted files exactly (mode, owner, what was created).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -140,6 +140,70 @@ describe.skipIf(!isRoot)('writes (root, namespaces)', () => {
     expect(tx.steps.find((s) => s.target.key === 'net.ipv4.tcp_wmem')?.before).toBe('4096 20000 4000000');
     expect(nettune(['rollback', '--netns', a, '--yes']).code).toBe(0);
     expect(inNs(a, 'sysctl', '-n', 'net.ipv4.tcp_wmem').stdout.trim().replace(/\s+/g, ' ')).toBe('4096 20000 4000000');
+  });
+
+  it('rollback restores a persisted file\'s content, mode and owner exactly, and removes the directories the transaction created', () => {
+    const ns = newNetns('meta');
+    const dir = join(root, 'etc/sysctl.d');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, '90-nettune.conf');
+    writeFileSync(file, 'net.ipv4.tcp_fin_timeout = 30\n');
+    chmodSync(file, 0o640);
+    chownSync(file, 1234, 5678);
+    const stat = () => { const st = lstatSync(file); return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, content: readFileSync(file, 'utf8') }; };
+    const before = stat();
+    // sysctl and NIC changes: the unit goes to etc/systemd/system, which does not exist yet
+    const a = nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_fin_timeout=21', '--set', 'sysfs:/sys/class/net/lo/queues/rx-0/rps_cpus=1', '--persist', '--root', root, '--yes']);
+    expect(a.code, a.stderr).toBe(0);
+    expect(stat()).toMatchObject({ mode: 0o640, uid: 1234, gid: 5678 }); // the new content keeps mode and owner
+    expect(stat().content).toMatch(/tcp_fin_timeout = 21/);
+    expect(existsSync(join(root, 'etc/systemd/system/nettune-nic.service'))).toBe(true);
+    // someone changes mode and owner after the apply: rollback puts back what was there before it
+    chmodSync(file, 0o600);
+    chownSync(file, 0, 0);
+    const rb = nettune(['rollback', '--netns', ns, '--yes']);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(stat()).toEqual(before);
+    expect(existsSync(join(root, 'etc/systemd'))).toBe(false); // created by the transaction: removed
+    expect(readdirSync(dir)).toEqual(['90-nettune.conf']); // no temp files
+    expect(readdirSync(join(root, 'etc'))).toEqual(['sysctl.d']);
+  });
+
+  it('a symlink or a directory where a persisted file goes is refused before the lock (exit 2); nothing changes', () => {
+    const ns = newNetns('link');
+    const dir = join(root, 'etc/sysctl.d');
+    mkdirSync(dir, { recursive: true });
+    const target = join(root, 'elsewhere.conf');
+    writeFileSync(target, '# not nettune\'s\n');
+    symlinkSync(target, join(dir, '90-nettune.conf'));
+    const fin = () => inNs(ns, 'sysctl', '-n', 'net.ipv4.tcp_fin_timeout').stdout.trim();
+    const finBefore = fin();
+    const r = nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_fin_timeout=22', '--persist', '--root', root, '--yes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/90-nettune\.conf is a symbolic link; nettune does not write its boot files through links/);
+    expect(lstatSync(join(dir, '90-nettune.conf')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toBe('# not nettune\'s\n');
+    expect(fin()).toBe(finBefore);
+    expect((JSON.parse(nettune(['history', '--json']).stdout) as { transactions: unknown[] }).transactions).toEqual([]); // refused before any transaction began
+    mkdirSync(join(root, 'etc/systemd/system/nettune-nic.service'), { recursive: true });
+    const d = nettune(['apply', '--netns', ns, '--set', 'sysfs:/sys/class/net/lo/queues/rx-0/rps_cpus=1', '--persist', '--root', root, '--yes']);
+    expect(d.code).toBe(2);
+    expect(d.stderr).toMatch(/NIC unit .*nettune-nic\.service is a directory; refusing to replace it/);
+  });
+
+  it('recover after a kill between the temp file and the rename: the value, the directories it made, and the .tmp are gone', () => {
+    const ns = newNetns('kill');
+    const fin = () => inNs(ns, 'sysctl', '-n', 'net.ipv4.tcp_fin_timeout').stdout.trim();
+    const finBefore = fin();
+    const dir = join(root, 'etc/sysctl.d');
+    const r = runCli(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_fin_timeout=23', '--persist', '--root', root, '--yes'], { NETTUNE_STATE_DIR: state, NETTUNE_FAULT: 'persist-rename=kill' });
+    expect(r.code).toBeNull(); // SIGKILL
+    expect(fin()).toBe('23');
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toHaveLength(1);
+    const rec = nettune(['recover', '--yes']);
+    expect(rec.code, rec.stderr).toBe(0);
+    expect(fin()).toBe(finBefore);
+    expect(existsSync(join(root, 'etc'))).toBe(false); // etc/ and etc/sysctl.d/ were the transaction's
   });
 
   it('a sysfs path that is not a queue or NAPI attribute, or climbs with "..", is refused before the lock (exit 2)', () => {
