@@ -51,10 +51,13 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}): Started {
   return { pid: child.pid as number, stderr: () => err, stdout: () => out, exit };
 }
 
-async function waitFor(what: string, cond: () => boolean, ms: number): Promise<void> {
+async function waitFor(what: string, cond: () => boolean, ms: number, p: Started): Promise<void> {
   const t0 = Date.now();
+  let exited: number | null | undefined;
+  void p.exit.then((c) => (exited = c));
   while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    if (exited !== undefined) throw new Error(`exited (${exited}) before ${what}: ${p.stderr()}`);
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}: ${p.stderr()}`);
     await sleep(100);
   }
 }
@@ -83,7 +86,7 @@ describe.skipIf(!isRoot)('stopping cleans up (root)', () => {
       const tmp = mkdtempSync(join(tmpdir(), 'nettune-h8tmp-'));
       const p = start(['experiment', 'run', 'timestamps', '--rtt', '10ms', '--reps', '3', '--duration', '20', '--lab', name], { TMPDIR: tmp });
       // Wait until the first run's iperf3 is up (a descendant named iperf3) and the delay line runs.
-      await waitFor('iperf3 under the experiment', () => descendants(p.pid).some((d) => commOf(d.pid) === 'iperf3'), 90_000);
+      await waitFor('iperf3 under the experiment', () => descendants(p.pid).some((d) => commOf(d.pid) === 'iperf3'), 90_000, p);
       const procs = descendants(p.pid);
       const delayline = procs.filter((d) => commOf(d.pid).startsWith('nettune-delayl'));
       expect(delayline.length, 'a delay line for the 10 ms link').toBeGreaterThan(0);
@@ -102,7 +105,7 @@ describe.skipIf(!isRoot)('stopping cleans up (root)', () => {
     const name = labName('b');
     expect(runCli(['lab', 'up', name, '--rate', '100mbit'], { NETTUNE_STATE_DIR: state }).code).toBe(0);
     const p = start(['bench', 'throughput', '--lab', name, '--duration', '30', '--json']);
-    await waitFor('iperf3 under bench', () => descendants(p.pid).filter((d) => commOf(d.pid) === 'iperf3').length >= 2, 30_000);
+    await waitFor('iperf3 under bench', () => descendants(p.pid).filter((d) => commOf(d.pid) === 'iperf3').length >= 2, 30_000, p);
     const procs = descendants(p.pid);
     process.kill(p.pid, 'SIGTERM');
     expect(await p.exit).toBe(143);
