@@ -1,4 +1,5 @@
 // TCP protocol features, congestion control, keepalive and timers.
+import { findEntry } from '../catalog/index.js';
 import { formatMs, formatRate, formatSeconds } from '../units/index.js';
 import type { Evidence, Rule } from './types.js';
 import { sysctlChange } from './util.js';
@@ -16,6 +17,12 @@ export const KEEPALIVE_SLOW_S = 1800;
 export const KEEPALIVE_AGGRESSIVE_S = 60;
 /** The fix tcp.keepalive-slow proposes: time, interval, probes (600 + 15 × 4 = 660 s). */
 const KEEPALIVE_FIX = [600, 15, 4] as const;
+
+/** Kernel defaults from the catalog (one source for the texts that quote them). */
+const catalogDefault = (key: string): string => findEntry(key)?.default ?? '?';
+const KA_DEFAULT = ['net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes'].map(catalogDefault);
+const KA_DEFAULT_DEAD = Number(KA_DEFAULT[0]) + Number(KA_DEFAULT[1]) * Number(KA_DEFAULT[2]);
+const CT_EST_DEFAULT = catalogDefault('net.netfilter.nf_conntrack_tcp_timeout_established');
 
 const parseMask = (v: string | undefined): number | null => {
   if (v === undefined) return null;
@@ -265,7 +272,7 @@ export const tcpRules: Rule[] = [
     title: 'Dead peers are detected only after hours',
     severity: 'info',
     workloads: { connections: 'warn' },
-    why: 'With keepalive on a socket, the kernel declares an idle peer dead after tcp_keepalive_time + tcp_keepalive_intvl × tcp_keepalive_probes seconds; the kernel defaults (7200 + 75 × 9) make that 7875 s (2 h 11 min). Half-open connections hold memory and file descriptors until then. Stateful middleboxes on the path (cloud NAT gateways, load balancers, firewalls) often forget idle flows after minutes; Linux\'s own conntrack keeps an established entry nf_conntrack_tcp_timeout_established seconds (432000, 5 days, by default), and RFC 5382 asks NATs for at least 2 h 4 min.',
+    why: `With keepalive on a socket, the kernel declares an idle peer dead after tcp_keepalive_time + tcp_keepalive_intvl × tcp_keepalive_probes seconds; the kernel defaults (${KA_DEFAULT.join(' + ').replace(/ \+ (\d+)$/, ' × $1')}) make that ${KA_DEFAULT_DEAD} s (${formatSeconds(KA_DEFAULT_DEAD)}). Half-open connections hold memory and file descriptors until then. Stateful middleboxes on the path (cloud NAT gateways, load balancers, firewalls) often forget idle flows after minutes; Linux's own conntrack keeps an established entry nf_conntrack_tcp_timeout_established seconds (${CT_EST_DEFAULT}, ${formatSeconds(Number(CT_EST_DEFAULT))}, by default), and RFC 5382 asks NATs for at least 2 h 4 min.`,
     sources: [`${IP_SYSCTL} (tcp_keepalive_time, tcp_keepalive_intvl, tcp_keepalive_probes)`, 'RFC 1122 §4.2.3.6', 'Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_tcp_timeout_established)', 'RFC 5382 (REQ-5)'],
     risk: 'Keepalive only applies to sockets with SO_KEEPALIVE; shorter times add probe traffic on idle connections and can drop peers across short outages.',
     check: (ctx) => {
