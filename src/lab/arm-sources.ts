@@ -115,7 +115,13 @@ function parseArmSourceNow(label: string, source: string, bench: BenchSpec): Par
     const ref = s.slice(6);
     if (!ref) throw usageError(`arm ${label}: tuned: needs a profile name or path`);
     const t = tunedArm(ref);
-    return { label, source: `${s} (${t.profile.files.join(', ')})`, changes: t.changes, fixed: null, notes: () => (t.refused.length ? [`tuned would not write (the kernel refuses or tuned cannot expand): ${t.refused.join('; ')}`] : []) };
+    return {
+      label,
+      source: s,
+      changes: t.changes,
+      fixed: null,
+      notes: () => [`tuned profile files, in merge order: ${t.profile.files.join(', ')}`, ...(t.refused.length ? [`tuned would not write (the kernel refuses or tuned cannot expand): ${t.refused.join('; ')}`] : [])],
+    };
   }
   if (s.startsWith('set:')) {
     const pairs = s.slice(4).split(',').filter(Boolean);

@@ -304,7 +304,7 @@ export async function runExperiment(def: ExperimentDef, o: RunOptions): Promise<
       const globalClaim = [...(armResults[0]?.not_settable ?? []), ...arm.not_settable].filter((g) => claimed.some((k) => g.endsWith(`: ${k}`)));
       const notes: string[] = [];
       if (globalClaim.length) notes.push(`keys the claim is about could not be set in the lab (global knobs): ${[...new Set(globalClaim)].join(', ')}; this comparison does not test the claim`);
-      return { arm: arm.key, label: arm.label, ...c, claim: checkClaim(c, def.expect, def.metric.higher_is_better, arm.key), notes };
+      return { arm: arm.key, label: arm.label, ...c, claim: j === 0 ? checkClaim(c, def.expect, def.metric.higher_is_better) : { outcome: 'not shown' as const, text: `the claim is about B; ${arm.key} is only compared with A` }, notes };
     });
     const notes = [...def.notes];
     if (link !== def.link) notes.push(`Link overridden from the command line (built-in: ${JSON.stringify(def.link)}).`);
@@ -312,6 +312,7 @@ export async function runExperiment(def: ExperimentDef, o: RunOptions): Promise<
     for (const a of armResults) if (a.not_settable.length) notes.push(`${a.key} (${a.label}): not settable inside a lab namespace (global knobs), left at the host's value: ${a.not_settable.join(', ')}.`);
     for (const [i, a] of inputs.entries()) for (const n of a.notes?.() ?? []) notes.push(`${keys[i]} (${a.label}): ${n}`);
     for (const [i, m] of missing.entries()) if (m.length) notes.push(`${keys[i]} (${inputs[i]?.label}): no ${inputs[i]?.source.startsWith('current') ? 'value on this host' : 'catalog default'} for ${m.join(', ')}: left at the lab's baseline.`);
+    unrestorable.splice(0, unrestorable.length, ...unrestorable.filter((u) => /: net\./.test(u) || !/: [a-z]+\./.test(u)));
     if (unrestorable.length) notes.push(`No baseline value readable for ${unrestorable.join(', ')}: arms that do not set them inherit whatever ran before.`);
     notes.push(...failures);
     if (failures.length) notes.push(`The run stopped early: the results cover the ${armResults.reduce((n, a) => n + a.samples.length, 0)} runs that completed.`);

@@ -150,7 +150,7 @@ describe('report with three arms', () => {
 describe('tuned arms (the plan stage\'s tuned loader)', () => {
   it('tuned:PATH: include= resolved, > honoured against each lab host\'s values, host-only keys kept for the report', async () => {
     const arm = await parseArmSource('tuned', `tuned:${join(FIXTURES, 'tuned', 'lab-gt')}`, T);
-    expect(arm.source).toContain('network-throughput');
+    expect(arm.notes?.().join(' ')).toContain('network-throughput');
     const low = fakeCtx({ 'net.ipv4.tcp_max_syn_backlog': '4096', 'net.core.netdev_max_backlog': '2000' });
     if (typeof arm.changes !== 'function') throw new Error('a tuned arm is resolved in the lab');
     const c = await arm.changes(low);
