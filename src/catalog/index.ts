@@ -23,18 +23,27 @@ export function normaliseKey(key: string): string {
 }
 
 const patternCache = new Map<string, RegExp>();
+/** A key pattern as a regular expression: a `*` segment stands for one whole segment (catalog
+ *  patterns such as net.ipv4.conf.*.rp_filter); inside a segment (a user's glob such as
+ *  net.ipv4.tcp_*mem or rp_filt?r) `*` is any run of characters and `?` one, never a '.'. */
 function patternOf(key: string): RegExp {
   let re = patternCache.get(key);
   if (!re) {
     const body = key
       .split('.')
-      .map((s) => (s === '*' ? '[^.]+' : s.replace(/[\\^$+?()[\]{}|-]/g, '\\$&')))
+      .map((seg) => (seg === '*' ? '[^.]+' : seg.replace(/[\\^$+()[\]{}|.-]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '[^.]')))
       .join('\\.');
     re = new RegExp(`^${body}$`);
     patternCache.set(key, re);
   }
   return re;
 }
+
+/** Does `key` hold a glob character (`*` or `?`, a whole segment or inside one)? */
+export const hasGlob = (key: string): boolean => /[*?]/.test(key);
+
+/** True when the concrete `key` matches the glob `pattern` (see patternOf). */
+export const globMatches = (pattern: string, key: string): boolean => patternOf(pattern).test(key);
 
 export const isPattern = (key: string): boolean => key.split('.').includes('*');
 

@@ -1,7 +1,7 @@
 // `nettune catalog`, `explain KEY` and `get KEY…`: what a knob means and what it is set to.
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { catalog, type CatalogEntry, findEntry, isPattern, keyMatches, normaliseKey, suggestKeys } from '../catalog/index.js';
+import { catalog, type CatalogEntry, findEntry, globMatches, hasGlob, isPattern, normaliseKey, suggestKeys } from '../catalog/index.js';
 import { DOMAINS } from '../catalog/schema.js';
 import { defaultHistory, describeDefault, differsFromDefault, kernelDefault, type KernelDefault, newestDefault } from '../catalog/defaults.js';
 import { resolveCounter, type Snapshot } from '../snapshot/index.js';
@@ -16,35 +16,13 @@ export function unknownKey(key: string, snap: Snapshot | null): never {
   throw usageError(`unknown key ${JSON.stringify(key)}`, hints.length ? `did you mean: ${hints.join(', ')}` : 'see `nettune catalog` for known keys');
 }
 
-/** A glob inside a segment (tcp_*, rp_filt?r): `*` any run of characters and `?` one, never a '.'. */
-export const hasGlob = (key: string): boolean => /[*?]/.test(key);
-const globCache = new Map<string, RegExp>();
-function globOf(key: string): RegExp {
-  let re = globCache.get(key);
-  if (!re) {
-    const body = key
-      .split('.')
-      .map((seg) => (seg === '*' ? '[^.]+' : seg.replace(/[\\^$+()[\]{}|.-]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '[^.]')))
-      .join('\\.');
-    re = new RegExp(`^${body}$`);
-    globCache.set(key, re);
-  }
-  return re;
-}
-
 /** Concrete keys in the Snapshot that `key` names (itself, or every match of a `*` pattern or a
  *  glob inside a segment such as net.ipv4.tcp_*). */
 export function matchingKeys(key: string, snap: Snapshot): string[] {
-  if (isPattern(key))
+  if (hasGlob(key))
     return Object.keys(snap.sysctl)
-      .filter((k) => keyMatches(key, k))
+      .filter((k) => globMatches(key, k))
       .sort();
-  if (hasGlob(key)) {
-    const re = globOf(key);
-    return Object.keys(snap.sysctl)
-      .filter((k) => re.test(k))
-      .sort();
-  }
   return key in snap.sysctl ? [key] : [];
 }
 
