@@ -5,10 +5,10 @@
 // mptcp.rst: "an MPTCP socket is created with IPPROTO_MPTCP"; the in-kernel path manager adds the
 // subflows). Bounded in bytes and time; the server measures goodput (bytes it received per second
 // after the omitted slow start), the client reports MPTCP_INFO's subflow count.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { environmentError, usageError } from '../sys/errors.js';
 import { requireTool } from '../sys/tools.js';
 import { sleep } from '../sys/process.js';
+import { startProcess } from './bench-util.js';
 
 export const IPPROTO_MPTCP = 262; // include/uapi/linux/in.h
 export const IPPROTO_TCP = 6;
@@ -85,15 +85,6 @@ export interface SockgenResult {
   mptcp_subflows: number | null;
 }
 
-function start(file: string, args: string[]): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
-  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  return { child, out: () => out, exited };
-}
-
 const lastJson = (text: string): unknown => {
   const line = text.trim().split('\n').reverse().find((l) => l.startsWith('{'));
   if (!line) return null;
@@ -111,18 +102,18 @@ export async function sockgenThroughput(o: { clientNs: string | null; serverNs: 
   const maxBytes = o.max_bytes ?? 64 * 2 ** 30; // 64 GiB: far above what the time allows, still a bound
   const py = requireTool('python3');
   const inNs = (ns: string | null, args: string[]): [string, string[]] => (ns ? [requireTool('ip'), ['netns', 'exec', ns, py, ...args]] : [py, args]);
-  const server = start(...inNs(o.serverNs, ['-c', SERVER, String(o.port), String(o.proto), String(seconds + 20)]));
-  let client: ReturnType<typeof start> | null = null;
+  const server = startProcess(...inNs(o.serverNs, ['-c', SERVER, String(o.port), String(o.proto), String(seconds + 20)]));
+  let client: ReturnType<typeof startProcess> | null = null;
   let backstop: NodeJS.Timeout | undefined;
   try {
-    for (let i = 0; i < 100 && !server.out().includes('ready'); i++) await sleep(50);
-    if (!server.out().includes('ready')) throw environmentError(`socket generator server did not start: ${server.out().trim().split('\n').pop() ?? ''}`);
-    client = start(...inNs(o.clientNs, ['-c', CLIENT, o.target, String(o.port), String(o.proto), String(seconds), String(maxBytes)]));
+    for (let i = 0; i < 100 && !server.output().includes('ready'); i++) await sleep(50);
+    if (!server.output().includes('ready')) throw environmentError(`socket generator server did not start: ${server.output().trim().split('\n').pop() ?? ''}`);
+    client = startProcess(...inNs(o.clientNs, ['-c', CLIENT, o.target, String(o.port), String(o.proto), String(seconds), String(maxBytes)]));
     const timedOut = await Promise.race([Promise.all([client.exited, server.exited]).then(() => false), new Promise<boolean>((r) => (backstop = setTimeout(() => r(true), (seconds + 30) * 1000)))]);
     if (timedOut) throw environmentError(`socket generator did not finish within ${seconds + 30} s`);
-    const s = lastJson(server.out()) as { bytes: number; buckets: number[]; elapsed_s: number } | null;
-    const c = lastJson(client.out()) as { sent: number; elapsed_s: number; subflows: number | null } | null;
-    if (!s || !c) throw environmentError(`socket generator failed: ${(client.out() + server.out()).trim().split('\n').slice(-2).join(' | ')}`);
+    const s = lastJson(server.output()) as { bytes: number; buckets: number[]; elapsed_s: number } | null;
+    const c = lastJson(client.output()) as { sent: number; elapsed_s: number; subflows: number | null } | null;
+    if (!s || !c) throw environmentError(`socket generator failed: ${(client.output() + server.output()).trim().split('\n').slice(-2).join(' | ')}`);
     // whole seconds after the omitted ones; the last bucket is partial (the client stops mid-second)
     const measured = s.buckets.slice(o.omit_s, o.omit_s + o.duration_s).filter((_, i, a) => i < a.length - 1 || a.length === o.duration_s);
     const series = measured.map((b) => b * 8);
