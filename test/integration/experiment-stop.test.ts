@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUNDLE, runCli } from '../helpers.js';
 import { descendants } from '../../src/sys/signals.js';
+import { pidAlive as alive, sleep } from '../../src/sys/process.js';
 
 const isRoot = process.getuid?.() === 0;
 const state = mkdtempSync(join(tmpdir(), 'nettune-h8stop-'));
@@ -24,15 +25,6 @@ const netns = (prefix: string): string[] => {
     return [];
   }
 };
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Started {
   pid: number;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers.js';
+import { pidAlive as alive } from '../../src/sys/process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const isRoot = process.getuid?.() === 0;
@@ -28,14 +29,6 @@ const netns = (): string[] => {
   }
 };
 const ping = (ns: string, addr: string): boolean => spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '2', addr]).status === 0;
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe.skipIf(!isRoot)('lab (root)', () => {
   afterAll(() => {
