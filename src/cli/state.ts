@@ -11,7 +11,6 @@ import { IN_EFFECT, getTx, lastTx, lastTxIn, laterTouching, openJournal, stepsOf
 import { acquireLock, readLock } from '../apply/lock.js';
 import { recheckFailed, revertTransaction, unrecovered } from '../apply/rollback.js';
 import { environmentError, EXIT, NettuneError, usageError } from '../sys/errors.js';
-import { validNetns } from '../sys/names.js';
 import { isRoot } from '../sys/tools.js';
 import { ask, logErr, parseOptions, print, printJson, withJson } from './common.js';
 import { table } from './format.js';
@@ -45,10 +44,6 @@ function pickTx(txArg: string | undefined, netnsOpt: string | undefined, statuse
   );
 }
 
-function checkNetnsOpt(netns: string | undefined): void {
-  if (netns !== undefined) validNetns(netns);
-}
-
 const needRoot = (what: string): void => {
   if (!isRoot()) throw environmentError(`${what} needs root to change kernel settings`);
 };
@@ -59,7 +54,6 @@ export function registerState(program: Command): void {
     .option('--yes', 'accepted for symmetry; confirm never asks')
     .action(async (txArg: string | undefined, raw: unknown) => {
       const opts = parseOptions(txOptions, raw);
-      checkNetnsOpt(opts.netns);
       const tx = pickTx(txArg, opts.netns, ['awaiting_confirm'], 'waiting (awaiting_confirm)');
       const r = await confirmTransaction(tx.id, opts.json ? () => undefined : logErr);
       if (opts.json) printJson({ tx: r.tx, status: r.status, netns: tx.netns, already_confirmed: r.already });
@@ -72,7 +66,6 @@ export function registerState(program: Command): void {
     .option('--force', 'also when a later transaction changed the same settings')
     .action(async (txArg: string | undefined, raw: unknown) => {
       const opts = parseOptions(txOptions.extend({ force: z.boolean().optional() }), raw);
-      checkNetnsOpt(opts.netns);
       const log = opts.json ? () => undefined : print;
       const settled = await settle({ write: isRoot(), log: logErr });
       const db = openJournal();
@@ -129,7 +122,6 @@ export function registerState(program: Command): void {
     .option('--recheck', 'with TX: re-check a rollback_failed transaction against the live values; clear it when they match, else restore again')
     .action(async (txArg: string | undefined, raw: unknown) => {
       const opts = parseOptions(txOptions.extend({ recheck: z.boolean().optional() }), raw);
-      checkNetnsOpt(opts.netns);
       const log = opts.json ? () => undefined : print;
       const db = openJournal();
       if (opts.recheck) {
