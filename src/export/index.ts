@@ -1,0 +1,12 @@
+// The export formats, by name. Each renders an ExportDoc (source.ts) into files and notes.
+import { renderSysctlD } from './sysctld.js';
+import type { FormatSpec } from './types.js';
+
+export const FORMATS: Readonly<Record<string, FormatSpec>> = {
+  'sysctl.d': { render: renderSysctlD, describe: 'one /etc/sysctl.d file, each setting with why, evidence and scope', dir: false, stdout: true },
+};
+
+export const formatNames = (): string[] => Object.keys(FORMATS);
+
+export { docFromCurrent, docFromPlan, docFromTransaction, loadPlanFile } from './source.js';
+export type { ExportDoc, FormatSpec, Rendered, RenderedFile, RenderOptions } from './types.js';
