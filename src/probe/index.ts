@@ -38,8 +38,9 @@ function readMachineId(): string | null {
   return null;
 }
 
-/** Reads a file and parses it; a missing file or parse problems become error entries. */
-function readParsed<T>(path: string, section: string, parse: (t: string) => Parsed<T>, errors: ProbeError[]): T | null {
+/** Reads a file and parses it; a missing file or parse problems become error entries (also the
+ *  monitor's counter reader, src/probe/counters.ts). */
+export function readParsed<T>(path: string, section: string, parse: (t: string) => Parsed<T>, errors: ProbeError[]): T | null {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

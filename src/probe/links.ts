@@ -38,8 +38,10 @@ function readNumber(path: string): number | null {
   return Number(t);
 }
 
-function readStatistics(dev: string, errors: ProbeError[]): Record<string, number> {
-  const dir = join(SYS_NET, dev, 'statistics');
+/** A device's counters (statistics/*). `sysNet`: another view of /sys/class/net (the monitor's
+ *  sampler reads a namespace's through /proc/PID/root/sys/class/net). */
+export function readStatistics(dev: string, errors: ProbeError[], sysNet = SYS_NET): Record<string, number> {
+  const dir = join(sysNet, dev, 'statistics');
   const out: Record<string, number> = {};
   let names: string[];
   try {
@@ -84,9 +86,9 @@ function driverOf(dev: string): string | null {
 }
 
 /** The devices to probe: /sys/class/net (ip's view fills in when sysfs is not namespaced). */
-export function listDevices(): string[] {
+export function listDevices(sysNet = SYS_NET): string[] {
   try {
-    return readdirSync(SYS_NET).filter((n) => IFNAME.test(n)).sort();
+    return readdirSync(sysNet).filter((n) => IFNAME.test(n)).sort();
   } catch {
     return [];
   }

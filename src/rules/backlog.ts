@@ -7,6 +7,7 @@ import type { PlanChange } from '../plan/types.js';
 import { signalEvidence } from './buffers.js';
 import type { Evidence, Rule, RuleContext } from './types.js';
 import { counterSignal, nextPow2, type CounterSignal, sysctlChange } from './util.js';
+import { counterDelta } from './delta.js';
 
 const IP_SYSCTL = 'Documentation/networking/ip-sysctl.rst';
 const NET_SYSCTL = 'Documentation/admin-guide/sysctl/net.rst';
@@ -34,7 +35,7 @@ function cpusWith(ctx: RuleContext, field: SoftnetField): CpuCount[] {
   const before = new Map<number, SoftnetRow>((ctx.prev?.counters.softnet ?? []).map((r) => [r.cpu, r]));
   const rows = ctx.snap.counters.softnet.map((r): CpuCount => {
     const p = before.get(r.cpu);
-    const delta = ctx.prev && ctx.interval_s !== null && p && r[field] >= p[field] ? r[field] - p[field] : null;
+    const delta = ctx.prev ? (counterDelta(p?.[field], r[field], ctx.interval_s)?.delta ?? null) : null;
     return { cpu: r.cpu, total: r[field], delta };
   });
   const hit = ctx.prev && ctx.interval_s !== null ? rows.filter((r) => (r.delta ?? 0) > 0) : rows.filter((r) => r.total > 0);

@@ -5,12 +5,18 @@ import { changeCommand, type LinkSpec, type Workload } from '../plan/types.js';
 import { resolveCounter, type Snapshot } from '../snapshot/index.js';
 import type { CounterReading, Evidence, Finding, Need, Rule, RuleContext, Severity } from './types.js';
 import { SEVERITIES } from './types.js';
+import { counterDelta, isGaugeRef } from './delta.js';
+
+export { isGaugeRef };
 
 export interface AuditInput {
   snap: Snapshot;
   prev?: Snapshot | null;
   workload?: Workload;
   link?: LinkSpec | null;
+  /** The exact time between `prev` and `snap` in seconds, when the caller measured it (the
+   *  monitor's sampler, on a monotonic clock); otherwise it comes from the two `taken_at`. */
+  interval_s?: number;
 }
 
 export interface SkippedRule {
@@ -53,12 +59,6 @@ export function kernelAtLeast(release: string, min: string): boolean {
 
 const INT = /^-?\d+$/;
 
-/** References that are levels (gauges), not counters: a difference between two samples is no
- *  rate. sockstat is sockets and pages in use now; conntrack count/max/buckets are table sizes;
- *  Tcp.CurrEstab and the RTO fields of /proc/net/snmp are current values, not totals. */
-const GAUGE_REF = /^(sockstat6?\..*|conntrack\.(count|max|buckets)|snmp\.Tcp\.(CurrEstab|RtoAlgorithm|RtoMin|RtoMax|MaxConn)|snmp\.Ip\.(Forwarding|DefaultTTL))$/;
-export const isGaugeRef = (ref: string): boolean => GAUGE_REF.test(ref);
-
 /** Both samples carry a boot id and they differ: the host rebooted in between. */
 export const rebootedBetween = (prev: Snapshot, snap: Snapshot): boolean => prev.boot_id !== undefined && snap.boot_id !== undefined && prev.boot_id !== snap.boot_id;
 
@@ -66,7 +66,7 @@ export function buildContext(input: AuditInput): RuleContext {
   const { snap } = input;
   // Samples from different boots have no common counter base: judge them like a single sample.
   const prev = input.prev && !rebootedBetween(input.prev, snap) ? input.prev : null;
-  const interval = prev ? (Date.parse(snap.taken_at) - Date.parse(prev.taken_at)) / 1000 : null;
+  const interval = prev ? (input.interval_s ?? (Date.parse(snap.taken_at) - Date.parse(prev.taken_at)) / 1000) : null;
   const intervalS = interval !== null && interval > 0 ? interval : null;
   const sysctl = (key: string): string | undefined => snap.sysctl[key];
   const int = (key: string): number | null => {
@@ -82,9 +82,8 @@ export function buildContext(input: AuditInput): RuleContext {
   const counter = (ref: string): CounterReading => {
     const total = resolveCounter(snap, ref);
     if (!prev || intervalS === null || total === null || isGaugeRef(ref)) return { total, rate: null, delta: null };
-    const before = resolveCounter(prev, ref);
-    if (before === null || total < before) return { total, rate: null, delta: null }; // reset (reboot, ns change)
-    return { total, delta: total - before, rate: (total - before) / intervalS };
+    const d = counterDelta(resolveCounter(prev, ref), total, intervalS); // null on a reset (reboot, ns change)
+    return d ? { total, ...d } : { total, rate: null, delta: null };
   };
   return {
     snap,

@@ -6,6 +6,7 @@ export { parseCpuList } from '../snapshot/index.js';
 import type { PlanChange } from '../plan/types.js';
 import type { Evidence, Hit, Rule, RuleContext } from './types.js';
 import { SINCE_BOOT_NOTE, sinceBoot, type CounterSignal } from './util.js';
+import { counterDelta } from './delta.js';
 
 const SCALING = 'Documentation/networking/scaling.rst';
 const OFFLOADS_DOC = 'Documentation/networking/segmentation-offloads.rst';
@@ -40,11 +41,8 @@ export function linkSignal(ctx: RuleContext, link: Link, fields: readonly string
     if (value === undefined) continue;
     total += value;
     const old = before?.statistics[field];
-    let r: number | null = null;
-    if (ctx.interval_s !== null && old !== undefined && value >= old) {
-      r = (value - old) / ctx.interval_s;
-      rate = (rate ?? 0) + r;
-    }
+    const r = counterDelta(old, value, ctx.interval_s)?.rate ?? null;
+    if (r !== null) rate = (rate ?? 0) + r;
     evidence.push({ what: `link.${link.name}.statistics.${field}`, value, rate_per_s: r });
   }
   const now = rate !== null && rate > 0;
