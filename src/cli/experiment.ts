@@ -18,8 +18,9 @@ import { self } from './bench.js';
 import { logErr, parseOptions, print, printJson, withJson } from './common.js';
 import { table } from './format.js';
 import { linkFromFlags } from './lab.js';
+import { addWorkloadOptions, refuseWorkloadFlags, runWorkloadCommand } from './experiment-workload.js';
 
-const runOptions = z.object({
+export const runOptions = z.object({
   json: z.boolean().optional(),
   a: z.string().optional(),
   b: z.string().optional(),
@@ -146,7 +147,7 @@ export function registerExperiment(program: Command): void {
       });
     print(table([['NAME', 'CLAIM'], ...EXPERIMENTS.map((e) => [e.name, e.unavailable ? `(not yet: ${e.unavailable})` : e.claim])]));
   });
-  withJson(exp.command('run').description('run one experiment (builds and removes its own lab; needs root)').argument('<name>'))
+  addWorkloadOptions(withJson(exp.command('run').description('run one experiment, or `workload` (your own --server/--client); builds and removes its own lab; needs root').argument('<name>')))
     .option('--a <source>', 'arm A (default: the built-in A, usually the baseline); SOURCE as for --arm')
     .option('--b <source>', 'arm B (default: the built-in B)')
     .option('--arm <name=source>', 'a further arm, compared with A; repeatable. SOURCE: plan .json, sysctl file, tuned:NAME|PATH, current, defaults, plan:auto, set:k=v,…', collect)
@@ -162,41 +163,61 @@ export function registerExperiment(program: Command): void {
     .option('--min-effect <pct>', `smallest change called better or worse (default ${DEFAULT_MIN_EFFECT * 100}%)`)
     .option('--report <dir>', 'write report.md, result.json and SVG plots here')
     .action(async (name: string, raw: unknown) => {
+      if (name === 'workload') return runWorkloadCommand(raw, { runOptions, linkFor, armsFromFlags, checkRunFlags, runAndReport });
+      refuseWorkloadFlags(name, raw);
       const opts = parseOptions(runOptions, raw);
       installStopHandlers({ json: Boolean(opts.json), log: logErr });
       const def = findExperiment(name);
       if (!def) throw usageError(`unknown experiment ${JSON.stringify(name)}`, `see: nettune experiment list (${EXPERIMENTS.map((e) => e.name).join(', ')})`);
       if (def.unavailable) throw environmentError(`experiment ${def.name} cannot run yet: ${def.unavailable}`);
       // Everything that can be wrong with the input is found before a lab exists.
-      if (opts.lab !== undefined) validLabName(opts.lab);
+      const { minEffect } = checkRunFlags(opts);
       const { link, topology } = linkFor(def, opts);
       const duration = opts.duration ? parseDuration(opts.duration, '--duration', { bareSeconds: true }) : undefined;
       if (duration !== undefined && (duration < 1 || duration > 300)) throw usageError('--duration between 1s and 300s');
-      if (opts.reps !== undefined && (opts.reps < 1 || opts.reps > 50)) throw usageError('--reps must be between 1 and 50');
-      const minEffect = opts.minEffect !== undefined ? parsePercent(opts.minEffect, '--min-effect') / 100 : undefined;
-      if (minEffect !== undefined && !(minEffect >= 0 && minEffect < 1)) throw usageError('--min-effect between 0 and 100 %');
       const { arms, extra } = await armsFromFlags(def, opts);
-      const tools = toolsFor(def, armsFor(def, { arms, extra }));
-      const missing = await ensureTools(tools, { install: installAllowed(), log: logErr });
-      if (missing.length) throw environmentError(`experiment ${def.name} needs ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed`, 'run as root without NETTUNE_NO_INSTALL=1 to install, or apt-get install the package');
-      const result = await runExperiment(def, {
-        ...(opts.reps !== undefined ? { reps: opts.reps } : {}),
-        ...(duration !== undefined ? { duration_s: duration } : {}),
-        ...(link ? { link } : {}),
-        ...(topology ? { topology } : {}),
-        ...(opts.lab ? { lab: opts.lab } : {}),
-        ...(minEffect !== undefined ? { minEffect } : {}),
-        arms,
-        extra,
-        log: logErr,
-        self: self(),
-      });
-      const files = opts.report ? writeReport(opts.report, result) : [];
-      if (opts.json) printJson({ ...result, report_files: files });
-      else {
-        print(renderResult(result));
-        if (files.length) print(`  report: ${files.join(', ')}`);
-      }
-      if (result.partial) process.exitCode = 3;
+      await runAndReport(def, opts, { arms, extra, link, topology, minEffect, duration });
     });
+}
+
+/** The flags every `experiment run` checks before a lab exists (exit 2). */
+export function checkRunFlags(opts: Pick<RunFlags, 'lab' | 'reps' | 'minEffect'>): { minEffect: number | undefined } {
+  if (opts.lab !== undefined) validLabName(opts.lab);
+  if (opts.reps !== undefined && (opts.reps < 1 || opts.reps > 50)) throw usageError('--reps must be between 1 and 50');
+  const minEffect = opts.minEffect !== undefined ? parsePercent(opts.minEffect, '--min-effect') / 100 : undefined;
+  if (minEffect !== undefined && !(minEffect >= 0 && minEffect < 1)) throw usageError('--min-effect between 0 and 100 %');
+  return { minEffect };
+}
+
+/** Checks the lab's tools (exit 3), runs the experiment and prints it: human, or one JSON
+ *  document (with `extraJson`); a partial result exits 3. */
+export async function runAndReport(
+  def: ExperimentDef,
+  opts: Pick<RunFlags, 'reps' | 'lab' | 'report' | 'json'>,
+  r: { arms: { index: number; arm: ArmInput }[]; extra: ArmInput[]; link: LinkEmulation | undefined; topology: Topology | undefined; minEffect: number | undefined; duration?: number | undefined },
+  extraJson: Record<string, unknown> = {},
+): Promise<void> {
+  const { arms, extra, link, topology, minEffect, duration } = r;
+  const tools = toolsFor(def, armsFor(def, { arms, extra }));
+  const missing = await ensureTools(tools, { install: installAllowed(), log: logErr });
+  if (missing.length) throw environmentError(`experiment ${def.name} needs ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed`, 'run as root without NETTUNE_NO_INSTALL=1 to install, or apt-get install the package');
+  const result = await runExperiment(def, {
+    ...(opts.reps !== undefined ? { reps: opts.reps } : {}),
+    ...(duration !== undefined ? { duration_s: duration } : {}),
+    ...(link ? { link } : {}),
+    ...(topology ? { topology } : {}),
+    ...(opts.lab ? { lab: opts.lab } : {}),
+    ...(minEffect !== undefined ? { minEffect } : {}),
+    arms,
+    extra,
+    log: logErr,
+    self: self(),
+  });
+  const files = opts.report ? writeReport(opts.report, result) : [];
+  if (opts.json) printJson({ ...result, ...extraJson, report_files: files });
+  else {
+    print(renderResult(result));
+    if (files.length) print(`  report: ${files.join(', ')}`);
+  }
+  if (result.partial) process.exitCode = 3;
 }

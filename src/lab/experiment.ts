@@ -23,6 +23,7 @@ import { backlogBench, keepaliveBench, rrBench, tfoBench, throughput } from './b
 import type { ArmSpec, ExperimentDef, Role } from './experiments.js';
 import { labDown, labRoute, labStatus, labUp, type LabState, type LinkEmulation, type Topology, validLabName } from './lab.js';
 import type { ArmResult, ComparisonResult, ExperimentResult } from './report.js';
+import { runWorkload } from './workload.js';
 import { checkClaim, compareArms, DEFAULT_MIN_EFFECT, median, percentiles } from './stats.js';
 
 export interface RunOptions {
@@ -124,6 +125,8 @@ async function runBench(def: ExperimentDef, lab: LabState, arm: ArmInput, o: Run
       const r = await keepaliveBench({ clientNs: lab.namespaces.client, serverNs: lab.namespaces.server, target, limit_s: b.limit_s });
       return r.detected_s === null ? { value: b.limit_s, censored: true } : { value: r.detected_s };
     }
+    case 'workload':
+      return { value: await runWorkload(b.workload, lab, o.log) };
   }
 }
 
@@ -155,6 +158,7 @@ export function toolsFor(def: ExperimentDef, arms: readonly ArmInput[]): string[
   if (b.kind === 'throughput') tools.add(arms.some((a) => a.bench?.mptcp !== undefined) ? 'python3' : 'iperf3');
   if (b.kind === 'backlog' || b.kind === 'tfo' || b.kind === 'keepalive') tools.add('python3');
   if (b.kind === 'keepalive') tools.add('nft');
+  if (b.kind === 'workload') tools.add('ss'); // the server's readiness: its namespace's sockets
   const all = [def.setup, ...arms.map((a) => (typeof a.changes === 'object' && !('mirror' in a.changes) ? a.changes : undefined))];
   if (all.some((c) => c && Object.values(c).some((l) => l?.some((x) => x.kind === 'ethtool')))) tools.add('ethtool');
   return [...tools];

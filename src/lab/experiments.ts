@@ -4,13 +4,16 @@
 import type { PlanChange } from '../plan/types.js';
 import type { LinkEmulation, Topology } from './lab.js';
 import type { ClaimDirection } from './stats.js';
+import type { WorkloadSpec } from './workload.js';
 
 export type BenchSpec =
   | { kind: 'throughput'; duration_s: number; omit_s: number; parallel: number; congestion?: string }
   | { kind: 'rr' | 'crr'; duration_s: number; connections: number; size: number }
   | { kind: 'backlog'; backlog: number; connects: number; /** the metric: completed (default) or failed connects */ count?: 'connected' | 'failed' }
   | { kind: 'keepalive'; limit_s: number }
-  | { kind: 'tfo'; connections: number; duration_s: number };
+  | { kind: 'tfo'; connections: number; duration_s: number }
+  /** The user's own server and client (`experiment run workload`, src/lab/workload.ts). */
+  | { kind: 'workload'; workload: WorkloadSpec };
 
 export type Role = 'client' | 'server' | 'router';
 

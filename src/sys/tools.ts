@@ -9,6 +9,7 @@ import { run } from './run.js';
 export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   ip: 'iproute2',
   tc: 'iproute2',
+  ss: 'iproute2',
   ethtool: 'ethtool',
   sysctl: 'procps',
   nft: 'nftables',
