@@ -15,6 +15,7 @@ import { environmentError, usageError } from '../sys/errors.js';
 import { installStopHandlers } from '../sys/signals.js';
 import { ensureTools, installAllowed } from '../sys/tools.js';
 import { self } from './bench.js';
+import { registerMatrix } from './experiment-matrix.js';
 import { logErr, parseOptions, print, printJson, withJson } from './common.js';
 import { table } from './format.js';
 import { linkFromFlags } from './lab.js';
@@ -178,6 +179,7 @@ export function registerExperiment(program: Command): void {
       const { arms, extra } = await armsFromFlags(def, opts);
       await runAndReport(def, opts, { arms, extra, link, topology, minEffect, duration });
     });
+  registerMatrix(exp);
 }
 
 /** The flags every `experiment run` checks before a lab exists (exit 2). */

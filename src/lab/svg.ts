@@ -31,6 +31,8 @@ interface ChartBase {
   /** Tick label formatters; default: round numbers with k/M/G/T suffixes from 10 000 up. */
   xFormat?: (v: number) => string;
   yFormat?: (v: number) => string;
+  /** Id of the plot's clip path; charts composed into one document (svg-panels.ts) need distinct ones. */
+  clipId?: string;
 }
 
 export interface LineChartOptions extends ChartBase {
@@ -44,6 +46,8 @@ export interface LineChartOptions extends ChartBase {
   /** Reference lines. On a linear axis one far above the data (more than REF_HEADROOM × its
    *  maximum) is not allowed to squash the data: it is named in a note instead of drawn. */
   refLines?: readonly RefLine[];
+  /** A dot at every point too (few points per series, e.g. one per RTT of a matrix). */
+  markers?: boolean;
 }
 
 /** Series medians further apart than this switch the line chart to a log y axis. */
@@ -281,14 +285,14 @@ function layout(width: number, height: number, legend: readonly LegendEntry[], y
   return { width, height, left, right, top, bottom, legendRows: rows };
 }
 
-function frameSvg(f: Frame, title: string, xLabel: string, yLabel: string, xs: Scale, ys: Scale, body: string[]): string {
+function frameSvg(f: Frame, title: string, xLabel: string, yLabel: string, xs: Scale, ys: Scale, body: string[], clipId = 'plot-area'): string {
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}" font-family="${escapeXml(FONT)}" font-size="12">`,
   );
   out.push(`<title>${escapeXml(title)}</title>`);
   out.push(`<rect x="0" y="0" width="${f.width}" height="${f.height}" fill="#ffffff"/>`);
-  out.push(`<defs><clipPath id="plot-area"><rect x="${c(f.left)}" y="${c(f.top)}" width="${c(f.right - f.left)}" height="${c(f.bottom - f.top)}"/></clipPath></defs>`);
+  out.push(`<defs><clipPath id="${escapeXml(clipId)}"><rect x="${c(f.left)}" y="${c(f.top)}" width="${c(f.right - f.left)}" height="${c(f.bottom - f.top)}"/></clipPath></defs>`);
   out.push(`<text x="${c(f.width / 2)}" y="24" text-anchor="middle" font-size="15" font-weight="600" fill="#222">${escapeXml(title)}</text>`);
 
   // grid and ticks
@@ -395,7 +399,7 @@ export function lineChart(o: LineChartOptions): string {
 
   const body: string[] = [];
   if (all.length === 0) body.push(noData(f));
-  body.push('<g clip-path="url(#plot-area)" fill="none" stroke-width="1.6" stroke-linejoin="round" stroke-linecap="round" stroke-opacity="0.85">');
+  body.push(`<g clip-path="url(#${escapeXml(o.clipId ?? 'plot-area')})" fill="none" stroke-width="1.6" stroke-linejoin="round" stroke-linecap="round" stroke-opacity="0.85">`);
   for (const s of series) {
     const e = colours.get(s.name) as LegendEntry;
     const colour = escapeXml(s.color ?? e.color);
@@ -406,6 +410,7 @@ export function lineChart(o: LineChartOptions): string {
     } else if (s.points.length > 1) {
       const d = s.points.map((p, i) => `${i ? 'L' : 'M'}${c(xs(p.x))} ${c(yPos(p.y))}`).join('');
       body.push(`<path d="${d}" stroke="${colour}"${dash}/>`);
+      if (o.markers) for (const p of s.points) body.push(`<circle cx="${c(xs(p.x))}" cy="${c(yPos(p.y))}" r="3" fill="${colour}" stroke="none"/>`);
     }
   }
   body.push('</g>');
@@ -421,7 +426,7 @@ export function lineChart(o: LineChartOptions): string {
   if (refsAbove.length) notes.push(`${refsAbove.map((r) => r.label).join(', ')}: above the plot`);
   if (clamped) notes.push(`${clamped} value${clamped === 1 ? '' : 's'} ≤ 0 on the bottom edge`);
   if (notes.length) body.push(`<text x="${c(f.right - 4)}" y="${c(f.top + 12)}" text-anchor="end" fill="#777" font-size="11">${escapeXml(notes.join(' · '))}</text>`);
-  return frameSvg(f, o.title, o.xLabel, o.yLabel, xs, ys, body);
+  return frameSvg(f, o.title, o.xLabel, o.yLabel, xs, ys, body, o.clipId);
 }
 
 /** Log y axis when the medians of the series (grouped by name, i.e. by arm) differ by more than
@@ -470,7 +475,7 @@ export function cdfChart(o: CdfChartOptions): string {
 
   const body: string[] = [];
   if (plotted.length === 0) body.push(noData(f));
-  body.push('<g clip-path="url(#plot-area)" fill="none" stroke-width="1.8" stroke-linejoin="round">');
+  body.push(`<g clip-path="url(#${escapeXml(o.clipId ?? 'plot-area')})" fill="none" stroke-width="1.8" stroke-linejoin="round">`);
   for (const s of series) {
     const e = colours.get(s.name) as LegendEntry;
     const colour = escapeXml(s.color ?? e.color);
@@ -501,5 +506,5 @@ export function cdfChart(o: CdfChartOptions): string {
     body.push(
       `<text x="${c(f.right - 4)}" y="${c(f.bottom - 8)}" text-anchor="end" fill="#777" font-size="11">${omitted} value${omitted === 1 ? '' : 's'} ≤ 0 not drawn on the log axis</text>`,
     );
-  return frameSvg(f, o.title, o.xLabel, o.yLabel ?? 'fraction ≤ x', xs, ys, body);
+  return frameSvg(f, o.title, o.xLabel, o.yLabel ?? 'fraction ≤ x', xs, ys, body, o.clipId);
 }
