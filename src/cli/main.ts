@@ -23,6 +23,7 @@ const GROUPS: readonly { commands: readonly string[]; load: () => Promise<Regist
   { commands: ['bench', '__rr-server', '__rr-client', '__connect-burst'], load: async () => (await import('./bench.js')).registerBench },
   { commands: ['experiment'], load: async () => (await import('./experiment.js')).registerExperiment },
   { commands: ['export'], load: async () => (await import('./export.js')).registerExport },
+  { commands: ['sockets'], load: async () => (await import('./sockets.js')).registerSockets },
 ];
 
 /** The program with the command groups `argv` needs: the one its first word names, or all of
