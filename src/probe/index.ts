@@ -2,11 +2,10 @@
 // be read says why in `errors` instead of failing the probe.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseCpuList } from '../snapshot/index.js';
-import { SNAPSHOT_SCHEMA, type EthtoolInfo, type ProbeError, type Snapshot } from '../snapshot/schema.js';
+import type { EthtoolInfo, ProbeError, Snapshot } from '../snapshot/schema.js';
 import { run } from '../sys/run.js';
 import { which } from '../sys/tools.js';
-import { VERSION } from '../version.js';
+import { assembleSnapshot, parseJsonRows } from './assemble.js';
 import { buildLinks, listDevices, probeEthtool, readQueues } from './links.js';
 import {
   type Parsed,
@@ -74,8 +73,7 @@ function pageSize(): number {
   return 4096;
 }
 
-/** Counts CPUs in a list like "0-3,8,10-11" (0 when it cannot be read). */
-export const countCpuList = (list: string): number => parseCpuList(list)?.length ?? 0;
+export { countCpuList } from './assemble.js';
 
 /** Runs `ip -j …` / `tc -j …` and returns the parsed array, or records why not. */
 async function jsonCommand(
@@ -95,17 +93,7 @@ async function jsonCommand(
     errors.push({ section, source, message: res.error ?? 'failed' });
     return [];
   }
-  const text = res.stdout.trim();
-  if (text === '') return [];
-  try {
-    const doc: unknown = JSON.parse(text);
-    return Array.isArray(doc) ? (doc as unknown[]) : [doc];
-  } catch (err) {
-    const fallback = textFallback?.(text);
-    if (fallback) return fallback;
-    errors.push({ section, source, message: `not JSON: ${(err as Error).message}` });
-    return [];
-  }
+  return parseJsonRows(res.stdout, source, section, errors, textFallback);
 }
 
 /** "key 1 key 2" → [{ key: 1, … }] (numbers where numeric); null when it is not such text. */
@@ -122,23 +110,8 @@ export function parseWordPairs(text: string): unknown[] | null {
   return [out];
 }
 
-/** Are we in the initial network namespace? Compare with pid 1's namespace when we may look at
- *  it; otherwise use what the kernel shows: the global net.core knobs (netdev_max_backlog and
- *  friends) exist only in the initial namespace's /proc/sys. */
-function isInitNetns(own: number | null, init: number | null, sysctl: Record<string, string>): boolean {
-  if (own !== null && init !== null) return own === init;
-  return 'net.core.netdev_max_backlog' in sysctl;
-}
-
-const records = (rows: unknown[]): Record<string, unknown>[] =>
-  rows.filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null && !Array.isArray(r));
-const withFamily = (family: string, rows: unknown[]): Record<string, unknown>[] => records(rows).map((r) => ({ family, ...r }));
-
 /** The kernel's boot id (random per boot; the same in every namespace), when readable. */
-function bootId(errors: Snapshot['errors']): { boot_id?: string } {
-  const id = readTrim('/proc/sys/kernel/random/boot_id', 'boot_id', errors);
-  return id ? { boot_id: id } : {};
-}
+const bootId = (errors: Snapshot['errors']): string | null => readTrim('/proc/sys/kernel/random/boot_id', 'boot_id', errors);
 
 export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
   const started = performance.now();
@@ -182,20 +155,6 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
     softnet: readParsed('/proc/net/softnet_stat', 'counters.softnet', parseSoftnet, errors) ?? [],
   };
 
-  const num = (key: string): number | null => {
-    const v = sysctl[key];
-    return v !== undefined && /^\d+$/.test(v) ? Number(v) : null;
-  };
-  const conntrack: Snapshot['conntrack'] =
-    sysctl['net.netfilter.nf_conntrack_max'] !== undefined
-      ? {
-          count: num('net.netfilter.nf_conntrack_count'),
-          max: num('net.netfilter.nf_conntrack_max'),
-          buckets: num('net.netfilter.nf_conntrack_buckets'),
-          stats: readParsed('/proc/net/stat/nf_conntrack', 'conntrack', parseConntrackStat, errors) ?? [],
-        }
-      : null;
-
   const meminfo = readParsed('/proc/meminfo', 'memory', parseMeminfo, errors) ?? {};
   const cpuList = readTrim('/sys/devices/system/cpu/online', 'cpus', errors) ?? '';
   let nsInode: number | null = null;
@@ -210,49 +169,40 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
   } catch {
     // not allowed to look at pid 1 (not root): leave unknown
   }
-  const words = (key: string): string[] => (sysctl[key] ?? '').split(' ').filter(Boolean);
 
   const [ipAddr, qdiscs, routes4, routes6, rules4, rules6, mptcpEndpoints, mptcpLimits] = await commands;
   const ethtoolInfo = new Map<string, EthtoolInfo>();
   for (const [dev, p] of ethtoolRuns) ethtoolInfo.set(dev, await p);
   const links = buildLinks({ devices, ipAddr, qdiscs, ethtool: ethtoolInfo }, errors);
 
-  return {
-    schema: SNAPSHOT_SCHEMA,
-    taken_at: takenAt,
-    duration_ms: Math.round((performance.now() - started) * 10) / 10,
+  return assembleSnapshot({
+    takenAt,
+    durationMs: Math.round((performance.now() - started) * 10) / 10,
     hostname: hostname(),
-    ...bootId(errors),
-    machine_id: readMachineId(),
-    tool: { name: 'nettune', version: VERSION },
-    netns: { name: opts.netnsName ?? null, inode: nsInode, init: isInitNetns(nsInode, initInode, sysctl) },
+    bootId: bootId(errors),
+    machineId: readMachineId(),
+    netnsName: opts.netnsName ?? null,
+    nsInode,
+    initInode,
     kernel: {
-      release: readTrim('/proc/sys/kernel/osrelease', 'kernel', errors) ?? 'unknown',
-      version: readTrim('/proc/sys/kernel/version', 'kernel', errors) ?? 'unknown',
+      release: readTrim('/proc/sys/kernel/osrelease', 'kernel', errors),
+      version: readTrim('/proc/sys/kernel/version', 'kernel', errors),
       machine: process.arch,
     },
-    cpus: { online: countCpuList(cpuList), list: cpuList },
-    memory: {
-      total_bytes: meminfo.MemTotal ?? 0,
-      available_bytes: meminfo.MemAvailable ?? null,
-      page_size: pageSize(),
-    },
-    congestion_control: {
-      current: sysctl['net.ipv4.tcp_congestion_control'] ?? null,
-      available: words('net.ipv4.tcp_available_congestion_control'),
-      allowed: words('net.ipv4.tcp_allowed_congestion_control'),
-    },
+    cpuList,
+    meminfo,
+    pageSize: pageSize(),
     sysctl,
-    sysctl_redacted: sys.redacted,
+    redacted: sys.redacted,
     counters,
-    conntrack,
+    conntrackStats: () => readParsed('/proc/net/stat/nf_conntrack', 'conntrack', parseConntrackStat, errors) ?? [],
     links,
-    routes: [...withFamily('inet', routes4), ...withFamily('inet6', routes6)],
-    rules: [...withFamily('inet', rules4), ...withFamily('inet6', rules6)],
-    mptcp: {
-      endpoints: records(mptcpEndpoints),
-      limits: records(mptcpLimits)[0] ?? null,
-    },
+    routes4,
+    routes6,
+    rules4,
+    rules6,
+    mptcpEndpoints,
+    mptcpLimits,
     errors,
-  };
+  });
 }

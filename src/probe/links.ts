@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { EthtoolInfo, Link, ProbeError } from '../snapshot/schema.js';
 import { IFNAME } from '../sys/names.js';
-import { run } from '../sys/run.js';
+import { run, type RunResult } from '../sys/run.js';
 import type { Parsed } from './parse-proc.js';
 import {
   parseCoalesce,
@@ -19,49 +19,69 @@ import {
 
 const SYS_NET = '/sys/class/net';
 
+/** What links read from sysfs, as functions: the live host's files, or (fleet) the text a remote
+ *  host sent (src/probe/raw.ts). */
+export interface SysfsReader {
+  text: (path: string) => string | null;
+  list: (dir: string) => string[];
+  link: (path: string) => string | null;
+  exists: (path: string) => boolean;
+}
+
+export const liveSysfs: SysfsReader = {
+  text: (path) => {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch {
+      return null; // many attributes (speed, duplex) refuse reads on virtual or down devices
+    }
+  },
+  list: (dir) => readdirSync(dir),
+  link: (path) => {
+    try {
+      return readlinkSync(path);
+    } catch {
+      return null;
+    }
+  },
+  exists: existsSync,
+};
+
 type Json = Record<string, unknown>;
 const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return null; // many attributes (speed, duplex) refuse reads on virtual or down devices
-  }
-}
-
-function readNumber(path: string): number | null {
-  const t = readText(path);
+function readNumber(path: string, fs: SysfsReader): number | null {
+  const t = fs.text(path);
   if (t === null || !/^-?\d+$/.test(t)) return null;
   return Number(t);
 }
 
 /** A device's counters (statistics/*). `sysNet`: another view of /sys/class/net (the monitor's
  *  sampler reads a namespace's through /proc/PID/root/sys/class/net). */
-export function readStatistics(dev: string, errors: ProbeError[], sysNet = SYS_NET): Record<string, number> {
+export function readStatistics(dev: string, errors: ProbeError[], sysNet = SYS_NET, fs: SysfsReader = liveSysfs): Record<string, number> {
   const dir = join(sysNet, dev, 'statistics');
   const out: Record<string, number> = {};
   let names: string[];
   try {
-    names = readdirSync(dir);
+    names = fs.list(dir);
   } catch (err) {
     errors.push({ section: `links.${dev}.statistics`, source: dir, message: (err as Error).message });
     return out;
   }
   for (const name of names) {
-    const v = readNumber(join(dir, name));
+    const v = readNumber(join(dir, name), fs);
     if (v !== null) out[name] = v;
   }
   return out;
 }
 
-export function readQueues(dev: string): { rx: number; tx: number; rps: string[]; xps: string[] } {
+export function readQueues(dev: string, fs: SysfsReader = liveSysfs): { rx: number; tx: number; rps: string[]; xps: string[] } {
   const dir = join(SYS_NET, dev, 'queues');
   let names: string[] = [];
   try {
-    names = readdirSync(dir);
+    names = fs.list(dir);
   } catch {
     // devices without queues directory (rare)
   }
@@ -72,23 +92,20 @@ export function readQueues(dev: string): { rx: number; tx: number; rps: string[]
   return {
     rx: rxq.length,
     tx: txq.length,
-    rps: rxq.map((q) => readText(join(dir, q, 'rps_cpus')) ?? ''),
-    xps: txq.map((q) => readText(join(dir, q, 'xps_cpus')) ?? ''),
+    rps: rxq.map((q) => fs.text(join(dir, q, 'rps_cpus')) ?? ''),
+    xps: txq.map((q) => fs.text(join(dir, q, 'xps_cpus')) ?? ''),
   };
 }
 
-function driverOf(dev: string): string | null {
-  try {
-    return basename(readlinkSync(join(SYS_NET, dev, 'device', 'driver')));
-  } catch {
-    return null;
-  }
+function driverOf(dev: string, fs: SysfsReader): string | null {
+  const target = fs.link(join(SYS_NET, dev, 'device', 'driver'));
+  return target === null ? null : basename(target);
 }
 
 /** The devices to probe: /sys/class/net (ip's view fills in when sysfs is not namespaced). */
-export function listDevices(sysNet = SYS_NET): string[] {
+export function listDevices(sysNet = SYS_NET, fs: SysfsReader = liveSysfs): string[] {
   try {
-    return readdirSync(sysNet).filter((n) => IFNAME.test(n)).sort();
+    return fs.list(sysNet).filter((n) => IFNAME.test(n)).sort();
   } catch {
     return [];
   }
@@ -113,15 +130,17 @@ const FLOW_TYPES = ['tcp4', 'udp4', 'tcp6', 'udp6'] as const;
  *  and flow hashing are asked only where there is more than one RX queue to spread over.
  *  "Operation not supported" is an answer (null), not an error. */
 export async function probeEthtool(
-  ethtool: string,
+  /** ethtool's path, or (fleet) a function answering from a remote host's recorded output */
+  ethtool: string | ((args: string[]) => Promise<RunResult>),
   dev: string,
   { physical, rxQueues }: { physical: boolean; rxQueues: number },
   errors: ProbeError[],
 ): Promise<EthtoolInfo> {
   const spreads = physical && rxQueues > 1;
+  const exec = typeof ethtool === 'string' ? (args: string[]) => run(ethtool, args, { timeoutMs: 5000 }) : ethtool;
   const call = async <T>(what: string, c: EthtoolCall<T>): Promise<T | null> => {
-    let res = await run(ethtool, c.args(dev), { timeoutMs: 5000 });
-    if (!res.ok && c.args(dev)[0] === '--json') res = await run(ethtool, c.args(dev).slice(1), { timeoutMs: 5000 });
+    let res = await exec(c.args(dev));
+    if (!res.ok && c.args(dev)[0] === '--json') res = await exec(c.args(dev).slice(1));
     if (!res.ok) {
       if (!/not supported|no data available|operation not permitted/i.test(res.stderr + res.stdout)) {
         errors.push({ section: `links.${dev}.ethtool.${what}`, source: `ethtool ${c.args(dev).join(' ')}`, message: res.error ?? 'failed' });
@@ -167,31 +186,32 @@ export interface LinkInputs {
 }
 
 /** Builds the links section from sysfs plus the command outputs gathered by the caller. */
-export function buildLinks(inputs: LinkInputs, errors: ProbeError[]): Link[] {
+export function buildLinks(inputs: LinkInputs, errors: ProbeError[], fs: SysfsReader = liveSysfs): Link[] {
   const ipByName = new Map<string, Json>();
   for (const l of inputs.ipAddr) if (isRecord(l) && typeof l.ifname === 'string') ipByName.set(l.ifname, l);
   const names = [...new Set([...inputs.devices, ...ipByName.keys()])].sort();
   return names.map((name) => {
     const ip = ipByName.get(name) ?? {};
     const base = join(SYS_NET, name);
-    const queues = readQueues(name);
+    const queues = readQueues(name, fs);
+    const readText = fs.text;
     const linkinfo = isRecord(ip.linkinfo) ? ip.linkinfo : {};
     const eth = inputs.ethtool.get(name) ?? null;
-    const carrier = readNumber(join(base, 'carrier'));
-    const speed = readNumber(join(base, 'speed'));
+    const carrier = readNumber(join(base, 'carrier'), fs);
+    const speed = readNumber(join(base, 'speed'), fs);
     const addrInfo = Array.isArray(ip.addr_info) ? ip.addr_info : [];
     return {
       name,
-      ifindex: readNumber(join(base, 'ifindex')) ?? num(ip.ifindex),
+      ifindex: readNumber(join(base, 'ifindex'), fs) ?? num(ip.ifindex),
       kind: str(linkinfo.info_kind),
       link_type: str(ip.link_type),
       state: readText(join(base, 'operstate')) ?? str(ip.operstate)?.toLowerCase() ?? 'unknown',
       flags: Array.isArray(ip.flags) ? ip.flags.filter((f): f is string => typeof f === 'string') : [],
-      mtu: readNumber(join(base, 'mtu')) ?? num(ip.mtu),
+      mtu: readNumber(join(base, 'mtu'), fs) ?? num(ip.mtu),
       address: readText(join(base, 'address')) ?? str(ip.address),
-      txqlen: readNumber(join(base, 'tx_queue_len')) ?? num(ip.txqlen),
-      driver: driverOf(name) ?? eth?.driver_info?.driver ?? null,
-      physical: existsSync(join(base, 'device')),
+      txqlen: readNumber(join(base, 'tx_queue_len'), fs) ?? num(ip.txqlen),
+      driver: driverOf(name, fs) ?? eth?.driver_info?.driver ?? null,
+      physical: fs.exists(join(base, 'device')),
       speed_mbps: speed !== null && speed >= 0 ? speed : null,
       duplex: readText(join(base, 'duplex')),
       carrier: carrier === null ? null : carrier === 1,
@@ -204,7 +224,7 @@ export function buildLinks(inputs: LinkInputs, errors: ProbeError[]): Link[] {
         local: str(a.local) ?? '',
         prefixlen: num(a.prefixlen) ?? 0,
       })),
-      statistics: readStatistics(name, errors),
+      statistics: readStatistics(name, errors, SYS_NET, fs),
       qdiscs: inputs.qdiscs.filter((q): q is Json => isRecord(q) && q.dev === name),
       ethtool: eth,
     };
