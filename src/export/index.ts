@@ -1,9 +1,11 @@
 // The export formats, by name. Each renders an ExportDoc (source.ts) into files and notes.
+import { renderAnsible } from './ansible.js';
 import { renderSysctlD } from './sysctld.js';
 import type { FormatSpec } from './types.js';
 
 export const FORMATS: Readonly<Record<string, FormatSpec>> = {
   'sysctl.d': { render: renderSysctlD, describe: 'one /etc/sysctl.d file, each setting with why, evidence and scope', dir: false, stdout: true },
+  ansible: { render: renderAnsible, describe: 'a role (ansible.posix.sysctl, NIC unit + handlers) and an example playbook', dir: true, stdout: false },
 };
 
 export const formatNames = (): string[] => Object.keys(FORMATS);

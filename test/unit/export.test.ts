@@ -7,6 +7,7 @@ import { parseSysctlConf } from '../../src/lint/parse.js';
 import { planSchema } from '../../src/plan/schema.js';
 import { checkChanges, docFromCurrent, docFromPlan, docFromTransaction } from '../../src/export/source.js';
 import { renderSysctlD } from '../../src/export/sysctld.js';
+import { renderAnsible } from '../../src/export/ansible.js';
 import type { ExportChange } from '../../src/export/types.js';
 import { FIXTURES, snapshotFixture } from '../helpers.js';
 
@@ -110,5 +111,19 @@ describe('sysctl.d', () => {
     const a = renderSysctlD(doc, opts).files[0]!.content;
     expect(parseSysctlConf(a, 'x').assignments.map((x) => x.key)).not.toContain('net.core.somaxconn');
     expect(renderSysctlD(docFromPlan(plan, 'plan.json'), opts).files[0]!.content).toBe(a);
+  });
+});
+
+describe('ansible', () => {
+  it('no Jinja reaches Ansible from a plan’s reason; a device name with a brace is refused', () => {
+    const plan = planFixture();
+    plan.changes[0] = { ...plan.changes[0]!, reason: "{{ lookup('pipe', 'id') }} {% raw %}" };
+    const r = renderAnsible(docFromPlan(plan, 'plan.json'), opts);
+    const defaults = r.files.find((f) => f.path === 'roles/nettune/defaults/main.yml')?.content ?? '';
+    expect(defaults).toContain(`reason: "(( lookup('pipe', 'id') )) (% raw %)"`);
+    expect(defaults).not.toMatch(/\{\{|\{%/);
+    plan.changes.push({ kind: 'ethtool', device: 'e{{x}}', group: 'features', setting: 'gro', from: null, to: 'on', reason: 'r', source: 's' });
+    expect(() => renderAnsible(docFromPlan(plan, 'plan.json'), opts)).toThrow(/cannot be passed through Ansible's templating/);
+    expect(() => renderAnsible(docFromPlan(planFixture(), 'plan.json'), { ...opts, name: 'my-role' })).toThrow(/role name/);
   });
 });
