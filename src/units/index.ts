@@ -122,3 +122,20 @@ export function formatSeconds(total: number): string {
   if (s > 0 || parts.length === 0) parts.push(`${s}s`);
   return parts.join(' ');
 }
+
+const SI = ['', 'k', 'M', 'G', 'T', 'P'] as const;
+
+/** A count or rate in a narrow column: 0 → "0", 0.25 → "0.25", 999 → "999", 1234 → "1.23k",
+ *  12_345_678 → "12.3M" (SI, three significant digits). null → "–" (no value this interval). */
+export function formatSI(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '–';
+  if (n === 0) return '0';
+  let v = n;
+  let i = 0;
+  while (Math.abs(v) >= 999.5 && i < SI.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  if (i === 0 && Math.abs(v) >= 10) return String(Math.round(v));
+  return `${Number(v.toPrecision(3))}${SI[i]}`;
+}
