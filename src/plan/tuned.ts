@@ -12,13 +12,19 @@
 //   directory, which is how /etc/tuned/X can include the shipped X of the same name. tuned
 //   silently skips a file that is still being loaded too (a cycle); nettune reports it.
 // - Units merge by name: `replace=true` drops what the included profiles set in that unit;
-//   `type=` names the plugin (default: the unit's name); `enabled=false` turns the unit off.
+//   `type=` names the plugin (default: the unit's name); `enabled=false` turns the unit off;
+//   `uname_regex=` / `cpuinfo_regex=` make it conditional: tuned (units/manager.py) skips the
+//   unit unless the regex matches `os.uname()` joined by spaces / /proc/cpuinfo. nettune checks
+//   uname_regex against this machine's uname (node:os) and, not reading /proc outside the probe,
+//   leaves a unit with a cpuinfo_regex out with a note (throughput-performance's
+//   [sysctl.thunderx] is both: aarch64 ThunderX only).
 // - [sysctl]: the key is the sysctl name with '.' or '/' as separators (tuned turns every '.'
 //   into '/' for the /proc/sys path); quotes are removed; a value starting with '>' or '<' is
 //   written only if it raises (lowers) the current value, compared as integers; a value tuned
 //   cannot compare (a vector) is written as is, prefix included, which the kernel refuses.
 //
 // Parsing is pure: files come through a reader function, so tests and the lab use fixtures.
+import { hostname, machine, release, type, version } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { usageError } from '../sys/errors.js';
 import { InputFileError, readInputBytes } from '../sys/fs.js';
@@ -151,13 +157,18 @@ export interface TunedProfile {
 }
 
 /** Options of a unit that configure the unit itself, not the plugin (tuned/profiles/unit.py). */
-const UNIT_OPTIONS = new Set(['type', 'enabled', 'replace', 'devices', 'devices_udev_regex', 'script_pre', 'script_post', 'priority', 'drop']);
+const UNIT_OPTIONS = new Set(['type', 'enabled', 'replace', 'devices', 'devices_udev_regex', 'cpuinfo_regex', 'uname_regex', 'script_pre', 'script_post', 'priority', 'drop']);
+
+/** What tuned matches uname_regex against: Python's os.uname() fields joined by spaces. */
+export const thisUname = (): string => [type(), hostname(), release(), version(), machine()].join(' ');
 
 const isTrue = (v: string | undefined): boolean => v === 'true' || v === 'True';
 
 interface Unit {
   type: string;
   enabled: boolean;
+  uname_regex?: string;
+  cpuinfo_regex?: string;
   options: Map<string, { value: string; from: string }>;
 }
 
@@ -165,6 +176,8 @@ export interface LoadTunedOptions {
   reader?: TunedReader;
   /** Load directories, highest priority first (default TUNED_DIRS). */
   dirs?: readonly string[];
+  /** The uname string conditional units are matched against (default: this machine's). */
+  uname?: string;
 }
 
 /** Loads a tuned profile by name (looked up in the load directories) or by path (a profile
@@ -227,10 +240,10 @@ export function loadTunedProfile(nameOrPath: string, opts: LoadTunedOptions = {}
     if (!file) throw usageError(`tuned profile ${JSON.stringify(nameOrPath)} not found (looked in ${candidates.join(', ')})`);
     load(file, read(file) ?? new Uint8Array());
   }
-  return merge(nameOrPath, loaded, notes);
+  return merge(nameOrPath, loaded, notes, opts.uname ?? thisUname());
 }
 
-function merge(name: string, loaded: { file: string; conf: TunedConf }[], notes: string[]): TunedProfile {
+function merge(name: string, loaded: { file: string; conf: TunedConf }[], notes: string[], uname: string): TunedProfile {
   const units = new Map<string, Unit>();
   const variables = new Map<string, string>();
   for (const { file, conf } of loaded) {
@@ -244,11 +257,20 @@ function merge(name: string, loaded: { file: string; conf: TunedConf }[], notes:
       const unit: Unit = prev && !isTrue(sec.get('replace')) ? prev : { type: secName, enabled: true, options: new Map() };
       if (sec.has('type')) unit.type = sec.get('type') ?? secName;
       if (sec.has('enabled')) unit.enabled = isTrue(sec.get('enabled'));
+      for (const k of ['uname_regex', 'cpuinfo_regex'] as const) if (sec.has(k)) unit[k] = sec.get(k);
       for (const [k, v] of sec) if (!UNIT_OPTIONS.has(k)) unit.options.set(k, { value: v, from: file });
       units.set(secName, unit);
     }
   }
   const sysctlUnits = [...units.values()].filter((u) => u.type === 'sysctl');
+  for (const [unitName, u] of units) {
+    if (u.type !== 'sysctl' || !u.enabled || (u.uname_regex === undefined && u.cpuinfo_regex === undefined)) continue;
+    const why = unitSkipped(u, variables, uname);
+    if (why) {
+      u.enabled = false;
+      notes.push(`[${unitName}] left out: ${why}`);
+    }
+  }
   const sysctl: TunedSysctl[] = [];
   const byKey = new Map<string, number>();
   for (const u of sysctlUnits.filter((x) => x.enabled)) {
@@ -272,6 +294,22 @@ function merge(name: string, loaded: { file: string; conf: TunedConf }[], notes:
   if (!has_sysctl) notes.push('the profile has no [sysctl] unit: it sets no sysctls');
   else if (!sysctl_enabled) notes.push('the [sysctl] unit is disabled (enabled=false): tuned sets none of its values');
   return { name, files: loaded.map((l) => l.file), empty_files, sysctl, has_sysctl, sysctl_enabled, notes };
+}
+
+/** Why tuned would skip a conditional unit here (null: it applies). */
+function unitSkipped(u: Unit, variables: Map<string, string>, uname: string): string | null {
+  if (u.uname_regex !== undefined) {
+    const src = expandVariables(u.uname_regex, variables, []);
+    let re: RegExp;
+    try {
+      re = new RegExp(src, 'm');
+    } catch {
+      return `uname_regex ${JSON.stringify(src)} is not a regular expression nettune can read`;
+    }
+    if (!re.test(uname)) return `applies only where uname matches ${JSON.stringify(src)} (this machine: ${machine()})`;
+  }
+  if (u.cpuinfo_regex !== undefined) return `applies only where /proc/cpuinfo matches ${JSON.stringify(expandVariables(u.cpuinfo_regex, variables, []))}, which nettune does not check`;
+  return null;
 }
 
 /** A /-separated key in the Snapshot's dotted form, the way sysctl(8) reads it: '/' and '.' swap
