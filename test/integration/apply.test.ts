@@ -1,72 +1,31 @@
 // apply / rollback / recover / confirm as transactions, in namespaces this test creates and
 // always deletes, with a temporary state directory and --root for the persisted file. Needs root.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { BUNDLE, runCli } from '../helpers.js';
-
-const isRoot = process.getuid?.() === 0;
-const tag = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
-const namespaces: string[] = [];
-
-function newNetns(role: string): string {
-  const name = `nt-t${tag}-${role}`;
-  const r = spawnSync('ip', ['netns', 'add', name]);
-  if (r.status !== 0) throw new Error(`ip netns add ${name}: ${r.stderr.toString()}`);
-  namespaces.push(name);
-  return name;
-}
-
-const get = (ns: string, key: string): string => spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', key], { encoding: 'utf8' }).stdout.trim().replace(/\s+/g, ' ');
-
-let state = '';
-let root = '';
-const env = (): NodeJS.ProcessEnv => ({ ...process.env, NETTUNE_NO_INSTALL: '1', NETTUNE_STATE_DIR: state });
-
-const nettune = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => runCli(args, { NETTUNE_STATE_DIR: state, ...extraEnv });
-
-function start(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; stderr: () => string; done: Promise<number | null> } {
-  const child = spawn(process.execPath, [BUNDLE, ...args], { env: { ...env(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  child.stdout?.resume();
-  const done = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  return { child, stderr: () => err, done };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await sleep(100);
-  }
-  return cond();
-}
+import { ctx, deleteNamespaces, freshDirs, get, isRoot, killWatchdogs, newNetns, nettune, sleep, start, until } from './state-helpers.js';
 
 const history = () => JSON.parse(nettune(['history', '--json']).stdout) as { transactions: { id: number; status: string }[] };
 
-describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
+describe.skipIf(!isRoot)('apply transactions (ctx.root, namespaces)', () => {
   beforeEach(() => {
-    state = mkdtempSync(join(tmpdir(), 'nettune-state-'));
-    root = mkdtempSync(join(tmpdir(), 'nettune-root-'));
+    freshDirs();
   });
   afterAll(() => {
-    for (const ns of namespaces) spawnSync('ip', ['netns', 'del', ns]);
+    deleteNamespaces();
+    killWatchdogs();
     spawnSync('pkill', ['-f', `nettune.mjs __watchdog`]);
   });
 
   it('apply → read back → rollback restores every value and the persisted file byte for byte', () => {
     const ns = newNetns('rb');
     const before = { ka: get(ns, 'net.ipv4.tcp_keepalive_time'), rmem: get(ns, 'net.ipv4.tcp_rmem'), sack: get(ns, 'net.ipv4.tcp_sack') };
-    const persisted = join(root, 'etc/sysctl.d/90-nettune.conf');
-    mkdirSync(join(root, 'etc/sysctl.d'), { recursive: true });
+    const persisted = join(ctx.root, 'etc/sysctl.d/90-nettune.conf');
+    mkdirSync(join(ctx.root, 'etc/sysctl.d'), { recursive: true });
     const original = '# an earlier nettune file\nnet.ipv4.tcp_fin_timeout = 30\n';
     writeFileSync(persisted, original);
-    const r = nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_keepalive_time=600', '--set', 'net.ipv4.tcp_rmem=4096 131072 67108864', '--set', 'net.ipv4.tcp_sack=0', '--persist', '--root', root, '--yes', '--json']);
+    const r = nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_keepalive_time=600', '--set', 'net.ipv4.tcp_rmem=4096 131072 67108864', '--set', 'net.ipv4.tcp_sack=0', '--persist', '--root', ctx.root, '--yes', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const res = JSON.parse(r.stdout) as { tx: number; steps: { target: string; after: string; adjusted: boolean }[]; persisted: string[] };
     expect(res.persisted).toEqual([persisted]);
@@ -91,9 +50,9 @@ describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
 
   it('a persisted file that did not exist is removed again by rollback', () => {
     const ns = newNetns('rm');
-    const persisted = join(root, 'etc/sysctl.d/90-nettune.conf');
-    mkdirSync(join(root, 'etc/sysctl.d'), { recursive: true });
-    expect(nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_fin_timeout=20', '--persist', '--root', root, '--yes']).code).toBe(0);
+    const persisted = join(ctx.root, 'etc/sysctl.d/90-nettune.conf');
+    mkdirSync(join(ctx.root, 'etc/sysctl.d'), { recursive: true });
+    expect(nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_fin_timeout=20', '--persist', '--root', ctx.root, '--yes']).code).toBe(0);
     expect(existsSync(persisted)).toBe(true);
     expect(nettune(['rollback', '--netns', ns, '--yes']).code).toBe(0);
     expect(existsSync(persisted)).toBe(false);
@@ -136,11 +95,11 @@ describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
   it('two concurrent applies: the second gets exit 3 naming the holder', async () => {
     const ns = newNetns('lock');
     const first = start(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_keepalive_time=601', '--set', 'net.ipv4.tcp_fin_timeout=21', '--yes'], { NETTUNE_STEP_DELAY_MS: '1500' });
-    expect(await until(() => existsSync(join(state, 'lock')), 10_000)).toBe(true);
+    expect(await until(() => existsSync(join(ctx.state, 'lock')), 10_000)).toBe(true);
     const second = nettune(['apply', '--netns', ns, '--set', 'net.ipv4.tcp_sack=0', '--yes']);
     expect(second.code).toBe(3);
     expect(second.stderr).toMatch(new RegExp(`another nettune holds the lock: pid ${first.child.pid}`));
-    expect(await first.done).toBe(0);
+    expect((await first.done).code).toBe(0);
     expect(get(ns, 'net.ipv4.tcp_sack')).toBe('1');
   });
 
@@ -160,7 +119,7 @@ describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
     expect(rec.code, rec.stderr).toBe(0);
     expect(['net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_sack'].map((k) => get(ns, k))).toEqual(before);
     expect(history().transactions[0]?.status).toBe('recovered');
-    expect(existsSync(join(state, 'lock'))).toBe(false);
+    expect(existsSync(join(ctx.state, 'lock'))).toBe(false);
   });
 
   it('--confirm: not confirmed in time → reverted by the watchdog; confirmed → kept', async () => {
@@ -191,7 +150,7 @@ describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
 
   it('applies a sysctl.conf file (same parser as lint) and a plan file; --dry-run changes nothing', () => {
     const ns = newNetns('file');
-    const conf = join(root, 'tune.conf');
+    const conf = join(ctx.root, 'tune.conf');
     writeFileSync(conf, '# test\nnet.ipv4.tcp_fin_timeout = 15\n-net.ipv4.no_such_knob = 1\nnet/ipv4/tcp_keepalive_probes = 4\n');
     const dry = nettune(['apply', conf, '--netns', ns, '--dry-run', '--json']);
     expect(dry.code, dry.stderr).toBe(0);
@@ -200,7 +159,7 @@ describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
     expect(nettune(['apply', conf, '--netns', ns, '--yes']).code).toBe(0);
     expect(get(ns, 'net.ipv4.tcp_fin_timeout')).toBe('15');
     expect(get(ns, 'net.ipv4.tcp_keepalive_probes')).toBe('4');
-    const plan = join(root, 'plan.json');
+    const plan = join(ctx.root, 'plan.json');
     const p = nettune(['plan', '--netns', ns, '--workload', 'throughput', '--link', '1gbit', '--rtt', '100ms', '--out', plan]);
     expect(p.code, p.stderr).toBe(0);
     const a = nettune(['apply', plan, '--netns', ns, '--yes', '--json']);
@@ -216,16 +175,16 @@ describe.skipIf(!isRoot)('apply transactions (root, namespaces)', () => {
     const rps = () => spawnSync('ip', ['netns', 'exec', ns, 'cat', '/sys/class/net/ntv0/queues/rx-0/rps_cpus'], { encoding: 'utf8' }).stdout.trim();
     expect(ethtool('ntv0')).toMatch(/generic-receive-offload: off/);
     const rpsBefore = rps();
-    mkdirSync(join(root, 'etc/sysctl.d'), { recursive: true });
-    const r = nettune(['apply', '--netns', ns, '--set', 'ethtool:ntv0:features:gro=on', '--set', 'sysfs:/sys/class/net/ntv0/queues/rx-0/rps_cpus=1', '--persist', '--root', root, '--yes', '--json']);
+    mkdirSync(join(ctx.root, 'etc/sysctl.d'), { recursive: true });
+    const r = nettune(['apply', '--netns', ns, '--set', 'ethtool:ntv0:features:gro=on', '--set', 'sysfs:/sys/class/net/ntv0/queues/rx-0/rps_cpus=1', '--persist', '--root', ctx.root, '--yes', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(ethtool('ntv0')).toMatch(/generic-receive-offload: on/);
     expect(rps()).toMatch(/^0*1$/);
-    const unitPath = join(root, 'etc/systemd/system/nettune-nic.service');
+    const unitPath = join(ctx.root, 'etc/systemd/system/nettune-nic.service');
     const unit = readFileSync(unitPath, 'utf8');
     expect(unit).toMatch(new RegExp(`ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/ethtool -K ntv0 gro on`));
     expect(unit).toContain(`ExecStart=/usr/sbin/ip netns exec ${ns} /bin/sh -c "printf %%s \\"$$2\\" > \\"$$1\\"" nettune-sysfs-write /sys/class/net/ntv0/queues/rx-0/rps_cpus 1\n`);
-    expect(existsSync(join(root, 'etc/sysctl.d/90-nettune.conf'))).toBe(false); // no sysctl changes, no sysctl file
+    expect(existsSync(join(ctx.root, 'etc/sysctl.d/90-nettune.conf'))).toBe(false); // no sysctl changes, no sysctl file
     expect(nettune(['rollback', '--netns', ns, '--yes']).code).toBe(0);
     expect(ethtool('ntv0')).toMatch(/generic-receive-offload: off/);
     expect(rps()).toBe(rpsBefore);

@@ -9,19 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseExec } from '../../src/apply/systemd-exec.js';
 import { runCli } from '../helpers.js';
+import { deleteNamespaces, isRoot, newNetns } from './state-helpers.js';
 
-const isRoot = process.getuid?.() === 0;
-const tag = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
-const namespaces: string[] = [];
 const dirs: string[] = [];
-
-function newNetns(role: string): string {
-  const name = `nt-h4w${tag}-${role}`;
-  const r = spawnSync('ip', ['netns', 'add', name]);
-  if (r.status !== 0) throw new Error(`ip netns add ${name}: ${r.stderr.toString()}`);
-  namespaces.push(name);
-  return name;
-}
 const tempDir = (what: string): string => {
   const d = mkdtempSync(join(tmpdir(), `nettune-h4-${what}-`));
   dirs.push(d);
@@ -39,7 +29,7 @@ describe.skipIf(!isRoot)('writes (root, namespaces)', () => {
     root = tempDir('root');
   });
   afterAll(() => {
-    for (const ns of namespaces) spawnSync('ip', ['netns', 'del', ns]);
+    deleteNamespaces();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
