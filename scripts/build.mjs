@@ -11,6 +11,38 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 // One entry (dist/nettune.mjs) plus a chunk per command group, loaded on demand, so a command
 // only parses the code it runs. Old chunks are removed first (their names carry content hashes).
 rmSync('dist/chunks', { recursive: true, force: true });
+
+// The dashboard's page (src/monitor/web): its script bundled for the browser, uPlot's CSS, the
+// page and its CSS, all embedded in the CLI bundle as the virtual module `nettune:web-assets`
+// (URL path → body and type), so the server needs no files at run time and nothing comes from a CDN.
+const web = await build({
+  entryPoints: ['src/monitor/web/app.ts'],
+  bundle: true,
+  write: false,
+  platform: 'browser',
+  format: 'iife',
+  target: ['chrome110', 'firefox110', 'safari16'],
+  minify: true,
+  legalComments: 'none',
+  outfile: 'web/app.js',
+  logLevel: 'warning',
+});
+const webText = (path) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+const webAssets = {
+  '/': { body: webText('src/monitor/web/index.html'), type: 'text/html; charset=utf-8' },
+  '/assets/app.js': { body: web.outputFiles[0].text, type: 'text/javascript; charset=utf-8' },
+  '/assets/style.css': { body: webText('src/monitor/web/style.css'), type: 'text/css; charset=utf-8' },
+  '/assets/favicon.svg': { body: webText('src/monitor/web/favicon.svg'), type: 'image/svg+xml' },
+  '/assets/uplot.css': { body: webText('node_modules/uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
+};
+const webAssetsPlugin = {
+  name: 'nettune-web-assets',
+  setup(b) {
+    b.onResolve({ filter: /^nettune:web-assets$/ }, () => ({ path: 'web-assets', namespace: 'nettune' }));
+    b.onLoad({ filter: /.*/, namespace: 'nettune' }, () => ({ contents: `export default ${JSON.stringify(webAssets)};`, loader: 'js' }));
+  },
+};
+
 await build({
   entryPoints: { nettune: 'src/cli/entry.ts' },
   outdir: 'dist',
@@ -30,6 +62,7 @@ await build({
     js: "#!/usr/bin/env node\nimport { createRequire as __ntCreateRequire } from 'node:module';\nconst require = __ntCreateRequire(import.meta.url);",
   },
   external: ['better-sqlite3'],
+  plugins: [webAssetsPlugin],
   logLevel: 'warning',
 });
 

@@ -127,7 +127,7 @@ function renderRule(rule: Rule): string {
   ].join('\n');
 }
 
-const ruleMeta = (r: Rule) => ({
+export const ruleMeta = (r: Rule) => ({
   id: r.id,
   domain: r.domain,
   title: r.title,
