@@ -142,8 +142,13 @@ function renderFindings(f: FindingsView): void {
       x.fix.length ? h('details', {}, h('summary', {}, 'Fix'), ...x.fix.map((c) => h('pre', {}, h('code', {}, c)))) : null,
     ),
   );
+  // A re-render must not take the keyboard focus away from the finding the user is on.
+  const focused = document.activeElement?.closest('#findings-list li[data-rule]')?.getAttribute('data-rule');
   replace(byId('findings-list'), ...(items.length ? items : [h('li', {}, f.error ? 'No audit.' : 'No findings.')]));
+  if (focused) explainLink(focused)?.focus();
 }
+
+const explainLink = (id: string): HTMLElement | null => document.querySelector<HTMLElement>(`#findings-list li[data-rule="${CSS.escape(id)}"] a.explain`);
 
 function table(head: string[], rows: (string | Node)[][]): HTMLElement {
   return h('table', {}, h('thead', {}, h('tr', {}, ...head.map((x) => h('th', { scope: 'col' }, x)))), h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c) => h('td', {}, c))))));
@@ -217,11 +222,13 @@ interface RuleMeta {
 }
 
 let returnFocus: HTMLElement | null = null;
+let openRule: string | null = null;
 
 async function openExplanation(id: string): Promise<void> {
   const dialog = byId('explain') as HTMLDialogElement;
   const body = byId('explain-body');
   byId('explain-title').textContent = id;
+  openRule = id;
   replace(body, h('p', {}, 'loading…'));
   if (!dialog.open) dialog.showModal();
   const res = await fetch(`/api/rules/${encodeURIComponent(id)}`, { headers: { Accept: 'application/json' } });
@@ -251,8 +258,11 @@ function onHash(): void {
 const dialogEl = byId('explain') as HTMLDialogElement;
 dialogEl.addEventListener('close', () => {
   if (location.hash.startsWith('#rule/')) history.replaceState(null, '', location.pathname);
-  returnFocus?.focus();
+  // The findings may have been re-rendered meanwhile: then focus the new link of the same rule.
+  const back = returnFocus?.isConnected ? returnFocus : openRule ? explainLink(openRule) : null;
+  back?.focus();
   returnFocus = null;
+  openRule = null;
 });
 window.addEventListener('hashchange', onHash);
 
