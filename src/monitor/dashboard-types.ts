@@ -1,6 +1,7 @@
 // What the dashboard's JSON API and event stream carry (/api/state, /api/PART, event data). The
 // server builds these (src/monitor/dashboard-live.ts) and the page reads them (web/app.ts), so
 // both sides share the one definition.
+import type { StepRow, TxRow } from '../apply/journal.js';
 import type { ChartPoint, ChartSpec } from './dashboard-series.js';
 import type { ReportListing } from './dashboard-reports.js';
 
@@ -49,17 +50,10 @@ export interface DriftView {
   error: string | null;
 }
 
-export interface TxView {
-  id: number;
-  started_at: string;
-  finished_at: string | null;
-  status: string;
-  netns: string | null;
-  source: string;
-  error: string | null;
-  confirm_deadline: string | null;
-  steps: { target: string; before: string | null; wanted: string; after: string | null; status: string }[];
-}
+/** A journal row as the page shows it (the plan and result documents left out), with its steps. */
+export type TxView = Pick<TxRow, 'id' | 'started_at' | 'finished_at' | 'status' | 'netns' | 'source' | 'error' | 'confirm_deadline'> & {
+  steps: { target: string; before: string | null; wanted: string; after: string | null; status: StepRow['status'] }[];
+};
 
 export interface TransactionsView {
   journal: string;
