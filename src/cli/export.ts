@@ -22,6 +22,7 @@ export const exportOptions = z
     out: z.string().min(1, 'a path is needed').optional(),
     revert: z.boolean().optional(),
     name: z.string().regex(NAME, 'letters, digits, "_", "." and "-", at most 64').optional(),
+    include: z.string().min(1).optional(),
   })
   .refine((o) => !(o.netns && o.snapshot), { message: '--netns and --snapshot cannot be used together' });
 
@@ -98,6 +99,7 @@ export function registerExport(program: Command): void {
     .option('--out <path>', 'write here (a file, or a directory for formats with several files) instead of stdout')
     .option('--revert', 'shell: restore a transaction’s before-values instead of applying')
     .option('--name <word>', 'name of the file, role, profile or units (default nettune)')
+    .option('--include <profile>', 'tuned: the profile to build on (include=)')
     .action(async (source: string, raw: unknown) => {
       const opts = parseOptions(exportOptions, raw);
       const named = NAMED_EXPORTS[source];
@@ -108,13 +110,14 @@ export function registerExport(program: Command): void {
       const spec = opts.format !== undefined ? FORMATS[opts.format] : undefined;
       if (!spec) return unknownFormat(opts.format);
       const format = opts.format ?? '';
+      if (opts.include !== undefined && format !== 'tuned') throw usageError('--include is for --format tuned (the profile to build on)');
       if (opts.revert && format !== 'shell') throw usageError('--revert is for --format shell (a script that restores a transaction’s before-values)');
       if (opts.revert && !TX.test(source)) throw usageError('--revert needs a transaction (tx:ID): only the journal records the before-values');
       if ((opts.netns || opts.snapshot) && source !== 'current') throw usageError('--netns and --snapshot choose the host for SOURCE current; a plan or transaction carries its own');
       if (opts.out !== undefined) checkOut(opts.out, spec.dir);
       else if (!spec.stdout && !opts.json) throw usageError(`--format ${format} writes a directory: give --out DIR (or --json for the files as one document)`);
       const doc = await loadSource(source, opts);
-      const rendered = spec.render(doc, { revert: Boolean(opts.revert), name: opts.name ?? 'nettune' });
+      const rendered = spec.render(doc, { revert: Boolean(opts.revert), name: opts.name ?? 'nettune', include: opts.include ?? null });
       emit(rendered, { source, format, dir: spec.dir, sourceNotes: doc.kind === 'plan' ? [] : doc.notes }, opts);
     });
 }

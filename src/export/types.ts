@@ -59,6 +59,8 @@ export interface RenderOptions {
   revert: boolean;
   /** Name of the role, profile or unit set (a safe file-name word). */
   name: string;
+  /** tuned: the profile to build on (include=), or none. */
+  include: string | null;
 }
 
 export type Renderer = (doc: ExportDoc, opts: RenderOptions) => Rendered;

@@ -12,7 +12,7 @@ import type { ExportChange } from '../../src/export/types.js';
 import { FIXTURES, snapshotFixture } from '../helpers.js';
 
 export const planFixture = () => planSchema.parse(JSON.parse(readFileSync(join(FIXTURES, 'export', 'plan.json'), 'utf8')));
-const opts = { revert: false, name: 'nettune' };
+const opts = { revert: false, name: 'nettune', include: null };
 
 describe('export sources', () => {
   it('a plan keeps every change with its reason and source', () => {
