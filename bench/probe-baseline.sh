@@ -1,0 +1,33 @@
+#!/bin/sh
+# bench/probe-baseline.sh: the shell a person would write to collect what `nettune probe --json`
+# collects, with the tools it replaces: every sysctl, the /proc/net counters, memory, links from
+# sysfs and ip, qdiscs, routes and rules of both families, MPTCP, and per device the ethtool
+# queries the probe makes (features and channels everywhere; driver, rings and coalescing on
+# physical devices; RSS and flow hashing where there is more than one RX queue). Output goes to
+# stdout (bench/probe.mjs discards it). Run serially, as such a script would.
+sysctl -a 2>/dev/null
+cat /proc/net/snmp /proc/net/snmp6 /proc/net/netstat /proc/net/sockstat /proc/net/sockstat6 /proc/net/softnet_stat /proc/meminfo /sys/devices/system/cpu/online
+cat /proc/net/stat/nf_conntrack 2>/dev/null
+ip -j -d addr show
+tc -j qdisc show
+ip -j -4 route show table all
+ip -j -6 route show table all
+ip -j -4 rule show
+ip -j -6 rule show
+ip -j mptcp endpoint show
+ip -j mptcp limits show
+for d in /sys/class/net/*; do
+  dev=${d##*/}
+  cat "$d"/mtu "$d"/operstate "$d"/address "$d"/tx_queue_len "$d"/carrier "$d"/speed "$d"/duplex "$d"/statistics/* 2>/dev/null
+  ethtool --json -k "$dev" 2>/dev/null
+  ethtool -l "$dev" 2>/dev/null
+  if [ -e "$d/device" ]; then
+    ethtool -i "$dev"; ethtool -g "$dev"; ethtool -c "$dev"
+    rx=$(ls -d "$d"/queues/rx-* 2>/dev/null | wc -l)
+    if [ "$rx" -gt 1 ]; then
+      ethtool -x "$dev"
+      for ft in tcp4 udp4 tcp6 udp6; do ethtool -n "$dev" rx-flow-hash $ft; done
+    fi
+  fi 2>/dev/null
+done
+exit 0
