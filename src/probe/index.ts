@@ -3,10 +3,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { EthtoolInfo, ProbeError, Snapshot } from '../snapshot/schema.js';
-import { run } from '../sys/run.js';
 import { which } from '../sys/tools.js';
-import { assembleSnapshot, parseJsonRows } from './assemble.js';
-import { buildLinks, listDevices, probeEthtool, readQueues } from './links.js';
+import { assembleSnapshot } from './assemble.js';
+import { startIpTc } from './commands.js';
+import { buildLinks, hasChannels, linkKinds, listDevices, probeEthtool, readQueues } from './links.js';
 import {
   type Parsed,
   parseConntrackStat,
@@ -75,40 +75,7 @@ function pageSize(): number {
 
 export { countCpuList } from './assemble.js';
 
-/** Runs `ip -j …` / `tc -j …` and returns the parsed array, or records why not. */
-async function jsonCommand(
-  [name, tool]: readonly [string, string | null],
-  args: string[],
-  section: string,
-  errors: ProbeError[],
-  textFallback?: (text: string) => unknown[] | null,
-): Promise<unknown[]> {
-  if (!tool) {
-    errors.push({ section, source: `${name} ${args.join(' ')}`, message: `${name}: not installed` });
-    return [];
-  }
-  const res = await run(tool, args, { timeoutMs: 10_000 });
-  const source = `${tool} ${args.join(' ')}`;
-  if (!res.ok) {
-    errors.push({ section, source, message: res.error ?? 'failed' });
-    return [];
-  }
-  return parseJsonRows(res.stdout, source, section, errors, textFallback);
-}
-
-/** "key 1 key 2" → [{ key: 1, … }] (numbers where numeric); null when it is not such text. */
-export function parseWordPairs(text: string): unknown[] | null {
-  const words = text.trim().split(/\s+/);
-  if (words.length < 2 || words.length % 2 !== 0) return null;
-  const out: Record<string, string | number> = {};
-  for (let i = 0; i < words.length; i += 2) {
-    const k = words[i] ?? '';
-    const v = words[i + 1] ?? '';
-    if (!/^[a-z_]+$/.test(k)) return null;
-    out[k] = /^\d+$/.test(v) ? Number(v) : v;
-  }
-  return [out];
-}
+export { parseWordPairs } from './commands.js';
 
 /** The kernel's boot id (random per boot; the same in every namespace), when readable. */
 const bootId = (errors: Snapshot['errors']): string | null => readTrim('/proc/sys/kernel/random/boot_id', 'boot_id', errors);
@@ -122,24 +89,16 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
   const ethtool = which('ethtool');
   if (!ethtool) errors.push({ section: 'links.ethtool', source: 'ethtool', message: 'ethtool: not installed (offloads, rings, coalescing, channels, RSS not probed)' });
 
-  // Start the external commands first; the file reads below run while they do.
+  // Start the external commands first; the file reads below run while they do. ethtool starts
+  // once ip has said what each device is (kinds without channels are not asked, see links.ts).
   const devices = listDevices();
-  const commands = Promise.all([
-    jsonCommand(ip, ['-j', '-d', 'addr', 'show'], 'links', errors),
-    jsonCommand(tc, ['-j', 'qdisc', 'show'], 'links.qdisc', errors),
-    jsonCommand(ip, ['-j', '-4', 'route', 'show', 'table', 'all'], 'routes', errors),
-    jsonCommand(ip, ['-j', '-6', 'route', 'show', 'table', 'all'], 'routes', errors),
-    jsonCommand(ip, ['-j', '-4', 'rule', 'show'], 'rules', errors),
-    jsonCommand(ip, ['-j', '-6', 'rule', 'show'], 'rules', errors),
-    jsonCommand(ip, ['-j', 'mptcp', 'endpoint', 'show'], 'mptcp', errors),
-    // iproute2 6.1 prints limits as text even with -j: "add_addr_accepted 0 subflows 2".
-    jsonCommand(ip, ['-j', 'mptcp', 'limits', 'show'], 'mptcp', errors, parseWordPairs),
-  ]);
+  const commands = startIpTc(ip, tc, errors);
   const ethtoolRuns = new Map<string, Promise<EthtoolInfo>>();
   if (ethtool) {
+    const kinds = linkKinds(await commands.ipAddr);
     for (const dev of devices) {
       const physical = existsSync(`/sys/class/net/${dev}/device`);
-      ethtoolRuns.set(dev, probeEthtool(ethtool, dev, { physical, rxQueues: readQueues(dev).rx }, errors));
+      ethtoolRuns.set(dev, probeEthtool(ethtool, dev, { physical, rxQueues: readQueues(dev).rx, channels: hasChannels(kinds.get(dev)) }, errors));
     }
   }
 
@@ -170,7 +129,7 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
     // not allowed to look at pid 1 (not root): leave unknown
   }
 
-  const [ipAddr, qdiscs, routes4, routes6, rules4, rules6, mptcpEndpoints, mptcpLimits] = await commands;
+  const { ipAddr, qdiscs, routes4, routes6, rules4, rules6, mptcpEndpoints, mptcpLimits } = await commands.all;
   const ethtoolInfo = new Map<string, EthtoolInfo>();
   for (const [dev, p] of ethtoolRuns) ethtoolInfo.set(dev, await p);
   const links = buildLinks({ devices, ipAddr, qdiscs, ethtool: ethtoolInfo }, errors);

@@ -111,6 +111,25 @@ export function listDevices(sysNet = SYS_NET, fs: SysfsReader = liveSysfs): stri
   }
 }
 
+/** Kinds whose drivers have no get_channels, so `ethtool -l` can only say "Operation not
+ *  supported" (null): loopback (loopback_ethtool_ops: get_link, get_ts_info), ifb and bridge
+ *  (checked with ethtool 6.1 on kernel 6.18). Not asking saves a process per such device. */
+const NO_CHANNELS = new Set(['loopback', 'ifb', 'bridge']);
+
+/** ifname → kind from `ip -j -d addr` (linkinfo.info_kind, or 'loopback' for the LOOPBACK flag). */
+export function linkKinds(ipAddr: unknown[]): Map<string, string> {
+  const kinds = new Map<string, string>();
+  for (const l of ipAddr) {
+    if (!isRecord(l) || typeof l.ifname !== 'string') continue;
+    const kind = isRecord(l.linkinfo) ? str(l.linkinfo.info_kind) : null;
+    if (kind) kinds.set(l.ifname, kind);
+    else if (Array.isArray(l.flags) && l.flags.includes('LOOPBACK')) kinds.set(l.ifname, 'loopback');
+  }
+  return kinds;
+}
+
+export const hasChannels = (kind: string | undefined): boolean => kind === undefined || !NO_CHANNELS.has(kind);
+
 interface EthtoolCall<T> {
   args: (dev: string) => string[];
   parse: (text: string) => Parsed<T>;
@@ -133,7 +152,7 @@ export async function probeEthtool(
   /** ethtool's path, or (fleet) a function answering from a remote host's recorded output */
   ethtool: string | ((args: string[]) => Promise<RunResult>),
   dev: string,
-  { physical, rxQueues }: { physical: boolean; rxQueues: number },
+  { physical, rxQueues, channels: askChannels = true }: { physical: boolean; rxQueues: number; channels?: boolean },
   errors: ProbeError[],
 ): Promise<EthtoolInfo> {
   const spreads = physical && rxQueues > 1;
@@ -154,7 +173,7 @@ export async function probeEthtool(
   const text = <T>(flag: string, parse: (t: string) => Parsed<T>): EthtoolCall<T> => ({ args: (d) => [flag, d], parse });
   const [feat, channels, driverInfo, rings, coalesce, rss, ...hashes] = await Promise.all([
     call('features', features),
-    call('channels', text('-l', parseMaxCurrent)),
+    askChannels ? call('channels', text('-l', parseMaxCurrent)) : null,
     physical ? call('driver_info', text('-i', parseDriverInfo)) : null,
     physical ? call('rings', text('-g', parseMaxCurrent)) : null,
     physical ? call('coalesce', text('-c', parseCoalesce)) : null,
