@@ -57,7 +57,9 @@ export function parseReady(text: string): ReadySpec {
   throw usageError(`--ready ${JSON.stringify(text)}: tcp, tcp:PORT, udp:PORT or delay:DURATION`, 'tcp (the default) waits for any listening TCP socket in the server namespace');
 }
 
-export const readyText = (r: ReadySpec): string => (r.kind === 'delay' ? `a fixed wait of ${r.s} s` : `a ${r.kind.toUpperCase()} socket ${r.kind === 'tcp' ? 'listening' : 'bound'} on ${r.port === null ? 'any port' : `port ${r.port}`}`);
+/** "a TCP socket listening on port 5201" (article: false drops the "a "). */
+export const readyText = (r: ReadySpec, article = true): string =>
+  r.kind === 'delay' ? `${article ? 'a ' : ''}fixed wait of ${r.s} s` : `${article ? 'a ' : ''}${r.kind.toUpperCase()} socket ${r.kind === 'tcp' ? 'listening' : 'bound'} on ${r.port === null ? 'any port' : `port ${r.port}`}`;
 
 /** Splits a command flag into its words (bad text is exit 2); the program is resolved later. */
 export const parseCommand = (text: string, flag: string): WorkloadCommand => ({ argv: splitCommand(text, flag), text });
@@ -213,7 +215,7 @@ async function waitReady(spec: WorkloadSpec, ns: string, server: Started, deadli
     if (stopping()) throw environmentError('stopped');
     if (Date.now() >= until) {
       const out = tail(server.stderr() || server.stdout());
-      throw environmentError(`the server was not ready after ${Math.round((Date.now() - started) / 100) / 10} s: no ${readyText(r)} in ${ns}${out ? `; its output: ${out}` : ''}`, 'check --ready (tcp:PORT for the port the server listens on) and --ready-timeout');
+      throw environmentError(`the server was not ready after ${Math.round((Date.now() - started) / 100) / 10} s: ${ns} has no ${readyText(r, false)}${out ? `; its output: ${out}` : ''}`, 'check --ready (tcp:PORT for the port the server listens on) and --ready-timeout');
     }
     await sleep(100);
   }
