@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { ExperimentDef } from '../lab/experiments.js';
+import { WORKLOADS } from '../plan/types.js';
 import type { ClaimDirection } from '../lab/stats.js';
 import { parseCommand, parseReady, readyText, resolveCommand, type WorkloadSpec } from '../lab/workload.js';
 import { unknownPlaceholders } from '../lab/workload-args.js';
@@ -16,7 +17,7 @@ import { logErr, parseOptions } from './common.js';
 import type { armsFromFlags, checkRunFlags, linkFor, runAndReport, runOptions } from './experiment.js';
 
 /** The flags only `experiment run workload` takes. */
-const WORKLOAD_FLAGS = ['server', 'client', 'metric', 'better', 'unit', 'ready', 'readyTimeout', 'timeout', 'expect'] as const;
+const WORKLOAD_FLAGS = ['server', 'client', 'metric', 'better', 'unit', 'ready', 'readyTimeout', 'timeout', 'expect', 'workload'] as const;
 
 export function addWorkloadOptions(cmd: Command): Command {
   return cmd
@@ -28,7 +29,8 @@ export function addWorkloadOptions(cmd: Command): Command {
     .option('--ready <spec>', 'workload: when the server is ready: tcp (default: any listening TCP socket), tcp:PORT, udp:PORT, delay:DUR')
     .option('--ready-timeout <dur>', 'workload: longest wait for the server to be ready (default 20s)')
     .option('--timeout <dur>', 'workload: hard limit per run, then client and server are killed (default 2 × duration + 30 s)')
-    .option('--expect <dir>', 'workload: what you expect of B against A: better (default) | worse | same');
+    .option('--expect <dir>', 'workload: what you expect of B against A: better (default) | worse | same')
+    .option('--workload <kind>', `workload: what plan:auto plans for: ${WORKLOADS.join(' | ')} (default balanced)`);
 }
 
 /** A workload flag on a built-in experiment is bad usage, not silently ignored. */
@@ -49,6 +51,7 @@ const workloadFlags = {
   readyTimeout: z.string().optional(),
   timeout: z.string().optional(),
   expect: z.enum(['better', 'worse', 'same']).optional(),
+  workload: z.enum(WORKLOADS).optional(),
 };
 
 export interface Helpers {
@@ -105,7 +108,7 @@ export async function runWorkloadCommand(raw: unknown, h: Helpers): Promise<void
   const { minEffect } = h.checkRunFlags(opts);
   if (!opts.b && !opts.set?.length) throw usageError('a workload experiment compares arms: give arm B with --b SOURCE or --set KEY=VALUE', 'A is the lab baseline unless --a says otherwise; --arm NAME=SOURCE adds more');
   for (const t of unknownPlaceholders([...client.argv, ...(server?.argv ?? [])])) logErr(`nettune: note: ${t} is not a placeholder ({server}, {client}, {duration}); it is passed literally`);
-  const spec0: WorkloadSpec = { server, client, metric, ready, ready_timeout_s: readyTimeout, timeout_s: timeout, duration_s: duration };
+  const spec0: WorkloadSpec = { server, client, metric, ready, ready_timeout_s: readyTimeout, timeout_s: timeout, duration_s: duration, plan_workload: opts.workload ?? 'balanced' };
   const better = opts.better ?? 'higher';
   const def0 = workloadDef(spec0, { better, unit: opts.unit ?? '', expect: EXPECT[opts.expect ?? 'better'] });
   const { link, topology } = h.linkFor(def0, opts);
@@ -122,6 +125,7 @@ export async function runWorkloadCommand(raw: unknown, h: Helpers): Promise<void
     ready_timeout_s: readyTimeout,
     timeout_s: timeout,
     duration_s: duration,
+    plan_workload: spec.plan_workload,
   };
   await h.runAndReport(def, opts, { arms, extra, link, topology, minEffect }, { workload });
 }

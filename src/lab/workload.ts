@@ -14,6 +14,7 @@ import { run } from '../sys/run.js';
 import { onStop, stopping } from '../sys/signals.js';
 import { requireTool, TOOL_PACKAGES, which } from '../sys/tools.js';
 import { parseDuration } from '../units/index.js';
+import type { Workload } from '../plan/types.js';
 import type { LabState } from './lab.js';
 import { fillPlaceholders, splitCommand } from './workload-args.js';
 import { extractMetric, type MetricSpec } from './workload-metric.js';
@@ -38,6 +39,8 @@ export interface WorkloadSpec {
   timeout_s: number;
   /** Offered to the commands as {duration}; nettune passes it nowhere itself. */
   duration_s: number;
+  /** What plan:auto plans for (the user says what the workload is, as `plan --workload`). */
+  plan_workload: Workload;
 }
 
 /** Parses --ready: tcp, tcp:PORT, udp:PORT, delay:DUR. */

@@ -134,6 +134,23 @@ describe.skipIf(!isRoot)('experiment run workload in a lab (root)', () => {
     rmSync(dir, { recursive: true, force: true });
   }, 180_000);
 
+  it('wrk against an HTTP server: the metric from a regex over its text output', () => {
+    const name = labName('w');
+    const r = runCli(
+      ['experiment', 'run', 'workload', '--server', 'python3 -m http.server 8080 --bind {server}', '--ready', 'tcp:8080', '--client', 'wrk -t1 -c8 -d{duration}s http://{server}:8080/', '--duration', '2', '--metric', 'regex:^Requests/sec:\\s+([\\d.]+)$', '--unit', 'req/s', '--set', 'net.ipv4.tcp_sack=0', '--reps', '1', '--lab', name, '--json'],
+      env,
+      120_000,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { arms: { samples: number[] }[]; metric: { unit: string; higher_is_better: boolean } };
+    expect(doc.metric).toMatchObject({ unit: 'req/s', higher_is_better: true });
+    for (const a of doc.arms) {
+      expect(a.samples).toHaveLength(1);
+      expect(a.samples[0]).toBeGreaterThan(10);
+    }
+    expect(netns(`nt-${name}-`)).toEqual([]);
+  }, 120_000);
+
   it('arguments reach the client literally: ; $( ) backticks | > run nothing', () => {
     const name = labName('l');
     const dir = mkdtempSync(join(tmpdir(), 'nettune-h1wl-lit-'));
@@ -185,29 +202,34 @@ describe.skipIf(!isRoot)('experiment run workload in a lab (root)', () => {
     expect(netns(`nt-${name}-`)).toEqual([]);
   }, 120_000);
 
-  it('SIGINT to nettune mid-run: exit 130, the client, the server and its daemon gone, no lab left', async () => {
-    const name = labName('s');
-    const marker = `h1wl-int-${tag}`;
-    const child = spawn(
-      process.execPath,
-      [BUNDLE, 'experiment', 'run', 'workload', '--server', daemonServer(7303, marker), '--ready', 'tcp:7303', '--client', hangingClient(marker), '--metric', 'json:x', '--timeout', '120s', '--set', 'net.ipv4.tcp_sack=0', '--reps', '1', '--lab', name, '--json'],
-      { env: { ...process.env, NETTUNE_NO_INSTALL: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exit = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-    // the server, its daemon and the client all run: 3 processes with the marker
-    for (let i = 0; i < 900 && withMarker(marker).length < 3; i++) await sleep(100);
-    const procs = withMarker(marker);
-    expect(procs.length, err).toBe(3);
-    expect(new Set(procs.map((p) => p.pgid)).size, 'the daemon left its process group').toBe(3);
-    process.kill(child.pid as number, 'SIGINT');
-    expect(await exit).toBe(130);
-    expect(err).toContain('stopped by SIGINT');
-    expect((JSON.parse(out) as { error: { exit_code: number } }).error.exit_code).toBe(130);
-    expect(withMarker(marker)).toEqual([]);
-    expect(netns(`nt-${name}-`)).toEqual([]);
-  }, 150_000);
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`${sig} to nettune mid-run: exit ${code}, the client, the server and its daemon gone, no lab left`, async () => {
+      const name = labName(sig === 'SIGINT' ? 's' : 't');
+      const marker = `h1wl-${sig}-${tag}`;
+      const child = spawn(
+        process.execPath,
+        [BUNDLE, 'experiment', 'run', 'workload', '--server', daemonServer(7303, marker), '--ready', 'tcp:7303', '--client', hangingClient(marker), '--metric', 'json:x', '--timeout', '120s', '--set', 'net.ipv4.tcp_sack=0', '--reps', '1', '--lab', name, '--json'],
+        { env: { ...process.env, NETTUNE_NO_INSTALL: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exit = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      // the server, its daemon and the client all run: 3 processes with the marker
+      for (let i = 0; i < 900 && withMarker(marker).length < 3; i++) await sleep(100);
+      const procs = withMarker(marker);
+      expect(procs.length, err).toBe(3);
+      expect(new Set(procs.map((p) => p.pgid)).size, 'the daemon left its process group').toBe(3);
+      process.kill(child.pid as number, sig); // only nettune, as kill or systemd would
+      expect(await exit).toBe(code);
+      expect(err).toContain(`stopped by ${sig}`);
+      expect((JSON.parse(out) as { error: { exit_code: number } }).error.exit_code).toBe(code);
+      expect(withMarker(marker)).toEqual([]);
+      expect(netns(`nt-${name}-`)).toEqual([]);
+    }, 150_000);
+  }
 });
