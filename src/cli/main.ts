@@ -23,6 +23,7 @@ const GROUPS: readonly { commands: readonly string[]; load: () => Promise<Regist
   { commands: ['bench', '__rr-server', '__rr-client', '__connect-burst'], load: async () => (await import('./bench.js')).registerBench },
   { commands: ['experiment'], load: async () => (await import('./experiment.js')).registerExperiment },
   { commands: ['top'], load: async () => (await import('./top.js')).registerTop },
+  { commands: ['fleet'], load: async () => (await import('./fleet.js')).registerFleet },
   { commands: ['export'], load: async () => (await import('./export.js')).registerExport },
   { commands: ['sockets'], load: async () => (await import('./sockets.js')).registerSockets },
   { commands: ['dashboard'], load: async () => (await import('./dashboard.js')).registerDashboard },

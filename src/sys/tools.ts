@@ -19,6 +19,9 @@ export const TOOL_PACKAGES: Readonly<Record<string, string>> = {
   cc: 'gcc',
   python3: 'python3',
   mptcpize: 'mptcpd',
+  ansible: 'ansible',
+  'ansible-playbook': 'ansible',
+  'ansible-inventory': 'ansible',
 };
 
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
