@@ -91,12 +91,13 @@ export function renderCollect(c: FleetCollection): string {
 }
 
 const MARK = { critical: '✗', warn: '!', info: 'i' } as const;
+const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 export function renderAudit(a: FleetAudit): string {
   const hosts = a.audited;
   const perHost = hosts.length <= 12;
   const head = ['RULE', 'SEVERITY', 'HOSTS', ...(perHost ? hosts : []), 'WORST'];
-  const rows = a.rules.map((r) => [r.id, r.severity, `${r.hits}/${hosts.length}`, ...(perHost ? hosts.map((h) => (r.hosts[h] ? MARK[r.hosts[h]] : '·')) : []), `${r.worst.host}${r.worst.subject ? ` [${r.worst.subject}]` : ''}: ${r.worst.text || r.worst.message}`]);
+  const rows = a.rules.map((r) => [r.id, r.severity, `${r.hits}/${hosts.length}`, ...(perHost ? hosts.map((h) => (r.hosts[h] ? MARK[r.hosts[h]] : '·')) : []), `${r.worst.host}${r.worst.subject ? ` [${r.worst.subject}]` : ''}: ${clip(r.worst.text || r.worst.message, 110)}`]);
   const out = [`fleet audit of ${hosts.length} host${hosts.length === 1 ? '' : 's'}${a.not_audited.length ? `, ${a.not_audited.length} not audited` : ''}`, ''];
   out.push(a.rules.length ? table([head, ...rows]) : 'No findings on any host.');
   if (a.not_audited.length) out.push('', 'not audited:', ...notReached(a.not_audited));
