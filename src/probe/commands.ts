@@ -6,7 +6,7 @@
 // so each error is recorded against its own command exactly as without batching.
 import type { ProbeError } from '../snapshot/schema.js';
 import { run } from '../sys/run.js';
-import { parseJsonRows } from './assemble.js';
+import { parseJsonRows, type SnapshotParts } from './assemble.js';
 
 type Tool = readonly [string, string | null];
 
@@ -98,16 +98,9 @@ async function ipBatch(ip: Tool, global: string[], commands: BatchCommand[], err
   return commands.map((c, k) => parseJsonRows(texts[k] ?? '', `${tool} ${c.args.join(' ')}`, c.section, errors, c.textFallback));
 }
 
-export interface IpTcOutputs {
-  ipAddr: unknown[];
-  qdiscs: unknown[];
-  routes4: unknown[];
-  routes6: unknown[];
-  rules4: unknown[];
-  rules6: unknown[];
-  mptcpEndpoints: unknown[];
-  mptcpLimits: unknown[];
-}
+/** What the commands give: the raw `ip -d addr` and `tc qdisc` rows for the links, and the
+ *  Snapshot parts routes, rules and MPTCP. */
+export type IpTcOutputs = { ipAddr: unknown[]; qdiscs: unknown[] } & Pick<SnapshotParts, 'routes4' | 'routes6' | 'rules4' | 'rules6' | 'mptcpEndpoints' | 'mptcpLimits'>;
 
 /** Starts the ip and tc commands; `ipAddr` resolves first so ethtool can start on what it says. */
 export function startIpTc(ip: Tool, tc: Tool, errors: ProbeError[]): { ipAddr: Promise<unknown[]>; all: Promise<IpTcOutputs> } {
