@@ -217,21 +217,32 @@ function pair(s: SsSocket, key: string, value: string, problems: string[], where
   else s.delivery_rate_bps = rate;
 }
 
-/** Parses `ss -tinmO` (also `-n`, `-e`, `-p`, and the multi-line form without -O). */
-export function parseSs(text: string): Parsed<SsOutput> {
+/** ss's state filter names → the state column it prints. When a filter selects one state, ss
+ *  leaves the column out ("state established": the header starts at Recv-Q). */
+export const SS_STATE_NAMES: Readonly<Record<string, string>> = {
+  established: 'ESTAB', 'syn-sent': 'SYN-SENT', 'syn-recv': 'SYN-RECV', 'fin-wait-1': 'FIN-WAIT-1', 'fin-wait-2': 'FIN-WAIT-2',
+  'time-wait': 'TIME-WAIT', closed: 'UNCONN', 'close-wait': 'CLOSE-WAIT', 'last-ack': 'LAST-ACK', listening: 'LISTEN', closing: 'CLOSING',
+};
+
+/** Parses `ss -tinmO` (also `-n`, `-e`, `-p`, and the multi-line form without -O). `state`: what
+ *  to record when ss printed no State column (the one state its filter selected), else UNKNOWN. */
+export function parseSs(text: string, opts: { state?: string | null } = {}): Parsed<SsOutput> {
   const problems: string[] = [];
   const sockets: SsSocket[] = [];
   const ls = socketLines(text);
   let start = 0;
   let netid = false;
-  if (ls[0] !== undefined && /^(Netid\s+)?State\s+Recv-Q\s+Send-Q/.test(ls[0])) {
+  let stateless = false;
+  if (ls[0] !== undefined && /^(Netid\s+)?(State\s+)?Recv-Q\s+Send-Q/.test(ls[0])) {
     netid = ls[0].startsWith('Netid');
+    stateless = !/^(Netid\s+)?State\s/.test(ls[0]);
     start = 1;
   }
   for (let i = start; i < ls.length; i++) {
     const where = `line ${i + 1}`;
     const w = words(ls[i] ?? '');
     if (netid) w.shift();
+    if (stateless) w.unshift(opts.state ?? 'UNKNOWN');
     const [state, rq, sq, local, peer, ...rest] = w;
     if (state === undefined || !STATE.test(state) || number(rq) === null || number(sq) === null || !local || !peer) {
       problems.push(`${where}: not a socket line: ${JSON.stringify((ls[i] ?? '').slice(0, 80))}`);

@@ -7,7 +7,7 @@ import { environmentError, usageError } from '../sys/errors.js';
 import { validNetns } from '../sys/names.js';
 import { run } from '../sys/run.js';
 import { which } from '../sys/tools.js';
-import { parseSs, type SsOutput } from './parse-ss.js';
+import { parseSs, SS_STATE_NAMES, type SsOutput } from './parse-ss.js';
 
 export interface SocketRead extends SsOutput {
   /** performance.now() (ms) in the middle of the ss run: for the exact elapsed time between reads. */
@@ -21,6 +21,12 @@ export interface SocketRead extends SsOutput {
 /** The ss filter words: the expression split at white space, as a shell would hand them to ss
  *  (ss joins its arguments back into one expression). Quotes and metacharacters stay literal. */
 export const filterWords = (filter: string | undefined): string[] => (filter ?? '').split(/\s+/).filter(Boolean);
+
+/** The one state a filter selects ("state established"), for ss's output without a State column. */
+function impliedState(words: string[]): string | null {
+  const named = words.flatMap((w, i) => (w === 'state' || w === 'exclude' ? [words[i + 1] ?? ''] : []));
+  return named.length === 1 && words.includes('state') ? (SS_STATE_NAMES[named[0] ?? ''] ?? null) : null;
+}
 
 export const SS_FLAGS = ['-t', '-i', '-n', '-m', '-O'] as const;
 
@@ -38,6 +44,6 @@ export async function readSockets(o: { netns?: string | null; filter?: string } 
     if (o.filter !== undefined && res.code !== null) throw usageError(`--filter ${JSON.stringify(o.filter)}: ss refused it: ${said || res.error}`, 'the ss filter language: man 8 ss (e.g. "dport = :443", "dst 198.18.0.2", "state established")');
     throw environmentError(`ss failed: ${said || res.error}`);
   }
-  const parsed = parseSs(res.stdout);
+  const parsed = parseSs(res.stdout, { state: impliedState(filterWords(o.filter)) });
   return { ...parsed.data, at_ms: at, taken_at: takenAt, command: ['ss', ...args], problems: parsed.problems };
 }

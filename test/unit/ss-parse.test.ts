@@ -98,6 +98,14 @@ describe('parseSs edge cases', () => {
     expect(r.data.sockets[0]?.other.users).toBe('(("sshd: root",pid=1,fd=3))');
   });
 
+  it('a filter that selects one state makes ss leave the State column out: the state given is recorded', () => {
+    const text = 'Recv-Q Send-Q Local Address:Port Peer Address:PortProcess\n0      128          0.0.0.0:2024      0.0.0.0:*     skmem:(r0,rb131072,t0,tb16384,f0,w0,o0,bl0,d0) cubic cwnd:10\n';
+    const r = parseSs(text, { state: 'LISTEN' });
+    expect(r.problems).toEqual([]);
+    expect(r.data.sockets[0]).toMatchObject({ state: 'LISTEN', recv_q: 0, send_q: 128, local: '0.0.0.0:2024', peer: '0.0.0.0:*', cwnd: 10 });
+    expect(parseSs(text).data.sockets[0]?.state).toBe('UNKNOWN');
+  });
+
   it('ss rates: bps with decimal multipliers', () => {
     expect(parseSsRate('287224bps')).toBe(287224);
     expect(parseSsRate('47.2Mbps')).toBe(47200000);
