@@ -27,6 +27,7 @@ const GROUPS: readonly { commands: readonly string[]; load: () => Promise<Regist
   { commands: ['export'], load: async () => (await import('./export.js')).registerExport },
   { commands: ['sockets'], load: async () => (await import('./sockets.js')).registerSockets },
   { commands: ['dashboard'], load: async () => (await import('./dashboard.js')).registerDashboard },
+  { commands: ['exporter'], load: async () => (await import('./exporter.js')).registerExporter },
 ];
 
 /** The program with the command groups `argv` needs: the one its first word names, or all of

@@ -1,0 +1,90 @@
+// The exporter's counter families, from one sampler reading: every field of /proc/net/snmp,
+// snmp6 and netstat, sockstat(6), softnet per CPU, conntrack (levels and per-CPU stat
+// counters), per-device statistics and qdisc counters. Nothing is filtered out.
+import type { CounterSample } from './sampler.js';
+import { CONNTRACK_LEVELS, conntrackStatMetric, linkMetric, netstatMetric, PREFIX, SOFTNET_METRICS, sockstatMetrics } from './metrics-names.js';
+import type { Families } from './metrics-registry.js';
+
+const FILES = { snmp: '/proc/net/snmp', snmp6: '/proc/net/snmp6', netstat: '/proc/net/netstat' } as const;
+
+function netstatFamilies(f: Families, s: CounterSample): void {
+  for (const source of ['snmp', 'snmp6', 'netstat'] as const) {
+    for (const [group, fields] of Object.entries(s.counters[source])) {
+      for (const [field, value] of Object.entries(fields)) {
+        const m = netstatMetric(source, group, field);
+        f.set(m.kind, m.name, `${group} ${field} from ${FILES[source]}${m.factor !== 1 ? ' (in seconds)' : ''}`, value * m.factor);
+      }
+    }
+  }
+}
+
+function sockstatFamilies(f: Families, s: CounterSample, pageSize: number): void {
+  for (const source of ['sockstat', 'sockstat6'] as const) {
+    for (const [group, fields] of Object.entries(s.counters[source])) {
+      for (const [field, value] of Object.entries(fields)) {
+        for (const m of sockstatMetrics(group, field)) {
+          const inBytes = field === 'mem' && m.unit === 'bytes';
+          f.gauge(m.name, `${group} ${field} from /proc/net/${source}${field === 'mem' ? (inBytes ? ' (pages × page size)' : ' (pages, the unit of tcp_mem/udp_mem)') : ''}`, inBytes ? value * pageSize : value);
+        }
+      }
+    }
+  }
+}
+
+function softnetFamilies(f: Families, s: CounterSample): void {
+  for (const row of s.counters.softnet) {
+    const cpu = String(row.cpu);
+    for (const [field, m] of Object.entries(SOFTNET_METRICS)) {
+      const v = field === 'backlog_len' ? (row.backlog_len ?? (row.input_qlen !== null && row.process_qlen !== null ? row.input_qlen + row.process_qlen : null)) : row[field as keyof typeof row];
+      if (typeof v === 'number') f.set(m.kind, m.name, m.help, v, { cpu });
+    }
+  }
+}
+
+function conntrackFamilies(f: Families, s: CounterSample, buckets: number | null): void {
+  const ct = s.conntrack;
+  if (!ct) return;
+  if (ct.count !== null) f.gauge(CONNTRACK_LEVELS.count, 'Connection tracking entries in use (nf_conntrack_count)', ct.count);
+  if (ct.max !== null) f.gauge(CONNTRACK_LEVELS.max, 'Size limit of the connection tracking table (nf_conntrack_max)', ct.max);
+  if (buckets !== null) f.gauge(CONNTRACK_LEVELS.buckets, 'Connection tracking hash table buckets (nf_conntrack_buckets)', buckets);
+  ct.stats.forEach((row, i) => {
+    for (const [field, value] of Object.entries(row)) {
+      if (field === 'entries') continue;
+      f.counter(conntrackStatMetric(field), `${field} from /proc/net/stat/nf_conntrack, per CPU`, value, { cpu: String(i) });
+    }
+  });
+}
+
+function linkFamilies(f: Families, s: CounterSample): void {
+  for (const [device, l] of Object.entries(s.links)) {
+    for (const [field, value] of Object.entries(l.statistics)) f.counter(linkMetric(field), `${field} from /sys/class/net/DEV/statistics`, value, { device });
+  }
+}
+
+const QDISC_COUNTERS = [
+  ['bytes', `${PREFIX}qdisc_bytes_total`, 'Bytes sent by the qdisc (tc -s)'],
+  ['packets', `${PREFIX}qdisc_packets_total`, 'Packets sent by the qdisc (tc -s)'],
+  ['drops', `${PREFIX}qdisc_drops_total`, 'Packets dropped by the qdisc (tc -s)'],
+  ['overlimits', `${PREFIX}qdisc_overlimits_total`, 'Times the qdisc was over its limit (tc -s)'],
+  ['requeues', `${PREFIX}qdisc_requeues_total`, 'Packets requeued by the qdisc (tc -s)'],
+] as const;
+
+function qdiscFamilies(f: Families, s: CounterSample): void {
+  for (const q of s.qdiscs) {
+    const labels = { device: q.dev, kind: q.kind, handle: q.handle, parent: q.parent ?? (q.root ? 'root' : '') };
+    for (const [field, name, help] of QDISC_COUNTERS) f.counter(name, help, q[field], labels);
+    f.gauge(`${PREFIX}qdisc_backlog_bytes`, 'Bytes queued in the qdisc now (tc -s)', q.backlog, labels);
+    f.gauge(`${PREFIX}qdisc_queue_length`, 'Packets queued in the qdisc now (tc -s qlen)', q.qlen, labels);
+  }
+}
+
+/** Every counter family of one sample. */
+export function counterFamilies(f: Families, s: CounterSample, o: { pageSize: number; conntrackBuckets: number | null }): void {
+  netstatFamilies(f, s);
+  sockstatFamilies(f, s, o.pageSize);
+  softnetFamilies(f, s);
+  conntrackFamilies(f, s, o.conntrackBuckets);
+  linkFamilies(f, s);
+  qdiscFamilies(f, s);
+  f.gauge(`${PREFIX}sample_errors`, 'Counter sources the last sample could not read (see the exporter log)', s.errors.length);
+}
