@@ -29,7 +29,10 @@ export const exportOptions = z
 export type ExportOptions = z.infer<typeof exportOptions>;
 
 /** SOURCE words that name an export of their own, not a plan: each returns its rendered files. */
-export const NAMED_EXPORTS: Record<string, { describe: string; dir: boolean; run: (opts: ExportOptions) => Promise<Rendered> }> = {};
+export const NAMED_EXPORTS: Record<string, { describe: string; dir: boolean; run: (opts: ExportOptions) => Promise<Rendered> }> = {
+  alerts: { describe: 'Prometheus alerting rules from the audit rules', dir: false, run: async () => (await import('../export/alerts.js')).renderAlerts() },
+  grafana: { describe: 'a Grafana dashboard over the exporter', dir: false, run: async () => (await import('../export/grafana.js')).renderGrafana() },
+};
 
 const TX = /^tx:(\d{1,12})$/;
 

@@ -123,14 +123,17 @@ export function refMetric(ref: string): CounterMetric | null {
   }
 }
 
+/** Sums away what the kernel splits (cpu, device) and keeps what Prometheus adds (instance, job),
+ *  so alerts and panels stay per host. */
+export const SUM_PER_TARGET = 'sum without (cpu, device)';
+
 /** PromQL for a reference: a per-second rate for counters (summed over cpu/device), the level
  *  for gauges. `window` is a PromQL duration (5m). */
 export function refExpr(ref: string, window: string): string {
   const m = refMetric(ref);
   if (!m) throw new Error(`${ref}: no exporter metric for this reference`);
-  if (m.kind === 'gauge') return m.by.length ? `sum(${m.name})` : m.name;
-  const rate = `rate(${m.name}[${window}])`;
-  return m.by.length ? `sum(${rate})` : rate;
+  const sum = (e: string): string => (m.by.length ? `${SUM_PER_TARGET}(${e})` : e);
+  return m.kind === 'gauge' ? sum(m.name) : sum(`rate(${m.name}[${window}])`);
 }
 
 /** Metric names used in a PromQL expression (identifiers followed by `[`, `{`, `)` or a space

@@ -141,7 +141,7 @@ function coreMaxRule(kind: 'rmem' | 'wmem'): Rule {
   };
 }
 
-const RCVQ_COUNTERS = ['netstat.TcpExt.TCPRcvQDrop', 'netstat.TcpExt.RcvPruned', 'netstat.TcpExt.PruneCalled', 'netstat.TcpExt.TCPRcvCollapsed'] as const;
+export const RCVQ_COUNTERS = ['netstat.TcpExt.TCPRcvQDrop', 'netstat.TcpExt.RcvPruned', 'netstat.TcpExt.PruneCalled', 'netstat.TcpExt.TCPRcvCollapsed'] as const;
 
 function udpErrorsRule(dir: 'rcv' | 'snd'): Rule {
   const recv = dir === 'rcv';
