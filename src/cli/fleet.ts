@@ -9,6 +9,7 @@ import { collectionIndex, readCollection, writeCollection } from '../fleet/store
 import { loadPlanBaseline } from '../monitor/drift.js';
 import { WORKLOADS } from '../plan/types.js';
 import { EXIT, usageError } from '../sys/errors.js';
+import { installStopHandlers } from '../sys/signals.js';
 import { ensureTools, installAllowed } from '../sys/tools.js';
 import { parseDuration } from '../units/index.js';
 import { severityRank } from '../rules/engine.js';
@@ -55,6 +56,7 @@ async function collection(opts: Common): Promise<FleetCollection> {
   }
   const timeoutS = parseDuration(opts.timeout, '--timeout');
   if (timeoutS < 5 || timeoutS > 24 * 3600) throw usageError(`--timeout ${opts.timeout}: expected between 5s and 24h`);
+  installStopHandlers({ json: Boolean(opts.json), log: logErr });
   await ensureTools(['ansible-playbook', 'ansible-inventory', 'ansible'], { install: installAllowed(), log: logErr }); // still missing: exit 3 naming the package
   const c = await collectFleet({ inventory: opts.inventory ?? '', forks: opts.forks, limit: opts.limit ?? null, timeoutMs: timeoutS * 1000, log: logErr });
   const ok = c.hosts.filter((h) => h.status === 'ok').length;

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { rawSourceCommands, snapshotFromRaw, type RawSource } from '../probe/raw.js';
 import { type Snapshot } from '../snapshot/index.js';
+import { onStop } from '../sys/signals.js';
 import { ansibleEnv, listInventory, resultMessage, runPlaybook, type PlaybookReport, type TaskResult } from './ansible.js';
 
 export const REACH_TASK = 'nettune: reach the host';
@@ -137,6 +138,8 @@ export async function collectFleet(opts: CollectOptions): Promise<FleetCollectio
   const mark = `@@nettune-${randomBytes(6).toString('hex')}@@`;
   const commands = rawSourceCommands(mark);
   const dir = mkdtempSync(join(tmpdir(), 'nettune-fleet-'));
+  // Ctrl-C: the stop handler kills ansible-playbook (our descendant) and runs this
+  const forget = onStop('fleet playbook directory', () => rmSync(dir, { recursive: true, force: true }));
   try {
     const playbook = join(dir, 'collect.yml');
     writeFileSync(playbook, renderCollectPlaybook(commands), { mode: 0o600 });
@@ -147,5 +150,6 @@ export async function collectFleet(opts: CollectOptions): Promise<FleetCollectio
     return { schema: FLEET_SCHEMA, inventory: opts.inventory, limit, taken_at: takenAt, ansible: { rc: run.rc, duration_s: run.duration_s, forks: opts.forks ?? null }, hosts };
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    forget();
   }
 }

@@ -1,11 +1,11 @@
 // fleet's own logic without hosts: the playbook nettune ships, a playbook report turned into
 // hosts (ok, unreachable, failed), the rules × hosts fold, drift per host, the collection on disk,
 // and bad input at the CLI edge.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { GATHER_TASK, REACH_TASK, hostsFromReport, renderCollectPlaybook, type FleetCollection } from '../../src/fleet/collect.js';
 import { auditFleet, driftFleet } from '../../src/fleet/report.js';
 import { readCollection, snapshotFileName, writeCollection } from '../../src/fleet/store.js';
@@ -13,6 +13,16 @@ import type { PlaybookReport } from '../../src/fleet/ansible.js';
 import { baselineFromPlan } from '../../src/monitor/drift.js';
 import { rawSourceCommands } from '../../src/probe/raw.js';
 import { nettune, snapshotFixture } from '../helpers.js';
+
+const temps: string[] = [];
+const tempDir = (prefix: string): string => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
 
 const stats = (over: Partial<PlaybookReport['stats'][string]> = {}) => ({ ok: 2, changed: 0, unreachable: 0, failures: 0, skipped: 0, ...over });
 
@@ -141,7 +151,7 @@ describe('auditFleet and driftFleet', () => {
 
 describe('the collection on disk', () => {
   it('round-trips through --out DIR and --from DIR; host names become safe file names', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nettune-fleet-unit-'));
+    const dir = tempDir('nettune-fleet-unit-');
     const c = collection();
     writeCollection(dir, c);
     const back = readCollection(dir);
@@ -153,7 +163,7 @@ describe('the collection on disk', () => {
 });
 
 describe('fleet CLI bad input (exit 2, one JSON document)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nettune-fleet-cli-'));
+  const dir = tempDir('nettune-fleet-cli-');
   it('needs an inventory or a collection, a plan for drift, sane --forks', () => {
     expect(nettune('fleet', 'collect').code).toBe(2);
     expect(nettune('fleet', 'audit', '--inventory', 'x', '--from', dir).code).toBe(2);
