@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { snapshotSchema, type Snapshot } from '../src/snapshot/schema.js';
 
@@ -18,6 +18,30 @@ export interface CliResult {
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): CliResult {
   const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { ...process.env, NETTUNE_NO_INSTALL: '1', ...env }, timeout: timeoutMs });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Lab names unique to one test file (PREFIX, pid and a random pair, then a one-letter suffix),
+ *  remembered in `labs` so the file's afterAll can remove them. */
+export function labNames(prefix: string): { tag: string; labs: string[]; labName: (suffix: string) => string } {
+  const tag = `${prefix}${(process.pid % 1000).toString(36)}${Math.random().toString(36).slice(2, 4)}`;
+  const labs: string[] = [];
+  return {
+    tag,
+    labs,
+    labName: (suffix) => {
+      labs.push(`${tag}${suffix}`);
+      return `${tag}${suffix}`;
+    },
+  };
+}
+
+/** Network namespaces (ip netns) whose name starts with `prefix`. */
+export function netnsWith(prefix: string): string[] {
+  try {
+    return readdirSync('/run/netns').filter((n) => n.startsWith(prefix));
+  } catch {
+    return [];
+  }
 }
 
 /** runCli for the common case: `nettune('show', '--json')`. */

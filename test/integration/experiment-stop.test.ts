@@ -6,25 +6,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUNDLE, runCli } from '../helpers.js';
+import { BUNDLE, labNames, netnsWith, runCli } from '../helpers.js';
 import { descendants } from '../../src/sys/signals.js';
 import { pidAlive as alive, sleep } from '../../src/sys/process.js';
 
 const isRoot = process.getuid?.() === 0;
 const state = mkdtempSync(join(tmpdir(), 'nettune-h8stop-'));
-const tag = `h8s${(process.pid % 1000).toString(36)}${Math.random().toString(36).slice(2, 4)}`;
-const labs: string[] = [];
-const labName = (s: string): string => {
-  labs.push(`${tag}${s}`);
-  return `${tag}${s}`;
-};
-const netns = (prefix: string): string[] => {
-  try {
-    return readdirSync('/run/netns').filter((n) => n.startsWith(prefix));
-  } catch {
-    return [];
-  }
-};
+const { tag, labs, labName } = labNames('h8s');
+const netns = netnsWith;
 
 interface Started {
   pid: number;

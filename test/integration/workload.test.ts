@@ -9,24 +9,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUNDLE, runCli } from '../helpers.js';
+import { BUNDLE, labNames, netnsWith, runCli } from '../helpers.js';
 import { sleep } from '../../src/sys/process.js';
 
 const isRoot = process.getuid?.() === 0;
 const state = mkdtempSync(join(tmpdir(), 'nettune-h1wl-'));
-const tag = `h1w${(process.pid % 1000).toString(36)}${Math.random().toString(36).slice(2, 4)}`;
-const labs: string[] = [];
-const labName = (s: string): string => {
-  labs.push(`${tag}${s}`);
-  return `${tag}${s}`;
-};
-const netns = (prefix: string): string[] => {
-  try {
-    return readdirSync('/run/netns').filter((n) => n.startsWith(prefix));
-  } catch {
-    return [];
-  }
-};
+const { tag, labs, labName } = labNames('h1w');
+const netns = netnsWith;
 const env = { NETTUNE_STATE_DIR: state };
 
 /** Live processes whose command line contains `marker`, with their process group. */
