@@ -1,12 +1,18 @@
 // The export formats, by name. Each renders an ExportDoc (source.ts) into files and notes.
 import { renderAnsible } from './ansible.js';
+import { renderK8s } from './k8s.js';
+import { renderShell } from './shell.js';
 import { renderSysctlD } from './sysctld.js';
+import { renderSystemd } from './systemd.js';
 import { renderTuned } from './tuned.js';
 import type { FormatSpec } from './types.js';
 
 export const FORMATS: Readonly<Record<string, FormatSpec>> = {
   'sysctl.d': { render: renderSysctlD, describe: 'one /etc/sysctl.d file, each setting with why, evidence and scope', dir: false, stdout: true },
+  shell: { render: renderShell, describe: 'a POSIX sh script: checks each value, writes what differs, prints what it changed; --revert from a transaction', dir: false, stdout: true },
   tuned: { render: renderTuned, describe: 'a tuned profile directory: [main] summary/include, [sysctl], [net] per device, [sysfs]', dir: true, stdout: true },
+  k8s: { render: renderK8s, describe: 'Kubernetes: safe and unsafe pod sysctls, a Node Tuning Operator Tuned and a DaemonSet for node-level ones', dir: false, stdout: true },
+  systemd: { render: renderSystemd, describe: 'the NIC unit nettune persists and a systemd .link file per device for what networkd/udev can set', dir: true, stdout: true },
   ansible: { render: renderAnsible, describe: 'a role (ansible.posix.sysctl, NIC unit + handlers) and an example playbook', dir: true, stdout: false },
 };
 

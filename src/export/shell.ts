@@ -1,0 +1,126 @@
+// shell: one POSIX sh script (set -eu) that checks each value before writing it, writes only what
+// differs, reads it back and prints what it changed; `--check` as its first argument only says
+// what it would change. With --revert (a transaction's before-values) it restores instead, newest
+// write first. Every device, key, path and value is a single-quoted literal: no data is ever
+// part of the script's code.
+import { FEATURE_NAMES } from '../apply/io.js';
+import { usageError } from '../sys/errors.js';
+import { changeId } from './source.js';
+import { generatedBy, oneLine, SCOPE_TEXT, scopeOf } from './describe.js';
+import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
+
+/** 'it'\''s' — a POSIX shell single-quoted literal. */
+export const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** What `ethtool -g`/`-l` print for a setting (after "Current hardware settings:"). */
+const RING_LABEL: Readonly<Record<string, string>> = { rx: 'RX', 'rx-mini': 'RX Mini', 'rx-jumbo': 'RX Jumbo', tx: 'TX', other: 'Other', combined: 'Combined' };
+
+const PRELUDE = String.raw`set -eu
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+export LC_ALL=C
+check=0
+[ "$\{1:-}" = --check ] && check=1
+changed=0
+unchanged=0
+
+nt_fail() { printf 'nettune: %s\n' "$*" >&2; exit 1; }
+
+# nt_set LABEL CURRENT WANTED WRITER...: write only when CURRENT differs, then say so.
+nt_set() {
+  label=$1 cur=$2 want=$3
+  shift 3
+  if [ "$cur" = "$want" ]; then
+    unchanged=$((unchanged + 1))
+    return 0
+  fi
+  if [ "$check" = 1 ]; then
+    printf 'would change %s: %s -> %s\n' "$label" "$cur" "$want"
+  else
+    "$@" || nt_fail "$label: writing $want failed"
+    printf 'changed %s: %s -> %s\n' "$label" "$cur" "$want"
+  fi
+  changed=$((changed + 1))
+}
+
+nt_sysctl_get() { v=$(sysctl -n -- "$1" 2>/dev/null) || nt_fail "$1: no such sysctl here"; printf '%s' "$v" | tr -s '[:blank:]' ' '; }
+nt_sysctl_put() { sysctl -q -w -- "$1=$2" >/dev/null; }
+nt_sysctl() {
+  nt_set "$1" "$(nt_sysctl_get "$1")" "$2" nt_sysctl_put "$1" "$2"
+  [ "$check" = 1 ] || [ "$(nt_sysctl_get "$1")" = "$2" ] || printf 'nettune: note: %s: the kernel holds %s (asked %s)\n' "$1" "$(nt_sysctl_get "$1")" "$2" >&2
+}
+
+# ethtool -k: "LONG-NAME: on [fixed]" -> on
+nt_feature_get() { ethtool -k "$1" | awk -v k="$2:" 'index($0, k) == 1 { print $2; exit }'; }
+# ethtool -g / -l: the value under "Current hardware settings:"
+nt_current_get() { ethtool "$1" "$2" | awk -v k="$3:" '/^Current hardware settings/ { f = 1; next } f && index($0, k) == 1 { sub(/^[^:]*:[ \t]*/, ""); print; exit }'; }
+# ethtool -c: "rx-usecs: 50", or "Adaptive RX: on  TX: off"
+nt_coalesce_get() {
+  case $2 in
+    adaptive-rx) ethtool -c "$1" | awk '/^Adaptive RX:/ { print $3; exit }' ;;
+    adaptive-tx) ethtool -c "$1" | awk '/^Adaptive RX:/ { print $5; exit }' ;;
+    *) ethtool -c "$1" | awk -v k="$2:" 'index($0, k) == 1 { sub(/^[^:]*:[ \t]*/, ""); print; exit }' ;;
+  esac
+}
+# sysfs: masks and numbers compared without commas and leading zeros
+nt_norm() { printf '%s' "$1" | tr -d ',\n' | sed 's/^0*//; s/^$/0/'; }
+nt_sysfs_put() { printf '%s\n' "$2" > "$1"; }
+nt_sysfs() {
+  [ -e "$1" ] || nt_fail "$1: no such attribute here"
+  nt_set "$1" "$(nt_norm "$(cat "$1")")" "$(nt_norm "$2")" nt_sysfs_put "$1" "$2"
+}
+`.replace('$\\{', '${');
+
+function line(c: ExportChange): string {
+  switch (c.kind) {
+    case 'sysctl':
+      return `nt_sysctl ${shQuote(c.key)} ${shQuote(c.to)}`;
+    case 'sysfs':
+      return `nt_sysfs ${shQuote(c.path)} ${shQuote(c.to)}`;
+    case 'ethtool': {
+      const label = shQuote(changeId(c));
+      const [dev, set, to] = [shQuote(c.device), shQuote(c.setting), shQuote(c.to)];
+      if (c.group === 'features') return `nt_set ${label} "$(nt_feature_get ${dev} ${shQuote(FEATURE_NAMES[c.setting] ?? c.setting)})" ${to} ethtool -K ${dev} ${set} ${to}`;
+      if (c.group === 'coalesce') return `nt_set ${label} "$(nt_coalesce_get ${dev} ${set})" ${to} ethtool -C ${dev} ${set} ${to}`;
+      const ring = RING_LABEL[c.setting];
+      if (!ring) throw usageError(`${changeId(c)}: ethtool ${c.group} has no setting ${c.setting}`);
+      return `nt_set ${label} "$(nt_current_get ${dev} ${c.group === 'rings' ? '-g' : '-l'} ${shQuote(ring)})" ${to} ethtool ${c.group === 'rings' ? '-G' : '-L'} ${dev} ${set} ${to}`;
+    }
+  }
+}
+
+/** The changes that restore a transaction: each step's before-value, newest first. */
+function revertChanges(doc: ExportDoc, notes: string[]): ExportChange[] {
+  if (doc.kind !== 'tx') throw usageError('--revert needs a transaction (tx:ID): only the journal records the before-values');
+  const out: ExportChange[] = [];
+  for (const c of [...doc.changes].reverse()) {
+    if (c.from === null) {
+      notes.push(`${changeId(c)}: no before-value recorded; the revert script leaves it`);
+      continue;
+    }
+    out.push({ ...c, from: c.to, to: c.from, reason: `restore the value before transaction ${doc.transaction?.id ?? ''}`, source: doc.label });
+  }
+  return out;
+}
+
+export function renderShell(doc: ExportDoc, opts: RenderOptions): Rendered {
+  const notes: string[] = [];
+  const changes = opts.revert ? revertChanges(doc, notes) : doc.changes;
+  const body: string[] = [];
+  for (const c of changes) {
+    body.push(`# ${oneLine(c.reason)} (${oneLine(c.source)})${c.kind === 'sysctl' ? `; ${SCOPE_TEXT[scopeOf(c.key)]}` : ''}`, line(c), '');
+  }
+  const ns = doc.host?.netns;
+  const script = [
+    '#!/bin/sh',
+    `# ${generatedBy(doc)}`,
+    `# ${opts.revert ? 'Restores the values this transaction replaced' : 'Applies these settings'}: each one is read first and written only when it differs.`,
+    `# Run as root${ns ? ` inside the namespace it was made for: ip netns exec ${ns} sh ${opts.name}.sh` : `: sh ${opts.name}.sh`}   (--check: only say what would change)`,
+    '# Not persistent: the values last until reboot (export --format sysctl.d / systemd for boot).',
+    PRELUDE,
+    ...body,
+    `printf 'nettune: %s changed, %s already set\\n' "$changed" "$unchanged"`,
+    '',
+  ].join('\n');
+  if (changes.some((c) => c.kind === 'ethtool')) notes.push('ethtool settings need ethtool on the host; the script stops at the first write that fails (set -e), leaving earlier writes in place');
+  return { files: [{ path: `${opts.name}${opts.revert ? '-revert' : ''}.sh`, content: script, mode: 0o755 }], notes };
+}
