@@ -46,7 +46,7 @@ export interface TopSockets {
   tcp_alloc: number | null;
   /** Pages TCP sockets hold (all namespaces: TCP memory accounting is global). */
   tcp_mem_pages: number | null;
-  /** net.ipv4.tcp_mem: [min, pressure, max] in pages; null where this namespace has no copy. */
+  /** net.ipv4.tcp_mem: [min, pressure, max] in pages (global, like the pages counted). */
   tcp_mem: [number, number, number] | null;
   /** Where tcp_mem_pages stands: below min, above min, under pressure, at the max. */
   tcp_mem_state: 'ok' | 'above-min' | 'pressure' | 'max' | null;
@@ -166,7 +166,7 @@ export function buildFrame({ base, sample: s, rates: r, findings }: TopInput): T
   const outSegs = c('snmp.Tcp.OutSegs');
   const retrans = c('snmp.Tcp.RetransSegs');
   const tcpSock = s.counters.sockstat.TCP ?? {};
-  const mem = tcpMem(base);
+  const mem = s.tcp_mem ?? tcpMem(base);
   const pages = tcpSock.mem ?? null;
   const ct = s.conntrack;
   const ctr = r?.conntrack ?? null;

@@ -146,7 +146,7 @@ export function renderFrame(f: TopFrame, width: number, height: number, interval
     w,
   );
   const pages = so.tcp_mem_pages ?? '?';
-  const mem = so.tcp_mem ? `mem ${pages} pages of tcp_mem ${so.tcp_mem.join('/')} (${so.tcp_mem_state})` : `mem ${pages} pages (tcp_mem is not visible in this namespace)`;
+  const mem = so.tcp_mem ? `mem ${pages} pages of tcp_mem ${so.tcp_mem.join('/')} (${so.tcp_mem_state})` : `mem ${pages} pages (tcp_mem not readable here)`;
   const sock = flow('SOCK', [`tcp ${formatSI(so.tcp_inuse)}`, `orphan ${formatSI(so.tcp_orphan)}`, `TIME-WAIT ${formatSI(so.tcp_tw)}`, `alloc ${formatSI(so.tcp_alloc)}`, `tcp6 ${formatSI(so.tcp6_inuse)}`, `udp ${formatSI(so.udp_inuse)}`, mem], w);
   const c = f.conntrack;
   const ct = c

@@ -34,11 +34,25 @@ export interface CounterReadings {
   /** null when the namespace has no conntrack (no /proc/net/stat/nf_conntrack). */
   conntrack: { count: number | null; max: number | null; stats: Record<string, number>[] } | null;
   links: Record<string, LinkCounters>;
+  /** net.ipv4.tcp_mem [min, pressure, max] in pages: one global limit for the TCP memory that
+   *  sockstat's `TCP mem` counts over all namespaces; a child namespace has no copy, so it is read
+   *  where this process runs (null when not visible there). */
+  tcp_mem: [number, number, number] | null;
   errors: ProbeError[];
 }
 
 const CONNTRACK_MAX = '/proc/sys/net/netfilter/nf_conntrack_max';
 const CONNTRACK_COUNT = '/proc/sys/net/netfilter/nf_conntrack_count';
+const TCP_MEM = '/proc/sys/net/ipv4/tcp_mem';
+
+function readTcpMem(): [number, number, number] | null {
+  try {
+    const v = readFileSync(TCP_MEM, 'utf8').trim().split(/\s+/);
+    return v.length === 3 && v.every((x) => /^\d+$/.test(x)) ? [Number(v[0]), Number(v[1]), Number(v[2])] : null;
+  } catch {
+    return null;
+  }
+}
 
 function readInt(path: string): number | null {
   try {
@@ -82,5 +96,5 @@ export function readCounters(roots: CounterRoots = OWN_ROOTS): CounterReadings {
   for (const dev of listDevices(roots.sysNet)) {
     links[dev] = { ifindex: readInt(join(roots.sysNet, dev, 'ifindex')), statistics: readStatistics(dev, kept, roots.sysNet) };
   }
-  return { counters, conntrack, links, errors: kept };
+  return { counters, conntrack, links, tcp_mem: readTcpMem(), errors: kept };
 }

@@ -31,6 +31,7 @@ function sample(seq: number, monoMs: number, over: Partial<CounterSample> = {}):
     counters: { snmp: {}, snmp6: {}, netstat: {}, sockstat: {}, sockstat6: {}, softnet: [] },
     conntrack: null,
     links: {},
+    tcp_mem: null,
     errors: [],
     qdiscs: [],
     ...over,

@@ -28,6 +28,7 @@ describe('openSampler (this host)', () => {
     expect(a.links.lo?.ifindex).toBe(1);
     expect(a.links.lo?.statistics.rx_bytes).toBeTypeOf('number');
     expect(a.qdiscs.some((q) => q.dev === 'lo')).toBe(true);
+    expect(a.tcp_mem).toHaveLength(3); // the global limit the sockstat pages count against
     expect(a.mono_ms).toBeGreaterThan(0);
     expect(Date.parse(a.taken_at)).toBeGreaterThan(0);
     expect(a.errors.filter((e) => e.section !== 'conntrack')).toEqual([]);

@@ -31,6 +31,7 @@ function sample(seq: number, monoMs: number, k: number): CounterSample {
     },
     conntrack: { count: 900, max: 1000, stats: [{ entries: 900, insert_failed: k, drop: 2 * k, early_drop: 0 }] },
     links,
+    tcp_mem: [20000, 28000, 40000],
     errors: [],
     qdiscs: [{ dev: 'veth0', kind: 'htb', handle: '1:', parent: null, root: true, bytes: 0, packets: 0, drops: 4 * k, overlimits: 0, requeues: 0, backlog: 3028, qlen: 2 }],
   };
@@ -53,7 +54,7 @@ const finding = (id: string, rate: number | null, fix: string): Finding => ({
 
 function frame(): TopFrame {
   const base = snapshotFixture();
-  base.sysctl['net.ipv4.tcp_mem'] = '20000 28000 40000';
+  base.sysctl['net.ipv4.tcp_mem'] = '1 2 3'; // the sample's own reading wins
   const a = sample(1, 0, 1);
   const b = sample(2, 1000, 2);
   const findings = [finding('backlog.listen-overflows', 37, 'sysctl -w net.core.somaxconn=4096'), finding('tcp.static', null, 'x'), finding('conntrack.drops', 2, 'sysctl -w net.netfilter.nf_conntrack_max=2000'), finding('softnet.drops', 9, 'sysctl -w net.core.netdev_max_backlog=2000')];
