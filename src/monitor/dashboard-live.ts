@@ -76,7 +76,13 @@ export function createLive(o: LiveOptions): Live {
     const then = back > 0 ? sampler.ring.latest(back) : undefined;
     let next: FindingsView;
     try {
-      const r = evaluate(allRules, { snap: toSnapshot(base, now), prev: then ? toSnapshot(base, then) : null, workload: o.workload ?? 'balanced', link: null });
+      const r = evaluate(allRules, {
+        snap: toSnapshot(base, now),
+        prev: then ? toSnapshot(base, then) : null,
+        ...(then ? { interval_s: (now.mono_ms - then.mono_ms) / 1000 } : {}),
+        workload: o.workload ?? 'balanced',
+        link: null,
+      });
       next = findingsView(r, now.taken_at);
     } catch (err) {
       next = emptyFindings(errorMessage(err));
@@ -124,11 +130,21 @@ export function createLive(o: LiveOptions): Live {
     if (ticks % refreshEvery === 0) await refresh();
   };
 
+  let lastError: string | null = null;
   const loop = (): void => {
     if (stopped) return;
     const t0 = performance.now();
     tick()
-      .catch((err: unknown) => o.log(`nettune dashboard: sample failed: ${errorMessage(err)}`))
+      .then(() => {
+        if (lastError !== null) o.log('nettune dashboard: sampling works again');
+        lastError = null;
+      })
+      .catch((err: unknown) => {
+        // once per distinct error, not once per tick
+        const msg = errorMessage(err);
+        if (msg !== lastError) o.log(`nettune dashboard: sample failed: ${msg}`);
+        lastError = msg;
+      })
       .finally(() => {
         if (!stopped) timer = setTimeout(loop, Math.max(0, o.intervalMs - (performance.now() - t0)));
       });

@@ -54,7 +54,12 @@ function authorised(req: IncomingMessage, token: string | null): boolean {
   return tokenMatches(cookieValue(req, COOKIE), cookieSecret(token));
 }
 
+/** Bytes a stream may have queued for a client that does not read; past it the stream is closed
+ *  (the page's EventSource reconnects and starts again from `init`). */
+export const MAX_STREAM_BACKLOG = 1024 * 1024;
+
 function sse(res: ServerResponse, e: DashboardEvent | { event: 'init'; data: unknown }): void {
+  if (res.writableLength > MAX_STREAM_BACKLOG) return void res.destroy();
   res.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
 }
 
