@@ -1,6 +1,7 @@
 // The export formats, by name. Each renders an ExportDoc (source.ts) into files and notes.
 import { renderAnsible } from './ansible.js';
 import { renderK8s } from './k8s.js';
+import { renderReport } from './report.js';
 import { renderShell } from './shell.js';
 import { renderSysctlD } from './sysctld.js';
 import { renderSystemd } from './systemd.js';
@@ -13,6 +14,7 @@ export const FORMATS: Readonly<Record<string, FormatSpec>> = {
   tuned: { render: renderTuned, describe: 'a tuned profile directory: [main] summary/include, [sysctl], [net] per device, [sysfs]', dir: true, stdout: true },
   k8s: { render: renderK8s, describe: 'Kubernetes: safe and unsafe pod sysctls, a Node Tuning Operator Tuned and a DaemonSet for node-level ones', dir: false, stdout: true },
   systemd: { render: renderSystemd, describe: 'the NIC unit nettune persists and a systemd .link file per device for what networkd/udev can set', dir: true, stdout: true },
+  report: { render: renderReport, describe: 'a Markdown and an HTML document for change review: what changes, why, the evidence, the experiments that test it', dir: true, stdout: true },
   ansible: { render: renderAnsible, describe: 'a role (ansible.posix.sysctl, NIC unit + handlers) and an example playbook', dir: true, stdout: false },
 };
 

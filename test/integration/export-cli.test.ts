@@ -88,6 +88,21 @@ describe('export --format sysctl.d', () => {
   });
 });
 
+describe('export --format report', () => {
+  it('tx:ID: Markdown and HTML with the journal steps and how to undo; Markdown on stdout without --out', () => {
+    const dir = join(tmp, 'report');
+    const r = nettune('export', 'tx:1', '--format', 'report', '--out', dir);
+    expect(r.code, r.stderr).toBe(0);
+    const md = readFileSync(join(dir, 'nettune-report.md'), 'utf8');
+    expect(md).toMatch(/^## Journal steps$/m);
+    expect(md).toMatch(/^\| net\.core\.rmem_max \| 4194304 \| 33554432 \| 33554432 \| done \|$/m);
+    expect(md).toMatch(/^nettune rollback 1 \(or: nettune export tx:1 --format shell --revert\)$/m);
+    expect(readFileSync(join(dir, 'nettune-report.html'), 'utf8')).toMatch(/<h2>Journal steps<\/h2>/);
+    const s = nettune('export', 'tx:1', '--format', 'report');
+    expect(s.stdout).toBe(md.endsWith('\n') ? md : `${md}\n`);
+  });
+});
+
 describe('export bad input', () => {
   it('an unknown or missing format is exit 2 with the list of formats', () => {
     const r = nettune('export', PLAN, '--format', 'puppet');

@@ -8,6 +8,7 @@ import { planSchema } from '../../src/plan/schema.js';
 import { checkChanges, docFromCurrent, docFromPlan, docFromTransaction } from '../../src/export/source.js';
 import { renderSysctlD } from '../../src/export/sysctld.js';
 import { renderAnsible } from '../../src/export/ansible.js';
+import { renderReport } from '../../src/export/report.js';
 import type { ExportChange } from '../../src/export/types.js';
 import { FIXTURES, snapshotFixture } from '../helpers.js';
 
@@ -125,5 +126,25 @@ describe('ansible', () => {
     plan.changes.push({ kind: 'ethtool', device: 'e{{x}}', group: 'features', setting: 'gro', from: null, to: 'on', reason: 'r', source: 's' });
     expect(() => renderAnsible(docFromPlan(plan, 'plan.json'), opts)).toThrow(/cannot be passed through Ansible's templating/);
     expect(() => renderAnsible(docFromPlan(planFixture(), 'plan.json'), { ...opts, name: 'my-role' })).toThrow(/role name/);
+  });
+});
+
+describe('report', () => {
+  it('Markdown and HTML from the same rows: from → to, why, evidence, the experiments that test each change; HTML escapes', () => {
+    const plan = planFixture();
+    plan.changes[0] = { ...plan.changes[0]!, reason: '<script>alert(1)</script> | pipe' };
+    const r = renderReport(docFromPlan(plan, 'plan.json'), opts);
+    expect(r.files.map((f) => f.path)).toEqual(['nettune-report.md', 'nettune-report.html']);
+    const [md, html] = r.files.map((f) => f.content);
+    expect(md).toMatch(/^# Change review: plan\.json$/m);
+    expect(md).toMatch(/^\| Link \| 10 Gbit\/s × 10 ms RTT, BDP /m);
+    expect(md).toMatch(/^### 2\. `net\.core\.rmem_max`: 4194304 → 33554432$/m);
+    expect(md).toMatch(/^- \*\*Evidence:\*\* audit rule tcp\.slow-start-after-idle \(nettune rules explain tcp\.slow-start-after-idle\)$/m);
+    expect(md).toMatch(/^- \*\*Experiment:\*\* `nettune experiment run bdp-buffers` tests it/m);
+    expect(md).toMatch(/### 5\. `ethtool eth0 features gro`: off → on\n\n.*\n.*\n- \*\*Experiment:\*\* `nettune experiment run offloads`/);
+    expect(md).toContain('&lt;script&gt;alert(1)&lt;/script&gt; \\| pipe');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).not.toContain('<script>');
+    expect(html).toMatch(/^<!doctype html>/);
   });
 });
