@@ -2,7 +2,7 @@
 // stated link — not static values. Each intent proposes changes with a reason, or says why not.
 import { RFC5382_ESTABLISHED_MIN_S } from '../rules/conntrack.js';
 import { KEEPALIVE_AGGRESSIVE_S, KEEPALIVE_SLOW_S } from '../rules/tcp.js';
-import { BDP_BUFFER_FACTOR, bufferForBdp, MAX_SOCKET_BUFFER } from '../rules/buffers.js';
+import { BDP_BUFFER_FACTOR, bufferForBdp, LOSSY_BUFFER_FACTOR, MAX_SOCKET_BUFFER } from '../rules/buffers.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
 import { formatMs, formatRate, formatSeconds } from '../units/index.js';
@@ -46,7 +46,7 @@ export interface Intent {
 // slack) against the buffer, so roughly half of it can be advertised as window (tcp_adv_win_scale=1
 // before 6.6; since 6.6 the ratio is measured per flow and is close to one half for 1500-byte
 // MTUs). The size is computed once, by the audit rule's bufferForBdp, for both.
-export { BDP_BUFFER_FACTOR, MAX_SOCKET_BUFFER } from '../rules/buffers.js';
+export { BDP_BUFFER_FACTOR, LOSSY_BUFFER_FACTOR, MAX_SOCKET_BUFFER } from '../rules/buffers.js';
 
 const MIB = 1024 * 1024;
 const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
@@ -82,7 +82,7 @@ const empty = (): IntentResult => ({ proposals: [], skipped: [], notes: [] });
 const buffers: Intent = {
   name: 'buffers',
   workloads: ['throughput', 'balanced', 'latency', 'connections'],
-  considers: `tcp_rmem/tcp_wmem max ≥ ${BDP_BUFFER_FACTOR} × BDP (needs --link and --rtt), core rmem_max/wmem_max for SO_RCVBUF/SO_SNDBUF applications, tcp_mem against RAM`,
+  considers: `tcp_rmem/tcp_wmem max ≥ ${BDP_BUFFER_FACTOR} × BDP, ${LOSSY_BUFFER_FACTOR} × BDP with --loss (needs --link and --rtt), core rmem_max/wmem_max for SO_RCVBUF/SO_SNDBUF applications, tcp_mem against RAM`,
   propose(snap, p) {
     const out = empty();
     if (!p.link) {
@@ -90,8 +90,12 @@ const buffers: Intent = {
       return out;
     }
     const bdp = p.link.bdp_bytes;
-    const { target, capped } = bufferForBdp(bdp);
-    if (capped) out.notes.push(`${BDP_BUFFER_FACTOR} × BDP is ${fmtMiB(BDP_BUFFER_FACTOR * bdp)}; buffers are capped at ${fmtMiB(MAX_SOCKET_BUFFER)} per socket — use parallel streams for the rest`);
+    // A lossy path needs room for the data behind each hole too (LOSSY_BUFFER_FACTOR, measured).
+    const lossy = (p.link.loss_pct ?? 0) > 0;
+    const factor = lossy ? LOSSY_BUFFER_FACTOR : BDP_BUFFER_FACTOR;
+    const { target, capped } = bufferForBdp(bdp, factor);
+    const why = lossy ? ` (${p.link.loss_pct} % loss: the receiver holds out-of-order data behind each hole and the sender keeps it for retransmission)` : '';
+    if (capped) out.notes.push(`${factor} × BDP is ${fmtMiB(factor * bdp)}; buffers are capped at ${fmtMiB(MAX_SOCKET_BUFFER)} per socket — use parallel streams for the rest`);
     for (const key of ['net.ipv4.tcp_rmem', 'net.ipv4.tcp_wmem']) {
       const v = vecOf(snap, key);
       if (!v || v.length !== 3) {
@@ -99,10 +103,10 @@ const buffers: Intent = {
         continue;
       }
       const max = v[2] ?? 0;
-      if (max >= target) out.skipped.push({ key, reason: `max ${fmtMiB(max)} already ≥ ${BDP_BUFFER_FACTOR} × BDP (${fmtMiB(BDP_BUFFER_FACTOR * bdp)})` });
+      if (max >= target) out.skipped.push({ key, reason: `max ${fmtMiB(max)} already ≥ ${factor} × BDP (${fmtMiB(factor * bdp)})` });
       else
         out.proposals.push(
-          set(snap, key, `${v[0]} ${v[1]} ${target}`, `BDP ${fmtMiB(bdp)} (${formatRate(p.link.rate_bps)} × ${formatMs(p.link.rtt_s)}); max ${fmtMiB(max)} < ${BDP_BUFFER_FACTOR} × BDP, raised to ${fmtMiB(target)} (autotuning limit; min and default kept)`),
+          set(snap, key, `${v[0]} ${v[1]} ${target}`, `BDP ${fmtMiB(bdp)} (${formatRate(p.link.rate_bps)} × ${formatMs(p.link.rtt_s)}); max ${fmtMiB(max)} < ${factor} × BDP${why}, raised to ${fmtMiB(target)} (autotuning limit; min and default kept)`),
         );
     }
     for (const key of ['net.core.rmem_max', 'net.core.wmem_max']) {
@@ -110,7 +114,7 @@ const buffers: Intent = {
         out.skipped.push({ key, reason: 'global knob: set it in the initial namespace (read-only here)' });
         continue;
       }
-      atLeast(snap, key, target, `applications that set ${key.endsWith('rmem_max') ? 'SO_RCVBUF' : 'SO_SNDBUF'} themselves are capped here (autotuning is not); ${fmtMiB(target)} lets them use a ${BDP_BUFFER_FACTOR} × BDP buffer`, out);
+      atLeast(snap, key, target, `applications that set ${key.endsWith('rmem_max') ? 'SO_RCVBUF' : 'SO_SNDBUF'} themselves are capped here (autotuning is not); ${fmtMiB(target)} lets them use a ${factor} × BDP buffer`, out);
     }
     const mem = vecOf(snap, 'net.ipv4.tcp_mem');
     if (mem && mem.length === 3) {
