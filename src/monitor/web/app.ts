@@ -60,7 +60,7 @@ function build(c: Chart): void {
     height: 200,
     scales: { x: { time: true } },
     series: [{}, ...c.names.map((name, i) => ({ label: name, stroke: COLORS[i % COLORS.length] ?? '#000', width: 1.5, spanGaps: false, value: (_u: uPlot, v: number | null) => fmtValue(c.spec.unit, v) }))],
-    axes: [{}, { size: 70, values: (_u: uPlot, vals: number[]) => vals.map((v) => (c.spec.unit === 'bit/s' ? formatRate(v) : num(v))) }],
+    axes: [{}, { size: c.spec.unit === 'bit/s' ? 100 : 60, values: (_u: uPlot, vals: number[]) => vals.map((v) => (c.spec.unit === 'bit/s' ? formatRate(v) : num(v))) }],
     legend: { live: true },
   };
   c.plot = new uPlot(opts, data(c), c.plotEl);
