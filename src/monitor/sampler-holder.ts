@@ -4,7 +4,7 @@
 // `ip netns exec NS`, which makes it the process inside the namespace whose /proc/PID/net/* and
 // /proc/PID/root/sys/class/net the counter reader reads.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readlinkSync, realpathSync, statSync } from 'node:fs';
 import { checkNetns, NETNS_DIR } from '../probe/netns.js';
 import { environmentError } from '../sys/errors.js';
 import { sleep } from '../sys/process.js';
@@ -98,10 +98,19 @@ export async function startHolder(netns: string | null): Promise<Holder> {
   if (pid === undefined) throw environmentError(`cannot start ${file}: ${exited ?? 'no pid'}`);
 
   if (netns !== null) {
-    // ip netns exec enters the namespace, then execs tc under the same pid: wait for that.
+    // ip netns exec enters the namespace, remounts /sys for it, then execs tc under the same
+    // pid: wait for the exec (before it, /proc/PID/root/sys may be the half-remounted one).
     const want = netnsInode(`${NETNS_DIR}/${netns}`);
+    const tcReal = realpathSync(tc);
+    const exe = (): string | null => {
+      try {
+        return readlinkSync(`/proc/${pid}/exe`);
+      } catch {
+        return null;
+      }
+    };
     const t0 = Date.now();
-    while (netnsInode(`/proc/${pid}/ns/net`) !== want) {
+    while (netnsInode(`/proc/${pid}/ns/net`) !== want || exe() !== tcReal) {
       if (exited !== null || Date.now() - t0 > START_TIMEOUT_MS) {
         close();
         throw environmentError(`cannot enter network namespace ${netns}: ip netns exec ${exited ?? 'did not enter it in time'}`, 'entering a namespace needs root');

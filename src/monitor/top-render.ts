@@ -48,27 +48,29 @@ function tableLines<T>(cols: readonly Column<T>[], rows: readonly T[]): { head: 
 }
 
 function linkColumns(width: number): Column<TopLink>[] {
-  const wide = width >= 100;
-  const nameW = wide ? 16 : 10;
+  // < 100 columns: drops and errors summed over both directions; 100–121: per direction;
+  // ≥ 122: also the root qdisc's kind and longer device names.
+  const split = width >= 100;
+  const full = width >= 122;
   const cols: Column<TopLink>[] = [
-    { head: 'LINK', width: nameW, left: true, cell: (l) => l.name },
+    { head: 'LINK', width: full ? 16 : split ? 12 : 10, left: true, cell: (l) => l.name },
     { head: 'rx bit/s', width: 9, cell: (l) => formatSI(l.rx_bits_ps) },
     { head: 'tx bit/s', width: 9, cell: (l) => formatSI(l.tx_bits_ps) },
     { head: 'rx pk/s', width: 8, cell: (l) => formatSI(l.rx_packets_ps) },
     { head: 'tx pk/s', width: 8, cell: (l) => formatSI(l.tx_packets_ps) },
   ];
   const sum = (a: Rate, b: Rate): Rate => (a === null || b === null ? null : a + b);
-  if (wide) {
+  if (split) {
     cols.push(
       { head: 'rxdrop/s', width: 9, cell: (l) => formatSI(l.rx_drops_ps) },
       { head: 'txdrop/s', width: 9, cell: (l) => formatSI(l.tx_drops_ps) },
       { head: 'rxerr/s', width: 8, cell: (l) => formatSI(l.rx_errors_ps) },
       { head: 'txerr/s', width: 8, cell: (l) => formatSI(l.tx_errors_ps) },
-      { head: 'qdisc', width: 12, cell: (l) => l.qdisc?.kind ?? '' },
     );
   } else {
     cols.push({ head: 'drop/s', width: 7, cell: (l) => formatSI(sum(l.rx_drops_ps, l.tx_drops_ps)) }, { head: 'err/s', width: 6, cell: (l) => formatSI(sum(l.rx_errors_ps, l.tx_errors_ps)) });
   }
+  if (full) cols.push({ head: 'qdisc', width: 12, cell: (l) => l.qdisc?.kind ?? '' });
   cols.push({ head: 'qdrop/s', width: 8, cell: (l) => (l.qdisc ? formatSI(l.qdisc.drops_ps) : '') }, { head: 'backlog', width: 8, cell: (l) => (l.qdisc ? (l.qdisc.backlog_bytes ? formatBytes(l.qdisc.backlog_bytes).replace(' ', '') : '0') : '') });
   return cols;
 }

@@ -113,6 +113,13 @@ describe('top screen (render)', () => {
     expect((lines.find((l) => l.includes('squeeze/s')) ?? '').match(/squeeze\/s/g)?.length).toBe(4);
     expect(text).toMatch(/softnet\.drops: 9\/s/);
   });
+  it('at 100 columns: per-direction drops and errors, every column whole', () => {
+    const lines = renderFrame(frame(), 100, 30, 1);
+    const head = lines.find((l) => l.startsWith('LINK')) ?? '';
+    expect(head).toMatch(/rxdrop\/s.*txerr\/s.*qdrop\/s\s+backlog$/);
+    expect(head).not.toContain('…');
+    for (const l of lines) expect([...l].length).toBeLessThanOrEqual(100);
+  });
   it('never exceeds a tiny terminal', () => {
     const lines = renderFrame(frame(), 20, 5, 1);
     expect(lines.length).toBeLessThanOrEqual(10);
