@@ -69,6 +69,15 @@ const tasks = (role: string): string => `---
   # a global knob cannot be set from a child network namespace: such hosts show it as skipped
   when: item.scope != 'global' or ${role}_init_netns.stat.exists
 
+- name: Make sure the directory of the NIC unit exists
+  ansible.builtin.file:
+    path: "{{ ${role}_nic_unit_path | dirname }}"
+    state: directory
+    owner: root
+    group: root
+    mode: "0755"
+  when: ${role}_nic_settings | length > 0
+
 - name: Install the NIC settings unit
   ansible.builtin.template:
     src: ${role}-nic.service.j2
