@@ -36,8 +36,12 @@ export function signalExpr(sig: AlertSignal, window: string): string {
         if (!m || m.kind !== 'counter') throw new Error(`${r}: not a counter the exporter serves`);
         return m.name;
       });
-      const inner = metrics.length === 1 ? `rate(${metrics[0]}[${window}])` : `rate({__name__=~${quote(metrics.join('|'))}}[${window}])`;
-      return `${SUM_PER_TARGET}(${inner}) > ${sig.above}`;
+      // Several counters: one comparison each, OR-ed (rate() over a name regex would give series
+      // with equal label sets, which Prometheus refuses). Rates are never negative, so for
+      // `above: 0` "any is positive" is "the sum is positive".
+      if (metrics.length > 1 && sig.above !== 0) throw new Error(`${sig.refs.join(', ')}: a threshold above 0 needs a single counter`);
+      const one = (name: string): string => `${SUM_PER_TARGET}(rate(${name}[${window}])) > ${sig.above}`;
+      return metrics.length === 1 ? one(metrics[0] ?? '') : metrics.map((n) => `(${one(n)})`).join(' or ');
     }
     case 'ratio':
       return `${refExpr(sig.num, window)} / ${refExpr(sig.den, window)} > ${sig.above}`;

@@ -105,9 +105,8 @@ export async function createExporter(o: ExporterOptions): Promise<Exporter> {
     const earlier = history.filter((h) => h !== now && h.mono_ms < now.mono_ms);
     const prev = [...earlier].reverse().find((h) => now.mono_ms - h.mono_ms >= o.min_audit_interval_s * 1000) ?? earlier[0];
     if (!prev) return null;
-    // The interval the engine uses is the wall-clock difference; the sampler's taken_at values
-    // are the monotonic midpoints mapped to wall time.
-    return evaluate(allRules, { snap: now.snap, prev: prev.snap, workload: o.workload });
+    // The exact interval on the monotonic clock (the sampler's mono_ms), not wall-clock times.
+    return evaluate(allRules, { snap: now.snap, prev: prev.snap, workload: o.workload, interval_s: (now.mono_ms - prev.mono_ms) / 1000 });
   };
 
   const f = createFamilies();

@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// bench/exporter: `nettune exporter` against Debian's prometheus-node-exporter restricted to the
+// same collectors (netstat with every field, sockstat, softnet, conntrack, netdev), both on
+// loopback, scraped alternately in one run: scrape latency (median, p90) and CPU per scrape of
+// each server process (utime+stime from /proc/PID/stat over all its scrapes), the ratio, and the
+// series count of each. Then 50 concurrent scrapers for 60 s against nettune: failed scrapes and
+// resident memory at start and end.
+//   node bench/exporter.mjs [--pairs 40] [--load-seconds 60] [--scrapers 50]
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
+
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const PAIRS = arg('pairs', 40);
+const LOAD_S = arg('load-seconds', 60);
+const SCRAPERS = arg('scrapers', 50);
+const BUNDLE = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'nettune.mjs');
+const TICK_S = 0.01; // USER_HZ is 100 on Linux
+const sleep = (ms) => delay(ms);
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+function get(url) {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const req = request(url, { timeout: 30_000 }, (res) => {
+      let n = 0;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        n += d.length;
+        body += d;
+      });
+      res.on('end', () => resolve({ ok: res.statusCode === 200, ms: performance.now() - t0, bytes: n, body }));
+    });
+    req.on('error', (e) => resolve({ ok: false, ms: performance.now() - t0, error: e.message }));
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
+const cpuTicks = (pid) => {
+  const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14, 15)
+};
+const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+const series = (text) => text.split('\n').filter((l) => l && !l.startsWith('#')).length;
+const quantile = (xs, q) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
+
+async function waitUp(url) {
+  for (let i = 0; i < 300; i++) {
+    if ((await get(url)).ok) return;
+    await sleep(200);
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+const procs = [];
+const stopAll = () => procs.forEach((p) => p.exitCode === null && p.kill('SIGTERM'));
+process.on('exit', stopAll);
+process.on('SIGINT', () => process.exit(130));
+
+const [pN, pE] = [await freePort(), await freePort()];
+const nettune = spawn(process.execPath, [BUNDLE, 'exporter', '--listen', `127.0.0.1:${pN}`], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NETTUNE_NO_INSTALL: '1' } });
+const nodeExp = spawn(
+  'prometheus-node-exporter',
+  ['--collector.disable-defaults', '--collector.netstat', '--collector.netstat.fields=.*', '--collector.sockstat', '--collector.softnet', '--collector.conntrack', '--collector.netdev', `--web.listen-address=127.0.0.1:${pE}`],
+  { stdio: 'ignore' },
+);
+procs.push(nettune, nodeExp);
+const urls = { nettune: `http://127.0.0.1:${pN}/metrics`, node_exporter: `http://127.0.0.1:${pE}/metrics` };
+const pids = { nettune: nettune.pid, node_exporter: nodeExp.pid };
+await waitUp(urls.nettune);
+await waitUp(urls.node_exporter);
+const counts = {};
+for (const k of Object.keys(urls)) {
+  for (let i = 0; i < 3; i++) await get(urls[k]); // warm up
+  counts[k] = series((await get(urls[k])).body);
+}
+
+const lat = { nettune: [], node_exporter: [] };
+const cpu = { nettune: 0, node_exporter: 0 };
+for (let i = 0; i < PAIRS; i++) {
+  for (const k of i % 2 ? ['node_exporter', 'nettune'] : ['nettune', 'node_exporter']) {
+    const before = cpuTicks(pids[k]);
+    const r = await get(urls[k]);
+    cpu[k] += cpuTicks(pids[k]) - before;
+    if (!r.ok) throw new Error(`${k} scrape failed: ${r.error ?? ''}`);
+    lat[k].push(r.ms);
+    await sleep(50);
+  }
+}
+const row = (k) => ({ median_ms: +quantile(lat[k], 0.5).toFixed(2), p90_ms: +quantile(lat[k], 0.9).toFixed(2), cpu_ms_per_scrape: +((cpu[k] * TICK_S * 1000) / PAIRS).toFixed(2), series: counts[k] });
+const a = row('nettune');
+const b = row('node_exporter');
+console.log(`bench/exporter: ${PAIRS} alternating scrape pairs on loopback (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
+console.log('                   median ms   p90 ms   CPU ms/scrape   series');
+for (const [k, r] of [['nettune', a], ['node_exporter', b]]) console.log(`${k.padEnd(18)} ${String(r.median_ms).padStart(9)} ${String(r.p90_ms).padStart(8)} ${String(r.cpu_ms_per_scrape).padStart(15)} ${String(r.series).padStart(8)}`);
+console.log(`ratio nettune/node_exporter: latency ${(a.median_ms / b.median_ms).toFixed(2)}×, CPU ${(a.cpu_ms_per_scrape / b.cpu_ms_per_scrape).toFixed(2)}×, series ${(a.series / b.series).toFixed(2)}×`);
+
+// Load: SCRAPERS concurrent loops for LOAD_S seconds against nettune.
+const rssStart = rssKiB(pids.nettune);
+const end = Date.now() + LOAD_S * 1000;
+let ok = 0;
+let failed = 0;
+const errors = new Map();
+await Promise.all(
+  Array.from({ length: SCRAPERS }, async () => {
+    while (Date.now() < end) {
+      const r = await get(urls.nettune);
+      if (r.ok) ok++;
+      else {
+        failed++;
+        errors.set(r.error ?? 'status', (errors.get(r.error ?? 'status') ?? 0) + 1);
+      }
+    }
+  }),
+);
+const rssEnd = rssKiB(pids.nettune);
+console.log(`load: ${SCRAPERS} concurrent scrapers for ${LOAD_S} s: ${ok} scrapes ok, ${failed} failed${failed ? ` (${[...errors].map(([e, n]) => `${e}: ${n}`).join(', ')})` : ''}; nettune RSS ${(rssStart / 1024).toFixed(1)} MiB at start, ${(rssEnd / 1024).toFixed(1)} MiB at end`);
+stopAll();
+process.exit(failed ? 1 : 0);
