@@ -311,7 +311,8 @@ export async function runExperiment(def: ExperimentDef, o: RunOptions): Promise<
       return { arm: arm.key, label: arm.label, ...c, claim: j === 0 ? checkClaim(c, def.expect, def.metric.higher_is_better) : { outcome: 'not shown' as const, text: `the claim is about B; ${arm.key} is only compared with A` }, notes };
     });
     const notes = [...def.notes];
-    if (link !== def.link) notes.push(`Link overridden from the command line (built-in: ${JSON.stringify(def.link)}).`);
+    const sameLink = (Object.keys(def.link) as (keyof typeof def.link)[]).every((k) => link[k] === def.link[k]);
+    if (!sameLink) notes.push(`Link overridden from the command line (built-in: ${JSON.stringify(def.link)}).`);
     for (const a of armResults) if (a.censored) notes.push(`${a.key}: ${a.censored} of ${a.samples.length} runs reached the time limit (recorded at the limit; the true value is larger).`);
     for (const a of armResults) if (a.not_settable.length) notes.push(`${a.key} (${a.label}): not settable inside a lab namespace (global knobs), left at the host's value: ${a.not_settable.join(', ')}.`);
     for (const [i, a] of inputs.entries()) for (const n of a.notes?.() ?? []) notes.push(`${keys[i]} (${a.label}): ${n}`);

@@ -88,7 +88,7 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     reps: 4,
     expect: 'b-better',
     topologies: ['pair', 'router'],
-    notes: ['B is what `nettune plan --workload throughput --link 1gbit --rtt 100ms` proposes for tcp_rmem/tcp_wmem (2 × BDP, power of two).', 'Slow start at 100 ms takes seconds: the first 3 s of each run are omitted (iperf3 --omit).', 'With BBR (this kernel\'s default) each run shows one ProbeRTT dip about 10 s into the flow, which costs a few per cent of the 10 s average.'],
+    notes: ['B is what `nettune plan --workload throughput` proposes for tcp_rmem/tcp_wmem on the lab\'s link (2 × BDP, 4 × BDP when the link has loss, rounded up to a power of two).', 'Slow start on a long path takes seconds: the first 3 s of each run are omitted (iperf3 --omit).', 'With BBR (this kernel\'s default) each run shows one ProbeRTT dip about 10 s into the flow, which costs a few per cent of the 10 s average.'],
   },
   {
     name: 'bbr-vs-cubic-loss',
