@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // bench/probe: wall time of `./nettune probe --json` against bench/probe-baseline.sh, the shell
-// script that collects the same data with the tools the probe replaces (sysctl -a, cat /proc/net/*,
+// script that collects the same data with the tools the probe replaces (sysctl, cat /proc/net/*,
 // ip -j, tc -j, ethtool), run alternately so both see the same machine noise. Prints both
-// medians and the ratio (target ≤ 2×), plus `sysctl -a` alone and the floor Node itself sets
-// (`node -e 0`) for context. Usage: bench/probe.mjs [pairs=20] (at least 15 for a reported ratio)
+// medians and the ratio (target ≤ 2×), plus the script's sysctl line alone and the floor Node
+// itself sets (`node -e 0`, and without NODE_EXTRA_CA_CERTS when that is set: Node 20 loads the
+// file at start-up, and ./nettune drops it) for context. Every case runs in the environment the
+// bench was started in. Usage: bench/probe.mjs [pairs=20] (at least 15 for a reported ratio)
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,15 +20,19 @@ if (!Number.isInteger(pairs) || pairs < 3 || pairs > 1000) {
 const SCRIPT = 'bench/probe-baseline.sh (shell)';
 const cases = {
   [SCRIPT]: ['/bin/sh', [join(root, 'bench', 'probe-baseline.sh')]],
-  'sysctl -a': ['sysctl', ['-a']],
+  'its sysctl line alone': ['sysctl', ['--deprecated', 'net', 'fs.file-max', 'fs.nr_open', 'fs.file-nr', 'vm.min_free_kbytes']],
   './nettune probe --json': [join(root, 'nettune'), ['probe', '--json']],
   'node dist/nettune.mjs probe --json': [process.execPath, [join(root, 'dist', 'nettune.mjs'), 'probe', '--json']],
   'node -e 0 (Node start-up floor)': [process.execPath, ['-e', '0']],
 };
+const NO_CA = 'node -e 0 without NODE_EXTRA_CA_CERTS';
+if (process.env.NODE_EXTRA_CA_CERTS !== undefined) cases[NO_CA] = [process.execPath, ['-e', '0'], { NODE_EXTRA_CA_CERTS: undefined }];
 
-function time([cmd, args]) {
+function time([cmd, args, envOver = {}]) {
+  const env = { ...process.env, NETTUNE_NO_INSTALL: '1', ...envOver };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, NETTUNE_NO_INSTALL: '1' } });
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'ignore'], env });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
   return ms;
@@ -48,7 +54,7 @@ for (let i = 0; i < pairs; i++) {
 const base = median(samples[SCRIPT]);
 console.log(`bench/probe: ${pairs} alternating runs each, medians`);
 for (const [k, xs] of Object.entries(samples)) {
-  console.log(`  ${k.padEnd(38)} ${median(xs).toFixed(1).padStart(7)} ms   ${(median(xs) / base).toFixed(2)}× the shell script`);
+  console.log(`  ${k.padEnd(40)} ${median(xs).toFixed(1).padStart(7)} ms   ${(median(xs) / base).toFixed(2)}× the shell script`);
 }
 const ratio = median(samples['./nettune probe --json']) / base;
 console.log(`ratio ./nettune probe --json / shell script: ${ratio.toFixed(2)} (target ≤ 2)`);
