@@ -5,10 +5,13 @@
 // into one document per command, or in which a command failed, is run again command by command,
 // so each error is recorded against its own command exactly as without batching.
 import type { ProbeError } from '../snapshot/schema.js';
-import { run } from '../sys/run.js';
+import { run, type RunOptions, type RunResult } from '../sys/run.js';
 import { parseJsonRows, type SnapshotParts } from './assemble.js';
 
 type Tool = readonly [string, string | null];
+
+/** How a command runs: run() itself, or a batch's runner with its shape (src/probe/batch.ts). */
+export type Exec = (file: string, args: readonly string[], opts?: Pick<RunOptions, 'timeoutMs' | 'input'>) => Promise<RunResult>;
 
 /** Runs `ip -j …` / `tc -j …` and returns the parsed array, or records why not. */
 export async function jsonCommand(
@@ -17,12 +20,13 @@ export async function jsonCommand(
   section: string,
   errors: ProbeError[],
   textFallback?: (text: string) => unknown[] | null,
+  exec: Exec = run,
 ): Promise<unknown[]> {
   if (!tool) {
     errors.push({ section, source: `${name} ${args.join(' ')}`, message: `${name}: not installed` });
     return [];
   }
-  const res = await run(tool, args, { timeoutMs: 10_000 });
+  const res = await exec(tool, args, { timeoutMs: 10_000 });
   const source = `${tool} ${args.join(' ')}`;
   if (!res.ok) {
     errors.push({ section, source, message: res.error ?? 'failed' });
@@ -85,13 +89,13 @@ interface BatchCommand {
 
 /** One `ip <global> -j -batch -` for `commands` (all but the last must print JSON), or each on
  *  its own when the batch cannot be trusted. */
-async function ipBatch(ip: Tool, global: string[], commands: BatchCommand[], errors: ProbeError[]): Promise<unknown[][]> {
-  const one = (): Promise<unknown[][]> => Promise.all(commands.map((c) => jsonCommand(ip, c.args, c.section, errors, c.textFallback)));
+async function ipBatch(ip: Tool, global: string[], commands: BatchCommand[], errors: ProbeError[], exec: Exec): Promise<unknown[][]> {
+  const one = (): Promise<unknown[][]> => Promise.all(commands.map((c) => jsonCommand(ip, c.args, c.section, errors, c.textFallback, exec)));
   const tool = ip[1];
   if (!tool) return one();
   // The batch lines: each command without its global options (-j and the family go on the run).
   const lines = commands.map((c) => c.args.filter((a) => !['-j', ...global].includes(a)).join(' '));
-  const res = await run(tool, [...global, '-j', '-batch', '-'], { timeoutMs: 10_000, input: `${lines.join('\n')}\n` });
+  const res = await exec(tool, [...global, '-j', '-batch', '-'], { timeoutMs: 10_000, input: `${lines.join('\n')}\n` });
   const split = res.ok && res.stderr.trim() === '' ? splitDocuments(res.stdout, commands.length - 1) : null;
   if (!split) return one();
   const texts = [...split.docs, split.rest];
@@ -102,10 +106,12 @@ async function ipBatch(ip: Tool, global: string[], commands: BatchCommand[], err
  *  Snapshot parts routes, rules and MPTCP. */
 export type IpTcOutputs = { ipAddr: unknown[]; qdiscs: unknown[] } & Pick<SnapshotParts, 'routes4' | 'routes6' | 'rules4' | 'rules6' | 'mptcpEndpoints' | 'mptcpLimits'>;
 
-/** Starts the ip and tc commands; `ipAddr` resolves first so ethtool can start on what it says. */
-export function startIpTc(ip: Tool, tc: Tool, errors: ProbeError[]): { ipAddr: Promise<unknown[]>; all: Promise<IpTcOutputs> } {
-  const ipAddr = jsonCommand(ip, ['-j', '-d', 'addr', 'show'], 'links', errors);
-  const qdiscs = jsonCommand(tc, ['-j', 'qdisc', 'show'], 'links.qdisc', errors);
+/** `ip -j -d addr show`, first and alone: ethtool's questions depend on what it says. */
+export const startIpAddr = (ip: Tool, errors: ProbeError[]): Promise<unknown[]> => jsonCommand(ip, ['-j', '-d', 'addr', 'show'], 'links', errors);
+
+/** Starts the other ip and tc commands (through `exec`, a batch's runner in the probe). */
+export function startIpTc(ip: Tool, tc: Tool, errors: ProbeError[], ipAddr: Promise<unknown[]>, exec: Exec = run): Promise<IpTcOutputs> {
+  const qdiscs = jsonCommand(tc, ['-j', 'qdisc', 'show'], 'links.qdisc', errors, undefined, exec);
   const v4 = ipBatch(
     ip,
     ['-4'],
@@ -117,6 +123,7 @@ export function startIpTc(ip: Tool, tc: Tool, errors: ProbeError[]): { ipAddr: P
       { args: ['-j', 'mptcp', 'limits', 'show'], section: 'mptcp', textFallback: parseWordPairs },
     ],
     errors,
+    exec,
   );
   const v6 = ipBatch(
     ip,
@@ -126,8 +133,9 @@ export function startIpTc(ip: Tool, tc: Tool, errors: ProbeError[]): { ipAddr: P
       { args: ['-j', '-6', 'rule', 'show'], section: 'rules' },
     ],
     errors,
+    exec,
   );
-  const all = Promise.all([ipAddr, qdiscs, v4, v6]).then(([a, q, [routes4, rules4, mptcpEndpoints, mptcpLimits], [routes6, rules6]]) => ({
+  return Promise.all([ipAddr, qdiscs, v4, v6]).then(([a, q, [routes4, rules4, mptcpEndpoints, mptcpLimits], [routes6, rules6]]) => ({
     ipAddr: a,
     qdiscs: q,
     routes4: routes4 ?? [],
@@ -137,5 +145,4 @@ export function startIpTc(ip: Tool, tc: Tool, errors: ProbeError[]): { ipAddr: P
     mptcpEndpoints: mptcpEndpoints ?? [],
     mptcpLimits: mptcpLimits ?? [],
   }));
-  return { ipAddr, all };
 }

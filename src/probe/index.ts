@@ -5,7 +5,9 @@ import { hostname } from 'node:os';
 import type { EthtoolInfo, ProbeError, Snapshot } from '../snapshot/schema.js';
 import { which } from '../sys/tools.js';
 import { assembleSnapshot } from './assemble.js';
-import { startIpTc } from './commands.js';
+import type { RunResult } from '../sys/run.js';
+import { batchRunner } from './batch.js';
+import { startIpAddr, startIpTc } from './commands.js';
 import { buildLinks, hasChannels, linkKinds, listDevices, probeEthtool, readQueues } from './links.js';
 import {
   type Parsed,
@@ -16,7 +18,7 @@ import {
   parseSockstat,
   parseSoftnet,
 } from './parse-proc.js';
-import { readSysctls } from './sysctl.js';
+import { classifySysctls, modesFromFind, SPECIAL_MODES_FIND, statMode, walkSysctls } from './sysctl.js';
 
 export interface ProbeOptions {
   /** Name to record for the namespace we run in (set by the --netns re-exec). */
@@ -89,22 +91,12 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
   const ethtool = which('ethtool');
   if (!ethtool) errors.push({ section: 'links.ethtool', source: 'ethtool', message: 'ethtool: not installed (offloads, rings, coalescing, channels, RSS not probed)' });
 
-  // Start the external commands first; the file reads below run while they do. ethtool starts
-  // once ip has said what each device is (kinds without channels are not asked, see links.ts).
+  // The external commands run while this thread reads /proc: `ip addr` first and alone (ethtool's
+  // questions depend on the kinds it names; kinds without channels are not asked, links.ts), then
+  // tc, the other ip commands, every ethtool query and the find(1) that gives the sysctl modes as
+  // one batch (batch.ts: one Node spawn instead of a dozen, each of which blocks this thread).
   const devices = listDevices();
-  const commands = startIpTc(ip, tc, errors);
-  const ethtoolRuns = new Map<string, Promise<EthtoolInfo>>();
-  if (ethtool) {
-    const kinds = linkKinds(await commands.ipAddr);
-    for (const dev of devices) {
-      const physical = existsSync(`/sys/class/net/${dev}/device`);
-      ethtoolRuns.set(dev, probeEthtool(ethtool, dev, { physical, rxQueues: readQueues(dev).rx, channels: hasChannels(kinds.get(dev)) }, errors));
-    }
-  }
-
-  const sys = readSysctls();
-  errors.push(...sys.errors);
-  const sysctl = sys.values;
+  const ipAddr = startIpAddr(ip, errors);
   const counters: Snapshot['counters'] = {
     snmp: readParsed('/proc/net/snmp', 'counters.snmp', parseHeaderValuePairs, errors) ?? {},
     snmp6: readParsed('/proc/net/snmp6', 'counters.snmp6', parseSnmp6, errors) ?? {},
@@ -113,6 +105,26 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
     sockstat6: readParsed('/proc/net/sockstat6', 'counters.sockstat6', parseSockstat, errors) ?? {},
     softnet: readParsed('/proc/net/softnet_stat', 'counters.softnet', parseSoftnet, errors) ?? [],
   };
+  const kinds = linkKinds(await ipAddr);
+  const batch = batchRunner();
+  const commands = startIpTc(ip, tc, errors, ipAddr, batch.run);
+  const ethtoolRuns = new Map<string, Promise<EthtoolInfo>>();
+  if (ethtool) {
+    const exec = (args: string[]): Promise<RunResult> => batch.run(ethtool, args, { timeoutMs: 5000 });
+    for (const dev of devices) {
+      const physical = existsSync(`/sys/class/net/${dev}/device`);
+      ethtoolRuns.set(dev, probeEthtool(exec, dev, { physical, rxQueues: readQueues(dev).rx, channels: hasChannels(kinds.get(dev)) }, errors));
+    }
+  }
+  const find = which('find');
+  const modes = find ? batch.run(find, SPECIAL_MODES_FIND(), { timeoutMs: 10_000 }) : null;
+  batch.flush();
+
+  const walked = walkSysctls();
+  const modeRes = await modes;
+  const sys = classifySysctls(walked.reads, (modeRes?.ok ? modesFromFind(modeRes.stdout) : null) ?? statMode);
+  errors.push(...walked.errors, ...sys.errors);
+  const sysctl = sys.values;
 
   const meminfo = readParsed('/proc/meminfo', 'memory', parseMeminfo, errors) ?? {};
   const cpuList = readTrim('/sys/devices/system/cpu/online', 'cpus', errors) ?? '';
@@ -129,10 +141,10 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
     // not allowed to look at pid 1 (not root): leave unknown
   }
 
-  const { ipAddr, qdiscs, routes4, routes6, rules4, rules6, mptcpEndpoints, mptcpLimits } = await commands.all;
+  const { ipAddr: ipRows, qdiscs, routes4, routes6, rules4, rules6, mptcpEndpoints, mptcpLimits } = await commands;
   const ethtoolInfo = new Map<string, EthtoolInfo>();
   for (const [dev, p] of ethtoolRuns) ethtoolInfo.set(dev, await p);
-  const links = buildLinks({ devices, ipAddr, qdiscs, ethtool: ethtoolInfo }, errors);
+  const links = buildLinks({ devices, ipAddr: ipRows, qdiscs, ethtool: ethtoolInfo }, errors);
 
   return assembleSnapshot({
     takenAt,

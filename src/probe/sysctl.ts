@@ -29,19 +29,28 @@ export const SECRET_KEYS: readonly RegExp[] = [/^net\.ipv4\.tcp_fastopen_key$/, 
 export const isSecret = (key: string, mode: number | null): boolean =>
   SECRET_KEYS.some((re) => re.test(key)) || (mode !== null && (mode & 0o400) !== 0 && (mode & 0o044) === 0);
 
-/** How a secret stands without its value: 'unset' when the kernel has none (EIO). */
-function redaction(path: string): SysctlRedaction {
-  try {
-    readFileSync(path); // the value is read to learn whether there is one, and dropped at once
-    return 'secret';
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EIO' ? 'unset' : 'secret';
-  }
+/** One file the walk read (its value, or why not), before its mode says what it is. */
+export interface SysctlRead {
+  key: string;
+  path: string;
+  text: string | null;
+  err: NodeJS.ErrnoException | null;
 }
 
-export function readSysctls(root = '/proc/sys'): { values: Record<string, string>; redacted: Record<string, SysctlRedaction>; errors: ProbeError[] } {
-  const values: Record<string, string> = {};
-  const redacted: Record<string, SysctlRedaction> = {};
+/** A file's mode (null when it cannot be stat'ed): statSync, or (the probe) one find(1) over the
+ *  tree in the probe's command batch. */
+export type ModeOf = (path: string) => number | null;
+export const statMode: ModeOf = (path) => {
+  try {
+    return statSync(path).mode;
+  } catch {
+    return null; // reported by the read
+  }
+};
+
+/** Walks `root`/net and reads every file (one readFileSync each, no stat: the modes come after). */
+export function walkSysctls(root = '/proc/sys'): { reads: SysctlRead[]; errors: ProbeError[] } {
+  const reads: SysctlRead[] = [];
   const errors: ProbeError[] = [];
   const walk = (dir: string, prefix: string): void => {
     let entries;
@@ -52,40 +61,40 @@ export function readSysctls(root = '/proc/sys'): { values: Record<string, string
       return;
     }
     for (const ent of entries) {
-      const path = join(dir, ent.name);
-      const key = `${prefix}.${segment(ent.name)}`;
+      const path = `${dir}/${ent.name}`;
+      const key = `${prefix}.${ent.name.includes('.') ? segment(ent.name) : ent.name}`;
       if (ent.isDirectory()) walk(path, key);
-      else readOne(path, key);
-    }
-  };
-  const readOne = (path: string, key: string): void => {
-    let mode: number | null = null;
-    try {
-      mode = statSync(path).mode;
-    } catch {
-      mode = null; // reported by the read below
-    }
-    if (mode !== null && (mode & 0o444) === 0) return; // write-only trigger (route.flush), not a value
-    if (isSecret(key, mode)) {
-      redacted[key] = redaction(path);
-      return;
-    }
-    try {
-      values[key] = normaliseValue(readFileSync(path, 'utf8'));
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'EACCES' || e.code === 'EPERM') {
+      else {
         try {
-          if ((statSync(path).mode & 0o444) === 0) return; // write-only trigger, not a value
-        } catch {
-          // fall through and report
+          reads.push({ key, path, text: readFileSync(path, 'utf8'), err: null });
+        } catch (err) {
+          reads.push({ key, path, text: null, err: err as NodeJS.ErrnoException });
         }
       }
-      const why = e.code === 'EIO' ? 'EIO (the kernel has no value to show, e.g. an unset stable_secret)' : (e.code ?? e.message);
-      errors.push({ section: 'sysctl', source: path, message: `${key}: ${why}` });
     }
   };
   walk(join(root, 'net'), 'net');
+  return { reads, errors };
+}
+
+/** What each read is by its file's mode: a write-only trigger (route.flush) is no value, as
+ *  `sysctl -a` has it; a secret is listed in `redacted` ('unset' when the read found no value,
+ *  EIO), its text dropped; anything else is a value, or an error entry when it could not be read. */
+export function classifySysctls(reads: readonly SysctlRead[], modeOf: ModeOf, root = '/proc/sys'): { values: Record<string, string>; redacted: Record<string, SysctlRedaction>; errors: ProbeError[] } {
+  const values: Record<string, string> = {};
+  const redacted: Record<string, SysctlRedaction> = {};
+  const errors: ProbeError[] = [];
+  for (const { key, path, text, err } of reads) {
+    const mode = modeOf(path);
+    if (mode !== null && (mode & 0o444) === 0) continue;
+    if (isSecret(key, mode)) redacted[key] = err?.code === 'EIO' ? 'unset' : 'secret';
+    else if (text !== null) values[key] = normaliseValue(text);
+    else {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'EIO' ? 'EIO (the kernel has no value to show, e.g. an unset stable_secret)' : (e.code ?? e.message);
+      errors.push({ section: 'sysctl', source: path, message: `${key}: ${why}` });
+    }
+  }
   for (const key of EXTRA_SYSCTLS) {
     try {
       values[key] = normaliseValue(readFileSync(keyToPath(key, root), 'utf8'));
@@ -94,6 +103,27 @@ export function readSysctls(root = '/proc/sys'): { values: Record<string, string
     }
   }
   return { values, redacted, errors };
+}
+
+/** The find(1) arguments that list, with their modes, the files under `root`/net whose mode
+ *  matters (write-only, or readable by the owner alone), and the ModeOf its output gives: every
+ *  file it does not list is readable by all. null when the output is not such a list. */
+export const SPECIAL_MODES_FIND = (root = '/proc/sys'): string[] => [join(root, 'net'), '-type', 'f', '(', '!', '-perm', '/0444', '-o', '(', '-perm', '-0400', '!', '-perm', '/0044', ')', ')', '-printf', '%m %p\n'];
+export function modesFromFind(out: string): ModeOf | null {
+  const special = new Map<string, number>();
+  for (const line of out.split('\n')) {
+    if (line === '') continue;
+    const m = /^([0-7]{1,4}) (\/.+)$/.exec(line);
+    if (!m?.[1] || !m[2]) return null;
+    special.set(m[2], parseInt(m[1], 8));
+  }
+  return (path) => special.get(path) ?? 0o444;
+}
+
+export function readSysctls(root = '/proc/sys', modeOf: ModeOf = statMode): { values: Record<string, string>; redacted: Record<string, SysctlRedaction>; errors: ProbeError[] } {
+  const walked = walkSysctls(root);
+  const out = classifySysctls(walked.reads, modeOf, root);
+  return { ...out, errors: [...walked.errors, ...out.errors] };
 }
 
 /** One key read live (for knobs outside the Snapshot, e.g. kernel.* in a sysctl.d file):
