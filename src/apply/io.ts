@@ -4,10 +4,11 @@ import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { keyToPath, normaliseValue } from '../probe/sysctl.js';
 import { parseFeaturesText, parseMaxCurrent, parseCoalesce } from '../probe/parse-ethtool.js';
 import { validIfname } from '../sys/names.js';
-import { run } from '../sys/run.js';
+import { run, type RunResult } from '../sys/run.js';
 import { requireTool } from '../sys/tools.js';
 import { ABSENT, readDir, readFileMeta, writeDir, writeFileMeta, writePersisted } from './file-state.js';
 import type { Target } from './journal.js';
+import { isNicGroup, readNic, writeNic } from './kind-nic.js';
 import { parseSysfsPath, sysfsResolvedProblem } from './sysfs-path.js';
 
 /** ethtool -K short names → the feature names ethtool -k prints. */
@@ -42,16 +43,22 @@ export interface SystemIO {
 
 const tool = requireTool;
 
+/** Runs a command in the namespace (ip netns exec) or here; the result, not an exception. */
+function execResult(netns: string | null, cmd: string, args: string[], input?: string): Promise<RunResult> {
+  const [file, argv] = netns ? [tool('ip'), ['netns', 'exec', netns, tool(cmd), ...args]] : [tool(cmd), args];
+  return run(file, argv, { timeoutMs: 15_000, ...(input !== undefined ? { input } : {}) });
+}
+
 /** Runs a command in the namespace (ip netns exec) or here. */
 async function exec(netns: string | null, cmd: string, args: string[], input?: string): Promise<string> {
-  const [file, argv] = netns ? [tool('ip'), ['netns', 'exec', netns, tool(cmd), ...args]] : [tool(cmd), args];
-  const r = await run(file, argv, { timeoutMs: 15_000, ...(input !== undefined ? { input } : {}) });
+  const r = await execResult(netns, cmd, args, input);
   if (!r.ok) throw new Error(r.stderr.trim().split('\n')[0] || r.error || `${cmd} failed`);
   return r.stdout;
 }
 
 async function readEthtool(netns: string | null, t: Extract<Target, { kind: 'ethtool' }>): Promise<string | null> {
   validIfname(t.device);
+  if (isNicGroup(t.group)) return readNic((args) => execResult(netns, 'ethtool', args), { device: t.device, group: t.group, setting: t.setting });
   let text: string;
   try {
     text = await exec(netns, 'ethtool', [ETHTOOL_GET[t.group], t.device]);
@@ -167,7 +174,8 @@ export function systemIO(netns: string | null): SystemIO {
         case 'ethtool':
           if (value === null) throw new Error('cannot remove an ethtool setting');
           validIfname(t.device);
-          await exec(netns, 'ethtool', [ETHTOOL_SET[t.group], t.device, t.setting, value]);
+          if (isNicGroup(t.group)) await writeNic((args) => execResult(netns, 'ethtool', args), { device: t.device, group: t.group, setting: t.setting }, value);
+          else await exec(netns, 'ethtool', [ETHTOOL_SET[t.group], t.device, t.setting, value]);
           return;
         case 'sysfs':
         {

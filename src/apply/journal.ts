@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type BetterSqlite3 from 'better-sqlite3';
 import { z } from 'zod';
+import { ETHTOOL_GROUPS } from '../plan/types.js';
 import { environmentError } from '../sys/errors.js';
 import { ensureStateDir, journalPath } from './state.js';
 
@@ -32,7 +33,7 @@ export const IN_EFFECT: readonly TxStatus[] = ['applied', 'confirmed', 'awaiting
 /** What one step changes: a sysctl key, an ethtool setting, a sysfs file, or the persisted file. */
 export const targetSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('sysctl'), key: z.string() }),
-  z.object({ kind: z.literal('ethtool'), device: z.string(), group: z.enum(['features', 'rings', 'channels', 'coalesce']), setting: z.string() }),
+  z.object({ kind: z.literal('ethtool'), device: z.string(), group: z.enum(ETHTOOL_GROUPS), setting: z.string() }),
   z.object({ kind: z.literal('sysfs'), path: z.string() }),
   z.object({ kind: z.literal('file'), path: z.string() }),
   /** Mode and owner of a persisted file; and a directory the transaction created (src/apply/file-state.ts). */

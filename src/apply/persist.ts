@@ -3,6 +3,7 @@
 import { dirname, join } from 'node:path';
 import { validIfname, validNetns } from '../sys/names.js';
 import { VERSION } from '../version.js';
+import { isNicGroup, nicArgs, recogniseNicArgs, type NicGroup } from './kind-nic.js';
 import { parseSysfsPath } from './sysfs-path.js';
 import { parseExec, renderExec } from './systemd-exec.js';
 
@@ -100,20 +101,27 @@ const ETHTOOL_FLAGS = { features: '-K', rings: '-G', channels: '-L', coalesce: '
 const SETTING = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const VALUE = /^[A-Za-z0-9,]{1,256}$/;
 
-export type NicTarget = { kind: 'ethtool'; device: string; group: keyof typeof ETHTOOL_FLAGS; setting: string } | { kind: 'sysfs'; path: string };
+export type NicTarget = { kind: 'ethtool'; device: string; group: keyof typeof ETHTOOL_FLAGS | NicGroup; setting: string } | { kind: 'sysfs'; path: string };
 
 const nsPrefix = (netns: string | null): string[] => (netns ? [IP, 'netns', 'exec', validNetns(netns)] : []);
 
 /** One boot-time write; throws (a bug upstream: validation comes first) on anything that is not a
  *  valid device, setting, sysfs path or value. */
 export function nicLine(t: NicTarget, value: string, netns: string | null, comment: string): NicLine {
-  if (!VALUE.test(value)) throw new Error(`refusing to persist the value ${JSON.stringify(value)}`);
   if (t.kind === 'ethtool') {
+    const group = t.group;
+    if (isNicGroup(group)) {
+      // flow hash and indirection: kind-nic.ts checks the value and builds the arguments (-N/-X)
+      const args = nicArgs({ device: t.device, group, setting: t.setting }, value);
+      return { id: `${netns ?? ''} ${t.device} ${args[0] ?? ''}${group === 'flow-hash' ? ` ${t.setting}` : ''}`, argv: [...nsPrefix(netns), ETHTOOL, ...args], comment: oneLine(comment) };
+    }
+    if (!VALUE.test(value)) throw new Error(`refusing to persist the value ${JSON.stringify(value)}`);
     validIfname(t.device);
     if (!SETTING.test(t.setting)) throw new Error(`refusing to persist the ethtool setting ${JSON.stringify(t.setting)}`);
-    const flag = ETHTOOL_FLAGS[t.group];
+    const flag = ETHTOOL_FLAGS[group];
     return { id: `${netns ?? ''} ${t.device} ${flag} ${t.setting}`, argv: [...nsPrefix(netns), ETHTOOL, flag, t.device, t.setting, value], comment: oneLine(comment) };
   }
+  if (!VALUE.test(value)) throw new Error(`refusing to persist the value ${JSON.stringify(value)}`);
   const parsed = parseSysfsPath(t.path);
   if (typeof parsed === 'string') throw new Error(parsed);
   return { id: `${netns ?? ''} ${t.path}`, argv: [...nsPrefix(netns), SH, ...SYSFS_WRITER, t.path, value], comment: oneLine(comment) };
@@ -130,6 +138,8 @@ function recognise(argv: readonly string[], comment: string): NicLine | null {
     rest = rest.slice(4);
   }
   try {
+    const nic = rest[0] === ETHTOOL ? recogniseNicArgs(rest.slice(1)) : null;
+    if (nic) return nicLine({ kind: 'ethtool', ...nic.target }, nic.value, netns, comment);
     if (rest[0] === ETHTOOL && rest.length === 5) {
       const group = (Object.keys(ETHTOOL_FLAGS) as (keyof typeof ETHTOOL_FLAGS)[]).find((g) => ETHTOOL_FLAGS[g] === rest[1]);
       if (group) return nicLine({ kind: 'ethtool', device: rest[2] ?? '', group, setting: rest[3] ?? '' }, rest[4] ?? '', netns, comment);
@@ -178,7 +188,7 @@ export function renderNicUnit(previous: readonly NicLine[], now: readonly NicLin
     `#   systemctl enable ${NIC_UNIT_NAME}`,
     `# Undo with: nettune rollback ${tx}`,
     '[Unit]',
-    'Description=nettune NIC settings (offloads, rings, channels, coalescing, RPS/XPS)',
+    'Description=nettune NIC settings (offloads, rings, channels, coalescing, RSS flow hashing and indirection, RPS/XPS)',
     'After=network-pre.target',
     'Wants=network-pre.target',
     'Before=network.target',

@@ -1,10 +1,11 @@
 // Everything apply checks before it takes the lock or writes anything: values against the catalog,
 // keys against the kernel, knobs against the namespace, NIC settings against the device.
 import { findEntry, validateSysctlValue } from '../catalog/index.js';
-import type { PlanChange } from '../plan/types.js';
+import { ETHTOOL_GROUPS, type PlanChange } from '../plan/types.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { IFNAME } from '../sys/names.js';
 import { featureOf, targetLabel } from './io.js';
+import { checkNicChange, isNicGroup, ringsAfter } from './kind-nic.js';
 import type { Target } from './journal.js';
 import { parseSysfsPath } from './sysfs-path.js';
 import type { TxChange } from './transaction.js';
@@ -85,6 +86,15 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
         out.errors.push(`ethtool ${c.device}: no such device`);
         continue;
       }
+      const group = c.group;
+      if (isNicGroup(group)) {
+        const earlier = out.changes.flatMap((x) => (x.target.kind === 'ethtool' && x.target.device === c.device && x.target.group === 'channels' ? [{ setting: x.target.setting, to: x.to }] : []));
+        const r = checkNicChange(link, group, c.setting, c.to, ringsAfter(link, earlier));
+        if (r.ok) out.changes.push({ target, to: r.to, reason, source });
+        else if ('skip' in r) out.skipped.push({ target: `${c.device} ${group} ${c.setting}`, reason: r.skip });
+        else out.errors.push(r.error);
+        continue;
+      }
       if (c.group === 'features') {
         const f = featureOf(link.ethtool?.features, c.setting);
         if (!['on', 'off'].includes(c.to)) out.errors.push(`ethtool ${c.device} ${c.setting}: on or off, not ${c.to}`);
@@ -122,8 +132,9 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
   return out;
 }
 
-/** Parses `--set` arguments: key=value for sysctls, ethtool:DEV:GROUP:SETTING=VALUE,
- *  sysfs:/sys/class/net/…=VALUE. */
+/** Parses `--set` arguments: key=value for sysctls, ethtool:DEV:GROUP:SETTING=VALUE (GROUP also
+ *  flow-hash with SETTING a flow type: ethtool:eth0:flow-hash:tcp4=sdfn, and indirection:
+ *  ethtool:eth0:indirection:table=equal 4), sysfs:/sys/class/net/…=VALUE. */
 export function parseSet(arg: string): PlanChange | string {
   const eq = arg.indexOf('=');
   if (eq <= 0) return `--set ${arg}: expected key=value`;
@@ -134,9 +145,9 @@ export function parseSet(arg: string): PlanChange | string {
   if (value === '') return `--set ${arg}: empty value`;
   if (left.startsWith('ethtool:')) {
     const [, device, group, setting] = left.split(':');
-    if (!device || !setting || !['features', 'rings', 'channels', 'coalesce'].includes(group ?? ''))
-      return `--set ${arg}: expected ethtool:DEVICE:features|rings|channels|coalesce:SETTING=VALUE`;
-    return { kind: 'ethtool', device, group: group as 'features', setting, from: null, to: value };
+    const g = ETHTOOL_GROUPS.find((x) => x === group);
+    if (!device || !setting || !g) return `--set ${arg}: expected ethtool:DEVICE:${ETHTOOL_GROUPS.join('|')}:SETTING=VALUE`;
+    return { kind: 'ethtool', device, group: g, setting, from: null, to: value };
   }
   if (left.startsWith('sysfs:')) return { kind: 'sysfs', path: left.slice(6), from: null, to: value };
   const key = left.includes('.') ? left : left.replace(/\//g, '.');

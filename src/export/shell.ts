@@ -4,6 +4,7 @@
 // write first. Every device, key, path and value is a single-quoted literal: no data is ever
 // part of the script's code.
 import { FEATURE_NAMES } from '../apply/io.js';
+import { FLOW_HASH_FIELDS, isNicGroup, nicArgs } from '../apply/kind-nic.js';
 import { usageError } from '../sys/errors.js';
 import { changeId } from './source.js';
 import { generatedBy, oneLine, SCOPE_TEXT, scopeOf } from './describe.js';
@@ -14,6 +15,9 @@ export const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** What `ethtool -g`/`-l` print for a setting (after "Current hardware settings:"). */
 const RING_LABEL: Readonly<Record<string, string>> = { rx: 'RX', 'rx-mini': 'RX Mini', 'rx-jumbo': 'RX Jumbo', tx: 'TX', other: 'Other', combined: 'Combined' };
+
+/** `ethtool -n IF rx-flow-hash FLOW` → letters in ethtool's order (src/apply/kind-nic.ts FLOW_HASH_FIELDS). */
+const FLOW_HASH_AWK = `NR > 1 { ${FLOW_HASH_FIELDS.map((f) => `if (index($0, "${f.field.replace(/ \[.*$/, '')}") == 1) s = s "${f.letter}"`).join('; ')} } END { print s }`;
 
 const PRELUDE = String.raw`set -eu
 PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
@@ -79,6 +83,13 @@ function line(c: ExportChange): string {
     case 'ethtool': {
       const label = shQuote(changeId(c));
       const [dev, set, to] = [shQuote(c.device), shQuote(c.setting), shQuote(c.to)];
+      if (isNicGroup(c.group)) {
+        // flow hash: ethtool -n's field lines as nettune's letters; the indirection table is not
+        // compared in sh (the script writes it), so it always counts as changed
+        const args = nicArgs({ device: c.device, group: c.group, setting: c.setting }, c.to).map(shQuote).join(' ');
+        const cur = c.group === 'flow-hash' ? `"$(ethtool -n ${dev} rx-flow-hash ${set} | awk ${shQuote(FLOW_HASH_AWK)})"` : shQuote('(not compared)');
+        return `nt_set ${label} ${cur} ${to} ethtool ${args}`;
+      }
       if (c.group === 'features') return `nt_set ${label} "$(nt_feature_get ${dev} ${shQuote(FEATURE_NAMES[c.setting] ?? c.setting)})" ${to} ethtool -K ${dev} ${set} ${to}`;
       if (c.group === 'coalesce') return `nt_set ${label} "$(nt_coalesce_get ${dev} ${set})" ${to} ethtool -C ${dev} ${set} ${to}`;
       const ring = RING_LABEL[c.setting];

@@ -4,6 +4,7 @@
 // coalescing, queue length, MTU: systemd.link(5) of systemd 252, Debian 12). Either carries the
 // settings at boot; what a .link file cannot say stays in the unit only.
 import { nicLine, renderNicUnit, NIC_UNIT_NAME } from '../apply/persist.js';
+import { isNicGroup } from '../apply/kind-nic.js';
 import { parseSysfsPath } from '../apply/sysfs-path.js';
 import { changeId } from './source.js';
 import { generatedBy, nicChanges, oneLine } from './describe.js';
@@ -64,6 +65,9 @@ function linkSetting(c: NicChange): { device: string; name: string; value: strin
     const name = typeof a === 'string' ? undefined : ATTRS[a.attr];
     return name && typeof a !== 'string' && /^\d+$/.test(c.to) ? { device: a.device, name, value: c.to } : null;
   }
+  // RSS flow hashing (-N) and the indirection table (-X): systemd.link(5) of systemd 252 has no
+  // setting for either (only queue counts, rings, offloads, coalescing): the unit carries them.
+  if (isNicGroup(c.group)) return null;
   if (c.group === 'features') {
     const name = FEATURES[c.setting];
     const v = bool(c.to);

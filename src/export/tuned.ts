@@ -3,6 +3,7 @@
 // names them) and [sysfs] for RPS/XPS and the other per-device attributes. tuned reads it with
 // Python's ConfigParser (delimiter '=', inline comments '#') and expands ${…}: values and paths
 // carrying '#', '$' or a leading '>'/'<' would change meaning there, so they are refused.
+import { isNicGroup } from '../apply/kind-nic.js';
 import { parseSysfsPath } from '../apply/sysfs-path.js';
 import { usageError } from '../sys/errors.js';
 import { changeId } from './source.js';
@@ -45,7 +46,12 @@ function netUnits(nics: readonly NicChange[], notes: string[]): { sections: stri
   for (const c of nics) {
     checkTunedText(changeId(c), c.to);
     if (c.kind === 'ethtool') {
-      const opt = NET_OPTION[c.group];
+      const group = c.group;
+      if (isNicGroup(group)) {
+        notes.push(`${changeId(c)} = ${c.to}: tuned's net plugin (features, ring, coalesce, channels, pause) has no RSS flow-hash or indirection option; not in the profile (export --format systemd carries it in the NIC unit)`);
+        continue;
+      }
+      const opt = NET_OPTION[group];
       if (opt !== 'features' && !NET_SETTINGS[opt].has(c.setting)) {
         notes.push(`${changeId(c)} = ${c.to}: tuned's net plugin has no ${opt} setting ${c.setting}; not in the profile`);
         continue;

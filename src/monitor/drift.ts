@@ -2,6 +2,7 @@
 // baseline (the last transaction in effect from the journal, or a plan file), one entry per
 // target: expected vs actual. The exporter (nettune_drift{key}), the dashboard and fleet drift
 // share this comparison; it only reads a Snapshot, never the host itself.
+import { snapshotNicValue } from '../apply/kind-nic.js';
 import { existsSync } from 'node:fs';
 import { findEntry } from '../catalog/index.js';
 import { kernelForm } from '../catalog/validate.js';
@@ -137,6 +138,9 @@ function liveValue(snap: Snapshot, t: DriftTarget): string | null | undefined {
           const v = e.coalesce?.[t.setting];
           return v === undefined ? (e.coalesce ? null : undefined) : v === null ? null : typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v);
         }
+        case 'flow-hash':
+        case 'indirection':
+          return snapshotNicValue(link, t.group, t.setting);
       }
       return undefined;
     }

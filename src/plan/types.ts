@@ -1,13 +1,17 @@
 // A proposed change, as audit rules suggest it and the planner/apply stages consume it.
 import { z } from 'zod';
+import { isNicGroup, nicCommand } from '../apply/kind-nic.js';
+
+export const ETHTOOL_GROUPS = ['features', 'rings', 'channels', 'coalesce', 'flow-hash', 'indirection'] as const;
 
 export const planChangeSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('sysctl'), key: z.string(), from: z.string().nullable(), to: z.string() }),
   z.object({
     kind: z.literal('ethtool'),
     device: z.string(),
-    /** features (-K), rings (-G), channels (-L), coalesce (-C) */
-    group: z.enum(['features', 'rings', 'channels', 'coalesce']),
+    /** features (-K), rings (-G), channels (-L), coalesce (-C), flow-hash (-N rx-flow-hash, setting: the
+     *  flow type), indirection (-X, setting: table); the last two: src/apply/kind-nic.ts */
+    group: z.enum(ETHTOOL_GROUPS),
     setting: z.string(),
     from: z.string().nullable(),
     to: z.string(),
@@ -38,6 +42,7 @@ export function changeCommand(c: PlanChange, netns: string | null = null): strin
     case 'sysctl':
       return `${prefix}sysctl -w ${c.key}=${c.to.includes(' ') ? `"${c.to}"` : c.to}`;
     case 'ethtool':
+      if (isNicGroup(c.group)) return `${prefix}${nicCommand({ device: c.device, group: c.group, setting: c.setting }, c.to)}`;
       return `${prefix}ethtool ${ETHTOOL_FLAG[c.group]} ${c.device} ${c.setting} ${c.to}`;
     case 'sysfs':
       return netns ? `echo ${c.to} | ip netns exec ${netns} tee ${c.path}` : `echo ${c.to} > ${c.path}`;
