@@ -113,6 +113,7 @@ export function renderResult(r: ExperimentResult): string {
     `${r.name}: ${r.claim}`,
     `  lab: ${Object.entries(r.lab).map(([k, v]) => `${k} ${v ?? '-'}`).join(', ')}`,
     table([['', 'ARM', 'SOURCE', 'MEDIAN', 'RANGE', 'SAMPLES'], ...arms.map((a) => [`  ${a.key}`, a.label, a.source ?? '-', a.samples.length ? fmt(r, a.median) : '—', range(a.samples), a.samples.map((s) => fmt(r, s)).join(', ')])]),
+    ...arms.filter((a) => a.counters).map((a) => `  ${a.key} counters (per run): ${Object.entries(a.counters ?? {}).map(([k, v]) => `${k} ${v.map((x) => Number(x.toPrecision(4))).join('/')}`).join(', ')}`),
     ...comparisonsOf(r).flatMap((c) => [
       `  ${c.arm} vs A: ${comparisonText(c)} (${r.metric.higher_is_better ? 'higher' : 'lower'} is better, minimum effect ${Number((c.min_effect * 100).toPrecision(3))} %) → ${c.verdict.toUpperCase()}`,
       `    claim: ${c.claim.outcome.toUpperCase()}: ${c.claim.text}`,

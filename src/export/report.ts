@@ -12,6 +12,7 @@ import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.j
 function experimentsFor(c: ExportChange): ExperimentDef[] {
   return EXPERIMENTS.filter((e) => {
     if (e.b === 'plan-buffers') return c.kind === 'sysctl' && /^net\.(ipv4\.tcp_[rw]mem|core\.[rw]mem_max)$/.test(c.key);
+    if (typeof e.b.changes === 'function') return e.b.kinds?.includes(c.kind) ?? false;
     const arms = e.b.changes === 'baseline' ? [] : Object.values(e.b.changes).flat();
     if (e.b.bench?.congestion) return c.kind === 'sysctl' && c.key === 'net.ipv4.tcp_congestion_control';
     return arms.some((a) => (a.kind === 'sysctl' && c.kind === 'sysctl' ? a.key === c.key : a.kind === 'ethtool' && c.kind === 'ethtool' ? a.setting === c.setting && a.group === c.group : false));

@@ -56,7 +56,7 @@ export function setChanges(pairs: readonly string[]): PlanChange[] {
 
 /** The workload the planner should plan for, from the experiment's benchmark. */
 export const workloadOf = (bench: BenchSpec): Workload =>
-  bench.kind === 'workload' ? bench.workload.plan_workload : bench.kind === 'throughput' ? 'throughput' : bench.kind === 'backlog' || bench.kind === 'crr' ? 'connections' : bench.kind === 'rr' || bench.kind === 'tfo' ? 'latency' : 'balanced';
+  bench.kind === 'workload' ? bench.workload.plan_workload : bench.kind === 'throughput' ? 'throughput' : bench.kind === 'backlog' || bench.kind === 'crr' || bench.kind === 'ct-full' || bench.kind === 'ct-crr' ? 'connections' : bench.kind === 'rr' || bench.kind === 'tfo' ? 'latency' : 'balanced';
 
 /** plan:auto: nettune's plan for the lab's link and the experiment's workload, computed in the
  *  lab's client namespace once it is up (sysctls only; both hosts). */

@@ -280,12 +280,14 @@ export interface RrBenchOptions {
   connections: number;
   size: number;
   max_transactions: number;
+  /** The server's port (default: a fresh one); fixed where a ruleset names it. */
+  port?: number;
 }
 
 /** Runs the generator's server and client as nettune processes in the lab namespaces. */
 export async function rrBench(o: RrBenchOptions, self: { node: string; script: string }): Promise<RrResult> {
   checkTarget(o.target);
-  const port = nextPort();
+  const port = o.port ?? nextPort();
   const serverArgs = [self.script, '__rr-server', String(port), String(o.size), String((o.duration_s + 30) * 1000)];
   const server = startProcess(...(o.serverNs ? ([tool('ip'), ['netns', 'exec', o.serverNs, self.node, ...serverArgs]] as [string, string[]]) : ([self.node, serverArgs] as [string, string[]])));
   try {

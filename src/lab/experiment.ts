@@ -24,6 +24,7 @@ import type { ArmSpec, ExperimentDef, Role } from './experiments.js';
 import { labDown, labRoute, labStatus, labUp, type LabState, type LinkEmulation, type Topology, validLabName } from './lab.js';
 import type { ArmResult, ComparisonResult, ExperimentResult } from './report.js';
 import { runWorkload } from './workload.js';
+import { ctCrrBench, ctFullBench, ctLab } from './ct-lab.js';
 import { checkClaim, compareArms, DEFAULT_MIN_EFFECT, median, percentiles } from './stats.js';
 
 export interface RunOptions {
@@ -81,6 +82,8 @@ async function applyArm(lab: LabState, changes: Changes, label: string, stateDir
 
 interface RepOutcome {
   value: number;
+  /** What the benchmark counted in this run (router counters, flows, connects). */
+  counters?: Record<string, number>;
   series?: { t: number; v: number }[];
   latencies?: number[];
   censored?: boolean;
@@ -127,6 +130,10 @@ async function runBench(def: ExperimentDef, lab: LabState, arm: ArmInput, o: Run
     }
     case 'workload':
       return { value: await runWorkload(b.workload, lab, o.log) };
+    case 'ct-full':
+      return ctFullBench(ctLab(lab), { ...b, duration_s: duration }, o.self);
+    case 'ct-crr':
+      return ctCrrBench(ctLab(lab), { ...b, duration_s: duration }, o.self);
   }
 }
 
@@ -159,6 +166,7 @@ export function toolsFor(def: ExperimentDef, arms: readonly ArmInput[]): string[
   if (b.kind === 'backlog' || b.kind === 'tfo' || b.kind === 'keepalive') tools.add('python3');
   if (b.kind === 'keepalive') tools.add('nft');
   if (b.kind === 'workload') tools.add('ss'); // the server's readiness: its namespace's sockets
+  if (b.kind === 'ct-full' || b.kind === 'ct-crr') for (const t of ['nft', 'conntrack', 'python3']) tools.add(t);
   const all = [def.setup, ...arms.map((a) => (typeof a.changes === 'object' && !('mirror' in a.changes) ? a.changes : undefined))];
   if (all.some((c) => c && Object.values(c).some((l) => l?.some((x) => x.kind === 'ethtool')))) tools.add('ethtool');
   return [...tools];
@@ -197,7 +205,7 @@ export function claimKeys(def: ExperimentDef): string[] {
   const keys = new Set<string>();
   for (const spec of [def.a, def.b]) {
     if (spec === 'plan-buffers') ['net.ipv4.tcp_rmem', 'net.ipv4.tcp_wmem'].forEach((k) => keys.add(k));
-    else if (spec.changes !== 'baseline') for (const list of Object.values(spec.changes)) for (const c of list ?? []) keys.add(targetId(c));
+    else if (spec.changes !== 'baseline' && typeof spec.changes !== 'function') for (const list of Object.values(spec.changes)) for (const c of list ?? []) keys.add(targetId(c));
   }
   return [...keys];
 }
@@ -248,11 +256,12 @@ export async function runExperiment(def: ExperimentDef, o: RunOptions): Promise<
       samples: number[];
       series: { t: number; v: number }[][];
       latencies: number[];
+      counters: Record<string, number[]>;
       settings: Record<string, string>;
       global: string[];
       censored: number;
     }
-    const out: ArmRecord[] = inputs.map(() => ({ samples: [], series: [], latencies: [], settings: {}, global: [], censored: 0 }));
+    const out: ArmRecord[] = inputs.map(() => ({ samples: [], series: [], latencies: [], counters: {}, settings: {}, global: [], censored: 0 }));
     const runOrder = interleave(inputs.length, reps);
     const failures: string[] = [];
     for (const [i, k] of runOrder.entries()) {
@@ -279,6 +288,7 @@ export async function runExperiment(def: ExperimentDef, o: RunOptions): Promise<
       if (r.series) rec.series.push(r.series);
       if (r.latencies) rec.latencies.push(...r.latencies.slice(0, 20_000));
       if (r.censored) rec.censored++;
+      for (const [name, v] of Object.entries(r.counters ?? {})) (rec.counters[name] ??= []).push(v);
       o.log(`  ${i + 1}/${runOrder.length} ${keys[k]} (${arm.label}): ${fmtValue(def, r.value)}${r.censored ? ' (limit reached)' : ''}`);
     }
     await haltIfStopping();
@@ -298,6 +308,7 @@ export async function runExperiment(def: ExperimentDef, o: RunOptions): Promise<
         not_settable: rec.global,
         ...(rec.series.length ? { series: rec.series } : {}),
         ...(rec.latencies.length ? { latencies_ms: rec.latencies } : {}),
+        ...(Object.keys(rec.counters).length ? { counters: rec.counters } : {}),
         ...(def.metric.unit === 'bit/s' && rec.samples.length ? { median_bps: m } : {}),
       };
     });

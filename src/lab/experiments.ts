@@ -2,6 +2,8 @@
 // Data only: the runner (experiment.ts) builds the lab, applies A and B through the apply stage,
 // runs the benchmark interleaved, and judges the difference.
 import type { PlanChange } from '../plan/types.js';
+import type { ArmContext, Changes } from './arms.js';
+import { CT_FULL_NOTES, NOTRACK_CRR_NOTES } from './ct-notes.js';
 import type { LinkEmulation, Topology } from './lab.js';
 import type { ClaimDirection } from './stats.js';
 import type { WorkloadSpec } from './workload.js';
@@ -13,7 +15,13 @@ export type BenchSpec =
   | { kind: 'keepalive'; limit_s: number }
   | { kind: 'tfo'; connections: number; duration_s: number }
   /** The user's own server and client (`experiment run workload`, src/lab/workload.ts). */
-  | { kind: 'workload'; workload: WorkloadSpec };
+  | { kind: 'workload'; workload: WorkloadSpec }
+  /** Through the router's stateful ruleset (src/lab/ct-lab.ts): a UDP flood of `fill` flows fills
+   *  a table of `limit` entries and goes on at `rate` flows/s for the run, while `connects` TCP
+   *  connects are tried (metric: the share that failed). */
+  | { kind: 'ct-full'; duration_s: number; limit: number; fill: number; rate: number; udp_port: number; tcp_port: number; connects: number; connect_timeout_ms: number }
+  /** crr through the router's stateful ruleset, on a fixed service port. */
+  | { kind: 'ct-crr'; duration_s: number; connections: number; size: number; port: number };
 
 export type Role = 'client' | 'server' | 'router';
 
@@ -21,7 +29,9 @@ export interface ArmSpec {
   label: string;
   /** Changes per lab host, applied through the apply stage with --netns. 'baseline' for A means:
    *  whatever the namespaces had before B's keys were touched. */
-  changes: Partial<Record<Role, PlanChange[]>> | 'baseline';
+  changes: Partial<Record<Role, PlanChange[]>> | 'baseline' | ((ctx: ArmContext) => Promise<Changes>);
+  /** A computed arm (changes is a function): the kinds of change it makes, for the export report. */
+  kinds?: PlanChange['kind'][];
   /** Benchmark parameters that differ for this arm (e.g. the per-socket congestion control). */
   bench?: Partial<{ congestion: string; mptcp: boolean }>;
 }
@@ -223,31 +233,31 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
   },
   {
     name: 'conntrack-full',
-    claim: 'When the conntrack table is full, new connections through a router are dropped.',
+    claim: "When a router's conntrack table is full, new connections through it are dropped; NOTRACK for the flooding traffic keeps the table free for them.",
     topology: 'router',
     link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
-    bench: { kind: 'crr', duration_s: 5, connections: 8, size: 64 },
-    metric: { name: 'connections per second', unit: 'conn/s', higher_is_better: true },
-    a: { label: 'default max', changes: 'baseline' },
-    b: { label: 'tiny max', changes: {} },
+    bench: { kind: 'ct-full', duration_s: 5, limit: 2048, fill: 3072, rate: 500, udp_port: 5353, tcp_port: 8080, connects: 100, connect_timeout_ms: 2500 },
+    metric: { name: 'failed connects', unit: '%', higher_is_better: false },
+    a: { label: 'conntrack', changes: 'baseline' },
+    b: { label: 'NOTRACK udp:5353', changes: {} },
     reps: 3,
-    expect: 'b-worse',
-    notes: [],
-    unavailable: 'nf_conntrack_max is a global knob: shrinking it would change the host, not the lab. Waits for the netfilter issue (a per-namespace limit via nft ct count).',
+    expect: 'b-better',
+    notes: CT_FULL_NOTES,
+    unavailable: 'the router side is built (src/lab/ct-lab.ts); B waits for the nft plan-change kind (the planner\'s NOTRACK table).',
   },
   {
     name: 'notrack-crr',
     claim: 'NOTRACK in the raw table raises the connection rate a stateful router sustains.',
     topology: 'router',
     link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
-    bench: { kind: 'crr', duration_s: 5, connections: 8, size: 64 },
+    bench: { kind: 'ct-crr', duration_s: 5, connections: 8, size: 64, port: 8080 },
     metric: { name: 'connections per second', unit: 'conn/s', higher_is_better: true },
-    a: { label: 'conntrack', changes: {} },
-    b: { label: 'notrack', changes: {} },
-    reps: 3,
+    a: { label: 'conntrack', changes: 'baseline' },
+    b: { label: 'NOTRACK tcp:8080', changes: {} },
+    reps: 5,
     expect: 'b-better',
-    notes: [],
-    unavailable: 'nft rule sets are not plan changes yet; waits for the netfilter issue (its planner emits the raw-table rules).',
+    notes: NOTRACK_CRR_NOTES,
+    unavailable: 'the router side is built (src/lab/ct-lab.ts); B waits for the nft plan-change kind (the planner\'s NOTRACK table).',
   },
 ];
 

@@ -27,6 +27,9 @@ export interface ArmResult {
   latencies_ms?: number[];
   /** Throughput experiments: the median in bits per second. */
   median_bps?: number;
+  /** What the benchmark counted, per counter one value per run of this arm (e.g. the router's
+   *  conntrack drops, the flood's flows). */
+  counters?: Record<string, number[]>;
 }
 
 /** One arm compared with the first (see stats.compareArms). */
@@ -255,6 +258,12 @@ export function renderMarkdown(r: ExperimentResult): string {
   );
   for (const c of comps) L.push(`- ${c.arm}: ${c.explanation}.`);
   L.push('');
+  const counterNames = [...new Set(arms.flatMap((a) => Object.keys(a.counters ?? {})))];
+  if (counterNames.length) {
+    L.push('## Counters', '', 'What the benchmark and the lab counted in each run (one value per run of the arm, in its run order).', '');
+    const perRun = (a: ArmResult, n: string): string => (a.counters?.[n] ?? []).map((v) => sig(v)).join(', ') || '—';
+    L.push(...table(['counter', ...arms.map(armHead)], ['l', ...arms.map(() => 'r' as const)], counterNames.map((n) => [code(n), ...arms.map((a) => perRun(a, n))])), '');
+  }
 
   L.push('## Lab', '');
   const labRows = Object.entries(r.lab).map(([k, v]) => [code(k), v === null ? '—' : cell(String(v))]);

@@ -1,0 +1,17 @@
+// What the conntrack experiments' reports say about their method: how the lab's table limit
+// relates to a real host's full conntrack table, what each counter is, and why the metric is what
+// it is. Data only (src/lab/experiments.ts uses it); the mechanism is src/lab/ct-lab.ts.
+
+export const CT_FULL_NOTES: string[] = [
+  "The router's table limit is a rule in the router's own ruleset (table inet nettune_lab: `ct state new ct count over 2048 drop`), not nf_conntrack_max: that is one global limit, read-only in every namespace but the initial one on this kernel (net/netfilter/nf_conntrack_standalone.c: \"Don't allow non-init_net ns to alter global sysctls\"; a per-namespace nf_conntrack_max is only proposed, [RFC nf-next 01/11] on netfilter-devel, November 2025), and nettune never changes the host's.",
+  "How it relates to a real full table: each namespace counts its own entries against nf_conntrack_max; at the limit the kernel first tries early_drop (evicting an entry that is not ASSURED from a few hash buckets) and drops the new packet only when that fails (statistic `drop`, log \"nf_conntrack: table full, dropping packet\"). The lab's limit drops without early_drop: it stands for a table full of entries the kernel may not evict — ASSURED ones: established TCP connections, UDP flows with traffic both ways for over 2 s. Short UDP flows alone do not block new connects on a real table: filled to this host's nf_conntrack_max (262 144) by 280 000 one-datagram flows, a router namespace evicted 17 857 of them (early_drop), dropped none, and 5 of 5 TCP connects through it completed.",
+  'Each run starts from an empty lab table and an empty router conntrack table (nft replaces the table; conntrack -F). The flood sends 3072 one-datagram flows to udp/5353, each from its own source port, as fast as it can (a responder answers each once), then 500 flows/s for the rest of the run; after the fill, 100 concurrent TCP connects to port 8080 go through the router, each given 2.5 s (one SYN retransmission).',
+  'Counters per run: limit_drops is the limiting rule\'s nft counter (the flood\'s flows and the SYNs it refused); new_flows_admitted and untracked_packets are the ruleset\'s counters for admitted new flows and for packets that passed untracked; router_entries_* is the router namespace\'s own conntrack count; kernel_* are the deltas of its conntrack statistics (/proc/net/stat/nf_conntrack summed over CPUs), which stay 0 under the emulated limit.',
+  'The metric is the share of connects that failed, not the success rate: a ratio to A needs a non-zero A, and with a full table A\'s success rate is 0. The success rate is recorded per run (connect_success_pct).',
+];
+
+export const NOTRACK_CRR_NOTES: string[] = [
+  'The router has a stateful forward ruleset (table inet nettune_lab: established/related accept, untracked accept, invalid drop, new flows from the client side accept, policy drop), so in A every forwarded connection is a conntrack entry of the router (counter new_flows_admitted) and in B none is (untracked_packets counts the packets that passed untracked).',
+  '`ct state untracked accept` ahead of the drop is what a stateful ruleset needs once NOTRACK is in place; without it the policy would drop B\'s untracked packets.',
+  "nettune's crr generator (Node, 8 connections, 64-byte request and response, a new TCP connection per transaction) runs on the same 2 CPUs as the router: the generator, not conntrack, may be the bottleneck, and the difference may be within noise.",
+];
