@@ -2,23 +2,25 @@
 // bench/exporter: `nettune exporter` against Debian's prometheus-node-exporter restricted to the
 // same collectors (netstat with every field, sockstat, softnet, conntrack, netdev), both on
 // loopback, scraped alternately in one run: scrape latency (median, p90) and CPU per scrape of
-// each server process (utime+stime from /proc/PID/stat over all its scrapes), the ratio, and the
-// series count of each. Then 50 concurrent scrapers for 60 s against nettune: failed scrapes and
-// resident memory at start and end.
-//   node bench/exporter.mjs [--pairs 40] [--load-seconds 60] [--scrapers 50]
+// each server (utime+stime from /proc/PID/stat of the process and its children, over all its
+// scrapes), the ratio, and the series of each by collector. Then 50 concurrent scrapers for 60 s
+// against nettune: failed scrapes, how many counter samples served them, and resident memory and
+// V8 heap in use along the way (the heap from the exporter's own nettune_exporter_heap_used_bytes).
+//   node bench/exporter.mjs [--pairs 60] [--load-seconds 60] [--scrapers 50]
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
+import { clearInterval, setInterval } from 'node:timers';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
-const PAIRS = arg('pairs', 40);
+const PAIRS = arg('pairs', 60);
 const LOAD_S = arg('load-seconds', 60);
 const SCRAPERS = arg('scrapers', 50);
 const BUNDLE = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'nettune.mjs');
@@ -53,12 +55,54 @@ function get(url) {
   });
 }
 
-const cpuTicks = (pid) => {
-  const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14, 15)
+const statOf = (pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+/** The process and every descendant (nettune's tc helper counts as nettune's CPU). */
+const family = (pid) => {
+  const kids = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const ppid = Number(statOf(d)[1]);
+      kids.set(ppid, [...(kids.get(ppid) ?? []), Number(d)]);
+    } catch {
+      // gone
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(kids.get(out[i]) ?? []));
+  return out;
 };
+const cpuTicks = (pids) =>
+  pids.reduce((sum, pid) => {
+    const rest = statOf(pid);
+    return sum + Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14, 15)
+  }, 0);
 const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-const series = (text) => text.split('\n').filter((l) => l && !l.startsWith('#')).length;
+const seriesLines = (text) => text.split('\n').filter((l) => l && !l.startsWith('#'));
+/** Series per collector: the netstat/snmp, sockstat, softnet, conntrack and link families each
+ *  server has for the same sources, what only nettune has, and the servers' own metrics. */
+const GROUPS = [
+  ['netstat', /^(nettune|node)_netstat_/],
+  ['sockstat', /^(nettune|node)_sockstat_/],
+  ['softnet', /^(nettune|node)_softnet_/],
+  ['conntrack', /^(nettune_conntrack_|node_nf_conntrack_)/],
+  ['netdev', /^(nettune|node)_network_[a-z_]+_total[{ ]/],
+  ['tuning, audit, drift, qdiscs, link facts', /^nettune_(sysctl|tcp_|audit_|drift|qdisc_|network_|snapshot_|sample_)/],
+  ['self (build, scrape, process, runtime)', /^(nettune_(build|scrape|exporter)_|node_(exporter|scrape)_|go_|process_|promhttp_)/],
+];
+const bySource = (text) => {
+  const out = Object.fromEntries(GROUPS.map(([g]) => [g, 0]));
+  out.other = 0;
+  for (const l of seriesLines(text)) {
+    const g = GROUPS.find(([, re]) => re.test(l));
+    out[g ? g[0] : 'other']++;
+  }
+  return out;
+};
+const metricValue = (text, name) => {
+  const l = seriesLines(text).find((x) => x.startsWith(`${name} `));
+  return l ? Number(l.slice(name.length + 1)) : NaN;
+};
 const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
@@ -86,22 +130,25 @@ const nodeExp = spawn(
 );
 procs.push(nettune, nodeExp);
 const urls = { nettune: `http://127.0.0.1:${pN}/metrics`, node_exporter: `http://127.0.0.1:${pE}/metrics` };
-const pids = { nettune: nettune.pid, node_exporter: nodeExp.pid };
 await waitUp(urls.nettune);
 await waitUp(urls.node_exporter);
+const pids = { nettune: family(nettune.pid), node_exporter: family(nodeExp.pid) };
 const counts = {};
+const groups = {};
 for (const k of Object.keys(urls)) {
   for (let i = 0; i < 3; i++) await get(urls[k]); // warm up
-  counts[k] = series((await get(urls[k])).body);
+  const body = (await get(urls[k])).body;
+  counts[k] = seriesLines(body).length;
+  groups[k] = bySource(body);
 }
 
 const lat = { nettune: [], node_exporter: [] };
 const cpu = { nettune: 0, node_exporter: 0 };
 for (let i = 0; i < PAIRS; i++) {
   for (const k of i % 2 ? ['node_exporter', 'nettune'] : ['nettune', 'node_exporter']) {
-    const before = cpuTicks(pids[k]);
+    const c0 = cpuTicks(pids[k]);
     const r = await get(urls[k]);
-    cpu[k] += cpuTicks(pids[k]) - before;
+    cpu[k] += cpuTicks(pids[k]) - c0;
     if (!r.ok) throw new Error(`${k} scrape failed: ${r.error ?? ''}`);
     lat[k].push(r.ms);
     await sleep(50);
@@ -114,13 +161,25 @@ console.log(`bench/exporter: ${PAIRS} alternating scrape pairs on loopback (load
 console.log('                   median ms   p90 ms   CPU ms/scrape   series');
 for (const [k, r] of [['nettune', a], ['node_exporter', b]]) console.log(`${k.padEnd(18)} ${String(r.median_ms).padStart(9)} ${String(r.p90_ms).padStart(8)} ${String(r.cpu_ms_per_scrape).padStart(15)} ${String(r.series).padStart(8)}`);
 console.log(`ratio nettune/node_exporter: latency ${(a.median_ms / b.median_ms).toFixed(2)}×, CPU ${(a.cpu_ms_per_scrape / b.cpu_ms_per_scrape).toFixed(2)}×, series ${(a.series / b.series).toFixed(2)}×`);
+console.log(`processes measured: nettune ${pids.nettune.length} (exporter + tc helper), node_exporter ${pids.node_exporter.length}`);
+console.log('series by source            nettune  node_exporter');
+for (const g of [...GROUPS.map(([x]) => x), 'other']) console.log(`${g.padEnd(42)} ${String(groups.nettune[g]).padStart(5)} ${String(groups.node_exporter[g]).padStart(6)}`);
 
-// Load: SCRAPERS concurrent loops for LOAD_S seconds against nettune.
-const rssStart = rssKiB(pids.nettune);
-const end = Date.now() + LOAD_S * 1000;
+// Load: SCRAPERS concurrent loops for LOAD_S seconds against nettune; RSS and heap every 10 s.
+const self = async () => {
+  const body = (await get(urls.nettune)).body ?? '';
+  return { heap: metricValue(body, 'nettune_exporter_heap_used_bytes'), samples: metricValue(body, 'nettune_exporter_samples_total'), scrapes: metricValue(body, 'nettune_exporter_scrapes_total') };
+};
+const mib = (bytes) => (bytes / 1048576).toFixed(1);
+const before = await self();
+const rssStart = rssKiB(nettune.pid);
+const t0 = Date.now();
+const end = t0 + LOAD_S * 1000;
 let ok = 0;
 let failed = 0;
 const errors = new Map();
+const timeline = [`0 s ${mib(rssStart * 1024)}/${mib(before.heap)}`];
+const ticker = setInterval(() => timeline.push(`${Math.round((Date.now() - t0) / 1000)} s ${mib(rssKiB(nettune.pid) * 1024)}`), 10_000);
 await Promise.all(
   Array.from({ length: SCRAPERS }, async () => {
     while (Date.now() < end) {
@@ -133,7 +192,13 @@ await Promise.all(
     }
   }),
 );
-const rssEnd = rssKiB(pids.nettune);
-console.log(`load: ${SCRAPERS} concurrent scrapers for ${LOAD_S} s: ${ok} scrapes ok, ${failed} failed${failed ? ` (${[...errors].map(([e, n]) => `${e}: ${n}`).join(', ')})` : ''}; nettune RSS ${(rssStart / 1024).toFixed(1)} MiB at start, ${(rssEnd / 1024).toFixed(1)} MiB at end`);
+clearInterval(ticker);
+const rssEnd = rssKiB(nettune.pid);
+const after = await self();
+timeline.push(`${Math.round((Date.now() - t0) / 1000)} s ${mib(rssEnd * 1024)}/${mib(after.heap)}`);
+const samples = after.samples - before.samples - 1;
+console.log(`load: ${SCRAPERS} concurrent scrapers for ${LOAD_S} s: ${ok} scrapes ok, ${failed} failed${failed ? ` (${[...errors].map(([e, n]) => `${e}: ${n}`).join(', ')})` : ''}, served by ${samples} counter samples (concurrent scrapes share one)`);
+console.log(`load: nettune RSS ${mib(rssStart * 1024)} MiB at start, ${mib(rssEnd * 1024)} MiB at end; V8 heap used ${mib(before.heap)} → ${mib(after.heap)} MiB`);
+console.log(`load: RSS MiB every 10 s (start and end also heap MiB): ${timeline.join(', ')}`);
 stopAll();
 process.exit(failed ? 1 : 0);

@@ -7,12 +7,53 @@ import type { Families } from './metrics-registry.js';
 
 const FILES = { snmp: '/proc/net/snmp', snmp6: '/proc/net/snmp6', netstat: '/proc/net/netstat' } as const;
 
+/** fn with its answers kept (metric names of kernel fields: the same few dozen every scrape). */
+function memo<T>(fn: (key: string) => T): (key: string) => T {
+  const m = new Map<string, T>();
+  return (key) => {
+    let v = m.get(key);
+    if (v === undefined) {
+      v = fn(key);
+      m.set(key, v);
+    }
+    return v;
+  };
+}
+
+const linkName = memo(linkMetric);
+const conntrackStatName = memo(conntrackStatMetric);
+const sockstatNames = memo((key) => {
+  const [group = '', field = ''] = key.split('\u0000');
+  return sockstatMetrics(group, field);
+});
+
+// Names and help of the netstat/snmp fields, worked out once per field (snake_case, kind, unit)
+// rather than on every scrape: source → group → field.
+type NetstatField = ReturnType<typeof netstatMetric> & { help: string };
+const netstatFields = new Map<string, Map<string, NetstatField>>();
+
+function netstatGroup(source: keyof typeof FILES, group: string): Map<string, NetstatField> {
+  const key = `${source}.${group}`;
+  let fields = netstatFields.get(key);
+  if (!fields) {
+    fields = new Map();
+    netstatFields.set(key, fields);
+  }
+  return fields;
+}
+
 function netstatFamilies(f: Families, s: CounterSample): void {
   for (const source of ['snmp', 'snmp6', 'netstat'] as const) {
-    for (const [group, fields] of Object.entries(s.counters[source])) {
-      for (const [field, value] of Object.entries(fields)) {
-        const m = netstatMetric(source, group, field);
-        f.set(m.kind, m.name, `${group} ${field} from ${FILES[source]}${m.factor !== 1 ? ' (in seconds)' : ''}`, value * m.factor);
+    for (const [group, values] of Object.entries(s.counters[source])) {
+      const fields = netstatGroup(source, group);
+      for (const [field, value] of Object.entries(values)) {
+        let m = fields.get(field);
+        if (!m) {
+          const metric = netstatMetric(source, group, field);
+          m = { ...metric, help: `${group} ${field} from ${FILES[source]}${metric.factor !== 1 ? ' (in seconds)' : ''}` };
+          fields.set(field, m);
+        }
+        f.set(m.kind, m.name, m.help, m.factor === 1 ? value : value * m.factor);
       }
     }
   }
@@ -22,7 +63,7 @@ function sockstatFamilies(f: Families, s: CounterSample, pageSize: number): void
   for (const source of ['sockstat', 'sockstat6'] as const) {
     for (const [group, fields] of Object.entries(s.counters[source])) {
       for (const [field, value] of Object.entries(fields)) {
-        for (const m of sockstatMetrics(group, field)) {
+        for (const m of sockstatNames(`${group}\u0000${field}`)) {
           const inBytes = field === 'mem' && m.unit === 'bytes';
           f.gauge(m.name, `${group} ${field} from /proc/net/${source}${field === 'mem' ? (inBytes ? ' (pages × page size)' : ' (pages, the unit of tcp_mem/udp_mem)') : ''}`, inBytes ? value * pageSize : value);
         }
@@ -50,14 +91,14 @@ function conntrackFamilies(f: Families, s: CounterSample, buckets: number | null
   ct.stats.forEach((row, i) => {
     for (const [field, value] of Object.entries(row)) {
       if (field === 'entries') continue;
-      f.counter(conntrackStatMetric(field), `${field} from /proc/net/stat/nf_conntrack, per CPU`, value, { cpu: String(i) });
+      f.counter(conntrackStatName(field), `${field} from /proc/net/stat/nf_conntrack, per CPU`, value, { cpu: String(i) });
     }
   });
 }
 
 function linkFamilies(f: Families, s: CounterSample): void {
   for (const [device, l] of Object.entries(s.links)) {
-    for (const [field, value] of Object.entries(l.statistics)) f.counter(linkMetric(field), `${field} from /sys/class/net/DEV/statistics`, value, { device });
+    for (const [field, value] of Object.entries(l.statistics)) f.counter(linkName(field), `${field} from /sys/class/net/DEV/statistics`, value, { device });
   }
 }
 

@@ -38,19 +38,23 @@ export function numericKnobs(snap: Snapshot): KnobSeries[] {
   return out;
 }
 
-const knobCache = new WeakMap<Snapshot, KnobSeries[]>();
+// A Snapshot's knob series (labels and value) are worked out once: the exporter sets the same
+// ones on every scrape until the next refresh.
+type KnobValue = { labels: { key: string; field: string }; value: number };
+const knobCache = new WeakMap<Snapshot, KnobValue[]>();
+
+function knobSeries(snap: Snapshot): KnobValue[] {
+  let series = knobCache.get(snap);
+  if (!series) {
+    series = numericKnobs(snap).map((k) => ({ labels: { key: k.key, field: k.field ?? '' }, value: Number((snap.sysctl[k.key] ?? '').split(' ')[k.index]) }));
+    knobCache.set(snap, series);
+  }
+  return series;
+}
 
 function tuningFamilies(f: Families, snap: Snapshot): void {
-  let knobs = knobCache.get(snap);
-  if (!knobs) {
-    knobs = numericKnobs(snap);
-    knobCache.set(snap, knobs);
-  }
   const help = 'Value of a numeric sysctl from the parameter catalog (vector knobs such as tcp_rmem: one series per field)';
-  for (const k of knobs) {
-    const v = Number((snap.sysctl[k.key] ?? '').split(' ')[k.index]);
-    f.gauge(`${PREFIX}sysctl_value`, help, v, k.field === null ? { key: k.key, field: '' } : { key: k.key, field: k.field });
-  }
+  for (const k of knobSeries(snap)) f.gauge(`${PREFIX}sysctl_value`, help, k.value, k.labels);
   const cc = snap.congestion_control;
   if (cc.current) f.gauge(`${PREFIX}tcp_congestion_control_info`, 'The default TCP congestion control (net.ipv4.tcp_congestion_control)', 1, { algorithm: cc.current });
   for (const a of cc.available) f.gauge(`${PREFIX}tcp_available_congestion_control_info`, 'A congestion control this kernel has (tcp_available_congestion_control); allowed=1 when unprivileged sockets may choose it', 1, { algorithm: a, allowed: cc.allowed.includes(a) ? '1' : '0' });

@@ -1,68 +1,163 @@
-// The exporter's prom-client registry: families are created as samples show them (a kernel with
-// MPTcpExt gets those counters, one without does not) and kept between scrapes; each scrape
-// (begin … end) resets a family the first time it sets it and removes the families it did not
-// set, so a device or a finding that went away leaves no stale series. prom-client writes the
-// exposition text; nothing here formats it.
+// The exporter's prom-client families. A family (one metric name) is created when a sample first
+// shows it (a kernel with MPTcpExt gets those counters, one without does not) and kept between
+// scrapes; its series are set in place, a series a scrape did not set is removed (a device or a
+// finding that went away leaves nothing stale) and a family no series was set for is dropped.
+//
+// prom-client writes every byte of the exposition: each family sits in a registry of its own, and
+// the text prom-client rendered for it is kept until one of its series changes, so a scrape
+// re-renders only the families whose values moved (on an idle host most of the ~550 netstat
+// counters and every tuning knob stay the same between scrapes; rendering was most of a scrape's
+// CPU). The families' texts are joined as Registry.metrics() joins its metrics.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { MetricKind } from './metrics-names.js';
 
 export type Labels = Record<string, string>;
 
 export interface Families {
-  readonly registry: Registry;
-  /** Sets one series of a gauge family (created on first use with these label names). */
-  gauge(name: string, help: string, value: number, labels?: Labels): void;
-  /** Sets one series of a counter family to the kernel's running total (never negative). */
-  counter(name: string, help: string, value: number, labels?: Labels): void;
+  /** Sets one series (a gauge's level, or a counter's running total from the kernel, never
+   *  negative). The family is created on first use with these label names; a value that is not
+   *  finite, or a name already used by the other kind, is ignored. */
   set(kind: MetricKind, name: string, help: string, value: number, labels?: Labels): void;
-  /** Starts a scrape: families are reset on first use and dropped when unused by end(). */
+  gauge(name: string, help: string, value: number, labels?: Labels): void;
+  counter(name: string, help: string, value: number, labels?: Labels): void;
+  /** Starts a scrape; end() removes the series and families it did not set. */
   begin(): void;
   end(): void;
-  /** Names of the families set in the current (or last) scrape. */
+  /** Names of the families set in the current (or last) scrape, in exposition order. */
   names(): string[];
+  /** The exposition text of every family (prom-client's rendering; unchanged families' kept),
+   *  UTF-8 as it goes on the wire. */
+  render(): Promise<Buffer>;
+  /** How many families the last render() had prom-client render (the others were unchanged). */
+  rendered(): number;
+}
+
+interface Series {
+  labels: Labels;
+  value: number;
+  /** The scrape that last set it. */
+  gen: number;
+}
+
+interface Family {
+  kind: MetricKind;
+  labelNames: string[];
+  metric: Gauge | Counter;
+  registry: Registry;
+  series: Map<string, Series>;
+  gen: number;
+  /** Series set in scrape `gen` (when all were, end() has nothing to remove). */
+  seen: number;
+  /** prom-client's text for this family (UTF-8, ending in a newline); null: to render. */
+  text: Buffer | null;
+}
+
+const NEWLINE = Buffer.from('\n');
+
+const keyOf = (labelNames: readonly string[], labels: Labels | undefined): string => {
+  if (!labels) return '';
+  let k = '';
+  for (const n of labelNames) k += `${labels[n] ?? ''}\u0000`;
+  return k;
+};
+
+function write(f: Family, s: Series | undefined, labels: Labels, value: number): void {
+  // (labels is {} for a family without labels: prom-client takes that as no labels.)
+  if (f.kind === 'gauge') {
+    (f.metric as Gauge).set(labels, value);
+    return;
+  }
+  const c = f.metric as Counter;
+  // A counter has no set(): add the difference when that is exact (integers, going up), else
+  // start the series again at the value (a counter the kernel reset, a scaled non-integer).
+  if (s && value >= s.value && Number.isSafeInteger(value) && Number.isSafeInteger(s.value)) {
+    if (value > s.value) c.inc(labels, value - s.value);
+    return;
+  }
+  if (s) c.remove(labels);
+  c.inc(labels, value);
 }
 
 export function createFamilies(): Families {
-  const registry = new Registry();
-  const gauges = new Map<string, Gauge>();
-  const counters = new Map<string, Counter>();
-  const seen = new Set<string>();
-  const gauge = (name: string, help: string, value: number, labels: Labels = {}): void => {
-    if (!Number.isFinite(value) || counters.has(name)) return;
-    let g = gauges.get(name);
-    if (!g) {
-      g = new Gauge({ name, help, labelNames: Object.keys(labels), registers: [registry] });
-      gauges.set(name, g);
-    } else if (!seen.has(name)) g.reset();
-    seen.add(name);
-    g.set(labels, value);
+  const families = new Map<string, Family>();
+  let gen = 0;
+  let renderedLast = 0;
+
+  const set = (kind: MetricKind, name: string, help: string, value: number, labels?: Labels): void => {
+    if (!Number.isFinite(value) || (kind === 'counter' && value < 0)) return;
+    let f = families.get(name);
+    if (!f) {
+      const registry = new Registry();
+      const labelNames = labels ? Object.keys(labels) : [];
+      const metric = kind === 'gauge' ? new Gauge({ name, help, labelNames, registers: [registry] }) : new Counter({ name, help, labelNames, registers: [registry] });
+      f = { kind, labelNames, metric, registry, series: new Map(), gen, seen: 0, text: null };
+      families.set(name, f);
+    } else if (f.kind !== kind) return;
+    if (f.gen !== gen) {
+      f.gen = gen;
+      f.seen = 0;
+    }
+    const key = keyOf(f.labelNames, labels);
+    const s = f.series.get(key);
+    if (s && s.gen === gen) {
+      // The same series twice in one scrape: the later value holds.
+      f.seen--;
+    }
+    f.seen++;
+    if (s && s.value === value) {
+      s.gen = gen;
+      return;
+    }
+    write(f, s, labels ?? {}, value);
+    if (s) {
+      s.value = value;
+      s.gen = gen;
+    } else f.series.set(key, { labels: { ...labels }, value, gen });
+    f.text = null;
   };
-  const counter = (name: string, help: string, value: number, labels: Labels = {}): void => {
-    if (!Number.isFinite(value) || value < 0 || gauges.has(name)) return;
-    let c = counters.get(name);
-    if (!c) {
-      c = new Counter({ name, help, labelNames: Object.keys(labels), registers: [registry] });
-      counters.set(name, c);
-    } else if (!seen.has(name)) c.reset();
-    seen.add(name);
-    c.inc(labels, value);
-  };
+
   const end = (): void => {
-    for (const map of [gauges, counters] as Map<string, Gauge | Counter>[]) {
-      for (const name of [...map.keys()]) {
-        if (seen.has(name)) continue;
-        registry.removeSingleMetric(name);
-        map.delete(name);
+    for (const [name, f] of families) {
+      if (f.gen !== gen) {
+        families.delete(name);
+        continue;
+      }
+      if (f.seen === f.series.size) continue;
+      for (const [key, s] of f.series) {
+        if (s.gen === gen) continue;
+        f.metric.remove(s.labels);
+        f.series.delete(key);
+        f.text = null;
       }
     }
   };
+
+  const render = async (): Promise<Buffer> => {
+    const parts: Buffer[] = [];
+    let n = 0;
+    for (const f of families.values()) {
+      if (f.text === null) {
+        f.text = Buffer.from(await f.registry.metrics(), 'utf8');
+        n++;
+      }
+      // Registry.metrics() ends its text with a newline and puts a blank line between metrics.
+      if (parts.length) parts.push(NEWLINE);
+      parts.push(f.text);
+    }
+    renderedLast = n;
+    return parts.length ? Buffer.concat(parts) : NEWLINE;
+  };
+
   return {
-    registry,
-    gauge,
-    counter,
-    set: (kind, name, help, value, labels) => (kind === 'counter' ? counter(name, help, value, labels) : gauge(name, help, value, labels)),
-    begin: () => seen.clear(),
+    set,
+    gauge: (name, help, value, labels) => set('gauge', name, help, value, labels),
+    counter: (name, help, value, labels) => set('counter', name, help, value, labels),
+    begin: () => {
+      gen++;
+    },
     end,
-    names: () => [...seen],
+    names: () => [...families].filter(([, f]) => f.gen === gen).map(([name]) => name),
+    render,
+    rendered: () => renderedLast,
   };
 }

@@ -14,7 +14,8 @@
 // /sys/class/net/DEV/statistics/* with its ifindex, and the qdiscs' counters, with the exact time
 // of the read on the monotonic clock (`mono_ms`) and the wall clock (`taken_at`). The files are
 // read by the probe's counter reader (src/probe/counters.ts, the probe's own parsers); `ss -s`'s
-// summary is sockstat plus snmp Tcp.CurrEstab, so nothing is spawned per sample. One helper
+// summary is sockstat plus snmp Tcp.CurrEstab, so nothing is spawned per sample; the files stay
+// open between samples and are read again from offset 0 (src/probe/kept-files.ts). One helper
 // process is started once (src/monitor/sampler-holder.ts): `tc -s -j -batch -` answers the qdisc
 // query each sample and, for --netns, is the process inside the namespace whose /proc/PID/net
 // the reader reads. The sysctl tree and ethtool are read by a full probe at open and again only
@@ -22,6 +23,7 @@
 import { readFileSync } from 'node:fs';
 import { probe } from '../probe/index.js';
 import { type CounterReadings, OWN_ROOTS, readCounters, rootsOf } from '../probe/counters.js';
+import { keptFiles } from '../probe/kept-files.js';
 import { probeInNetns } from '../probe/netns.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import { environmentError } from '../sys/errors.js';
@@ -87,6 +89,8 @@ export async function openSampler(opts: SamplerOptions = {}): Promise<Sampler> {
   const holder: Holder | null = netns !== null || opts.qdiscs !== false ? await startHolder(netns) : null;
   const roots = netns !== null && holder ? rootsOf(holder.pid) : OWN_ROOTS;
   const bootId = readBootId();
+  // The counter files stay open between samples (src/probe/kept-files.ts): one pread each.
+  const files = keptFiles();
   let seq = 0;
   let base: Snapshot | null = null;
 
@@ -101,7 +105,8 @@ export async function openSampler(opts: SamplerOptions = {}): Promise<Sampler> {
     const qd = holder && opts.qdiscs !== false ? holder.qdiscs() : null;
     const t0 = performance.now();
     const wall = Date.now();
-    const readings = readCounters(roots);
+    const readings = readCounters(roots, files);
+    files.sweep();
     const t1 = performance.now();
     const nsInode = netnsInode(`${roots.proc}/ns/net`);
     const q = qd ? await qd : { data: [], error: null };
@@ -133,7 +138,10 @@ export async function openSampler(opts: SamplerOptions = {}): Promise<Sampler> {
     },
     base: () => base,
     snapshot,
-    close: () => holder?.close(),
+    close: () => {
+      files.close();
+      holder?.close();
+    },
   };
   if (opts.probeAtOpen !== false) {
     try {

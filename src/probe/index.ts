@@ -41,10 +41,10 @@ function readMachineId(): string | null {
 
 /** Reads a file and parses it; a missing file or parse problems become error entries (also the
  *  monitor's counter reader, src/probe/counters.ts). */
-export function readParsed<T>(path: string, section: string, parse: (t: string) => Parsed<T>, errors: ProbeError[]): T | null {
+export function readParsed<T>(path: string, section: string, parse: (t: string) => Parsed<T>, errors: ProbeError[], read: (path: string) => string = (p) => readFileSync(p, 'utf8')): T | null {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = read(path);
   } catch (err) {
     errors.push({ section, source: path, message: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
     return null;

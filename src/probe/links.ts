@@ -61,7 +61,7 @@ function readNumber(path: string, fs: SysfsReader): number | null {
 /** A device's counters (statistics/*). `sysNet`: another view of /sys/class/net (the monitor's
  *  sampler reads a namespace's through /proc/PID/root/sys/class/net). */
 export function readStatistics(dev: string, errors: ProbeError[], sysNet = SYS_NET, fs: SysfsReader = liveSysfs): Record<string, number> {
-  const dir = join(sysNet, dev, 'statistics');
+  const dir = `${sysNet}/${dev}/statistics`; // (a template, not path.join: this runs every sample)
   const out: Record<string, number> = {};
   let names: string[];
   try {
@@ -71,7 +71,7 @@ export function readStatistics(dev: string, errors: ProbeError[], sysNet = SYS_N
     return out;
   }
   for (const name of names) {
-    const v = readNumber(join(dir, name), fs);
+    const v = readNumber(`${dir}/${name}`, fs);
     if (v !== null) out[name] = v;
   }
   return out;

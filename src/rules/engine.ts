@@ -1,6 +1,6 @@
 // The rule evaluator: builds the context rules read, decides applicability, runs each rule and
 // turns hits into findings with evidence, fix and risk. Rules themselves are data-like entries.
-import { describeDefault, differsFromDefault, kernelDefault } from '../catalog/defaults.js';
+import { describeDefault, isKernelDefault, kernelDefault } from '../catalog/defaults.js';
 import { changeCommand, type LinkSpec, type Workload } from '../plan/types.js';
 import { resolveCounter, type Snapshot } from '../snapshot/index.js';
 import type { CounterReading, Evidence, Finding, Need, Rule, RuleContext, Severity } from './types.js';
@@ -17,7 +17,13 @@ export interface AuditInput {
   /** The exact time between `prev` and `snap` in seconds, when the caller measured it (the
    *  monitor's sampler, on a monotonic clock); otherwise it comes from the two `taken_at`. */
   interval_s?: number;
+  /** kernel_defaults entries already worked out for this configuration (sysctl values, kernel,
+   *  memory): a caller that audits the same configuration again and again (the exporter, per
+   *  scrape, until its next refresh) passes one map and the audit fills it. */
+  defaults?: Map<string, KernelDefaultEntry | null>;
 }
+
+export type KernelDefaultEntry = { default: string; differs: boolean | null };
 
 export interface SkippedRule {
   id: string;
@@ -39,7 +45,7 @@ export interface AuditResult {
   rule_errors: { id: string; message: string }[];
   /** For each sysctl key the findings cite: this kernel's default on this host (catalog/defaults)
    *  and whether the Snapshot's value differs from it (null: not known). */
-  kernel_defaults: Record<string, { default: string; differs: boolean | null }>;
+  kernel_defaults: Record<string, KernelDefaultEntry>;
 }
 
 export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
@@ -170,8 +176,14 @@ export function evaluate(rules: readonly Rule[], input: AuditInput): AuditResult
   const kernelDefaults: AuditResult['kernel_defaults'] = {};
   for (const e of findings.flatMap((f) => f.evidence)) {
     if (!(e.what in input.snap.sysctl) || e.what in kernelDefaults) continue;
-    const d = kernelDefault(e.what, input.snap);
-    if (d) kernelDefaults[e.what] = { default: describeDefault(d), differs: differsFromDefault(e.what, input.snap) };
+    let entry = input.defaults?.get(e.what);
+    if (entry === undefined) {
+      const d = kernelDefault(e.what, input.snap);
+      const is = d ? isKernelDefault(d, input.snap.sysctl[e.what] ?? '') : null;
+      entry = d ? { default: describeDefault(d), differs: is === null ? null : !is } : null;
+      input.defaults?.set(e.what, entry);
+    }
+    if (entry) kernelDefaults[e.what] = entry;
   }
   return { findings, summary, evaluated, skipped, workload: ctx.workload, link: ctx.link, interval_s: ctx.interval_s, rebooted_between_samples: rebooted, rule_errors: ruleErrors, kernel_defaults: kernelDefaults };
 }

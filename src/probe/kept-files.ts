@@ -1,0 +1,110 @@
+// Files a sampler reads every interval, kept open and read again from offset 0: procfs seq_files
+// (/proc/net/snmp, netstat, sockstat, softnet_stat, stat/nf_conntrack), proc_sys files and sysfs
+// attributes (statistics/*) all generate their text afresh on a read at offset 0 (fs/seq_file.c
+// seq_read_iter: "if request is to read from zero offset, reset iterator to first record"), so a
+// sample costs one pread per file instead of open, fstat, read and close, and no buffer per file.
+// A file that fails (its device was deleted: ENODEV) is closed and opened again once; a descriptor
+// keeps the namespace it was opened in, which is what the sampler wants (/proc/PID/net of its
+// helper, or its own).
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+
+export interface KeptFiles {
+  /** The file's whole text; throws as readFileSync does (err.code ENOENT …). */
+  read(path: string): string;
+  /** A directory's names, listed once and kept until a sweep finds it unused (for directories
+   *  whose entries are fixed while they exist, such as a device's statistics/). */
+  list(dir: string): string[];
+  /** Closes the files not read since the last sweep (a device that went away). */
+  sweep(): void;
+  /** Open descriptors now. */
+  size(): number;
+  close(): void;
+}
+
+/** Beyond this many files the rest are read the ordinary way (open, read, close). */
+const MAX_KEPT = 2048;
+
+export function keptFiles(max = MAX_KEPT): KeptFiles {
+  const fds = new Map<string, number>();
+  const used = new Set<string>();
+  const lists = new Map<string, string[]>();
+  let buf = Buffer.allocUnsafe(64 * 1024);
+
+  const readAll = (fd: number): string => {
+    let n = 0;
+    for (;;) {
+      if (n === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, n);
+        buf = bigger;
+      }
+      const got = readSync(fd, buf, n, buf.length - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    // Kernel counter files are ASCII.
+    return buf.toString('latin1', 0, n);
+  };
+
+  const drop = (path: string): void => {
+    const fd = fds.get(path);
+    if (fd === undefined) return;
+    fds.delete(path);
+    try {
+      closeSync(fd);
+    } catch {
+      // already gone
+    }
+  };
+
+  const fresh = (path: string): string => {
+    const fd = openSync(path, 'r');
+    if (fds.size >= max) {
+      try {
+        return readAll(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    fds.set(path, fd);
+    try {
+      return readAll(fd);
+    } catch (err) {
+      drop(path);
+      throw err;
+    }
+  };
+
+  return {
+    read: (path) => {
+      used.add(path);
+      const fd = fds.get(path);
+      if (fd === undefined) return fresh(path);
+      try {
+        return readAll(fd);
+      } catch {
+        drop(path);
+        return fresh(path);
+      }
+    },
+    list: (dir) => {
+      used.add(dir);
+      let names = lists.get(dir);
+      if (!names) {
+        names = readdirSync(dir);
+        lists.set(dir, names);
+      }
+      return names;
+    },
+    sweep: () => {
+      for (const path of [...fds.keys()]) if (!used.has(path)) drop(path);
+      for (const dir of [...lists.keys()]) if (!used.has(dir)) lists.delete(dir);
+      used.clear();
+    },
+    size: () => fds.size,
+    close: () => {
+      for (const path of [...fds.keys()]) drop(path);
+      lists.clear();
+    },
+  };
+}
