@@ -27,7 +27,7 @@ export interface LiveHost {
 
 export interface LiveChange {
   label: string;
-  kind: 'sysctl' | 'ethtool' | 'sysfs';
+  kind: 'sysctl' | 'ethtool' | 'sysfs' | 'mptcp';
   from: string | null;
   to: string;
   /** The value now (read just before the check); null when the target does not exist. */

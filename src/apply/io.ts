@@ -10,6 +10,8 @@ import { ABSENT, readDir, readFileMeta, writeDir, writeFileMeta, writePersisted 
 import type { Target } from './journal.js';
 import { isNicGroup, readNic, writeNic } from './kind-nic.js';
 import { parseSysfsPath, sysfsResolvedProblem } from './sysfs-path.js';
+import { readMptcp, writeMptcp } from './kind-mptcp.js';
+import { mptcpLabel } from '../plan/mptcp-change.js';
 
 /** ethtool -K short names → the feature names ethtool -k prints. */
 export const FEATURE_NAMES: Readonly<Record<string, string>> = {
@@ -148,6 +150,8 @@ export function systemIO(netns: string | null): SystemIO {
           const v = readLocal(path);
           return v === null ? null : normaliseValue(v);
         }
+        case 'mptcp':
+          return readMptcp(netns, t);
         case 'file':
           return readLocal(t.path);
         case 'filemeta':
@@ -186,6 +190,8 @@ export function systemIO(netns: string | null): SystemIO {
           else writeFileSync(path, value, { flag: 'r+' }); // an attribute exists; never create a file
           return;
         }
+        case 'mptcp':
+          return writeMptcp(netns, t, value);
         case 'file':
           writePersisted(t.path, value);
           return;
@@ -200,8 +206,13 @@ export function systemIO(netns: string | null): SystemIO {
   };
 }
 
+/** Kinds whose null value means "absent" and is written (removed) on rollback, not refused. */
+export const REMOVABLE_KINDS: ReadonlySet<Target['kind']> = new Set(['file', 'mptcp']);
+
 export const targetLabel = (t: Target): string =>
-  t.kind === 'sysctl'
+  t.kind === 'mptcp'
+    ? mptcpLabel(t)
+    : t.kind === 'sysctl'
     ? t.key
     : t.kind === 'ethtool'
       ? `ethtool ${t.device} ${t.group} ${t.setting}`

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ETHTOOL_GROUPS } from '../plan/types.js';
 import { environmentError } from '../sys/errors.js';
 import { ensureStateDir, journalPath } from './state.js';
+import { mptcpTargetSchema } from '../plan/mptcp-change.js';
 
 export const TX_STATUSES = [
   'pending',
@@ -35,6 +36,7 @@ export const targetSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('sysctl'), key: z.string() }),
   z.object({ kind: z.literal('ethtool'), device: z.string(), group: z.enum(ETHTOOL_GROUPS), setting: z.string() }),
   z.object({ kind: z.literal('sysfs'), path: z.string() }),
+  mptcpTargetSchema,
   z.object({ kind: z.literal('file'), path: z.string() }),
   /** Mode and owner of a persisted file; and a directory the transaction created (src/apply/file-state.ts). */
   z.object({ kind: z.literal('filemeta'), path: z.string() }),

@@ -6,7 +6,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { EXIT, NettuneError } from '../sys/errors.js';
 import { fault } from '../sys/fault.js';
-import { type SystemIO, systemIO, targetLabel } from './io.js';
+import { REMOVABLE_KINDS, type SystemIO, systemIO, targetLabel } from './io.js';
 import { finishRollback, getTx, openJournal, stepsOf, transition, txWithStatus, type StepRow, type TxRow, type TxStatus, UNFINISHED, updateStep } from './journal.js';
 import { type Lock, acquireLock, holderAlive, readLock } from './lock.js';
 import { removeBootCheckIfIdle } from './boot-check.js';
@@ -39,7 +39,7 @@ export async function restore(io: SystemIO, txId: number, steps: readonly StepRo
     if (s.status !== 'done' && s.status !== 'writing' && s.status !== 'failed' && s.status !== 'restore_failed') continue;
     const label = targetLabel(s.target);
     try {
-      if (s.before === null && s.target.kind !== 'file') {
+      if (s.before === null && !REMOVABLE_KINDS.has(s.target.kind)) {
         // The target did not exist when the step was journaled, so the write cannot have changed it.
         if ((await io.read(s.target)) !== null) throw new Error('no recorded value to restore');
       } else {
@@ -51,7 +51,7 @@ export async function restore(io: SystemIO, txId: number, steps: readonly StepRo
       if (s.target.kind === 'file') removeLeftoverTemps(s.target.path);
       mark(s.seq, { status: 'restored' });
       restored++;
-      log(`  restored ${label} = ${s.target.kind === 'file' ? (s.before === null ? '(removed)' : '(previous content)') : s.before}`);
+      log(`  restored ${label} = ${s.target.kind === 'file' ? (s.before === null ? '(removed)' : '(previous content)') : (s.before ?? '(removed)')}`);
       fault('rollback-step'); // test-only: a crash after the k-th restored step
     } catch (err) {
       failures.push(`${label}: ${(err as Error).message}`);

@@ -11,6 +11,8 @@ import { ABSENT, DIRECTORY, missingDirs } from './file-state.js';
 import { bootUnitPath, installBootCheck, removeBootCheckIfIdle } from './boot-check.js';
 import { nicUnitPath, type NicTarget, nicLine, parseNicUnit, parsePersisted, renderNicUnit, renderPersisted } from './persist.js';
 import { sleep } from '../sys/process.js';
+import { mptcpLine, mptcpUnitPath, parseMptcpUnit, renderMptcpUnit } from './kind-mptcp.js';
+import type { MptcpTarget } from '../plan/mptcp-change.js';
 
 export interface TxChange {
   target: Target;
@@ -177,6 +179,17 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
         const previous = parseNicUnit(unitBefore);
         for (const d of previous.dropped) req.log(`  note: ${unit.path}: dropped a line nettune did not write: ${d}`);
         await writeFileStep(unit, unitBefore, renderNicUnit(previous.lines, lines, txId, at));
+        persisted.push(unit.path);
+      }
+      const mp = req.changes.filter((c): c is TxChange & { target: MptcpTarget } => c.target.kind === 'mptcp');
+      if (mp.length) {
+        // MPTCP endpoints and limits: /etc/systemd/system/nettune-mptcp.service (kind-mptcp.ts)
+        const unit: Target & { kind: 'file' } = { kind: 'file', path: mptcpUnitPath(req.persistFile) };
+        const unitBefore = await io.read(unit);
+        const previous = parseMptcpUnit(unitBefore);
+        for (const d of previous.dropped) req.log(`  note: ${unit.path}: dropped a line nettune did not write: ${d}`);
+        const lines = mp.map((c) => mptcpLine(c.target, c.to, req.netns, `${c.reason} (${c.source}; transaction ${txId}, ${at})`));
+        await writeFileStep(unit, unitBefore, renderMptcpUnit(previous.lines, lines, txId, at));
         persisted.push(unit.path);
       }
     }

@@ -8,6 +8,7 @@ import { featureOf, targetLabel } from './io.js';
 import { checkNicChange, isNicGroup, ringsAfter } from './kind-nic.js';
 import type { Target } from './journal.js';
 import { parseSysfsPath } from './sysfs-path.js';
+import { parseMptcpSet, validateMptcp } from './kind-mptcp.js';
 import type { TxChange } from './transaction.js';
 
 export interface Validated {
@@ -26,12 +27,19 @@ export interface InputChange {
   ignoreMissing?: boolean;
 }
 
-export const toTarget = (c: PlanChange): Target =>
-  c.kind === 'sysctl'
-    ? { kind: 'sysctl', key: c.key }
-    : c.kind === 'ethtool'
-      ? { kind: 'ethtool', device: c.device, group: c.group, setting: c.setting }
-      : { kind: 'sysfs', path: c.path };
+/** The one mapping from a plan change to the transaction's target (plan, drift, export, lab use it). */
+export function toTarget(c: PlanChange): Target {
+  switch (c.kind) {
+    case 'sysctl':
+      return { kind: 'sysctl', key: c.key };
+    case 'ethtool':
+      return { kind: 'ethtool', device: c.device, group: c.group, setting: c.setting };
+    case 'sysfs':
+      return { kind: 'sysfs', path: c.path };
+    case 'mptcp':
+      return { kind: 'mptcp', object: c.object, address: c.address };
+  }
+}
 
 export function validateChanges(inputs: readonly InputChange[], snap: Snapshot): Validated {
   const out: Validated = { changes: [], skipped: [], errors: [] };
@@ -116,6 +124,12 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
       if (!/^(\d+|on|off)$/.test(c.to)) out.errors.push(`ethtool ${c.device} coalesce ${c.setting}: a number or on/off, not ${c.to}`);
       else out.changes.push({ target, to: c.to, reason, source });
       continue;
+    } else if (c.kind === 'mptcp') {
+      const v = validateMptcp(c, snap);
+      if ('error' in v) out.errors.push(v.error);
+      else if ('skip' in v) out.skipped.push({ target: targetLabel(target), reason: v.skip });
+      else out.changes.push({ target: toTarget(v.change), to: v.change.to, reason, source });
+      continue;
     } else {
       const sysfs = parseSysfsPath(c.path);
       if (typeof sysfs === 'string') {
@@ -134,7 +148,8 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
 
 /** Parses `--set` arguments: key=value for sysctls, ethtool:DEV:GROUP:SETTING=VALUE (GROUP also
  *  flow-hash with SETTING a flow type: ethtool:eth0:flow-hash:tcp4=sdfn, and indirection:
- *  ethtool:eth0:indirection:table=equal 4), sysfs:/sys/class/net/…=VALUE. */
+ *  ethtool:eth0:indirection:table=equal 4), sysfs:/sys/class/net/…=VALUE,
+ *  mptcp:endpoint=ADDR,… and mptcp:limits=… (kind-mptcp.ts). */
 export function parseSet(arg: string): PlanChange | string {
   const eq = arg.indexOf('=');
   if (eq <= 0) return `--set ${arg}: expected key=value`;
@@ -149,6 +164,7 @@ export function parseSet(arg: string): PlanChange | string {
     if (!device || !setting || !g) return `--set ${arg}: expected ethtool:DEVICE:${ETHTOOL_GROUPS.join('|')}:SETTING=VALUE`;
     return { kind: 'ethtool', device, group: g, setting, from: null, to: value };
   }
+  if (left.startsWith('mptcp:')) return parseMptcpSet(left, value, arg);
   if (left.startsWith('sysfs:')) return { kind: 'sysfs', path: left.slice(6), from: null, to: value };
   const key = left.includes('.') ? left : left.replace(/\//g, '.');
   return { kind: 'sysctl', key, from: null, to: value };

@@ -7,6 +7,8 @@ import { settle, startWatchdog } from '../apply/confirm.js';
 import { getTx, listTx, openJournal, snapshotsOf, stepsOf } from '../apply/journal.js';
 import { DEFAULT_PERSIST_FILE, nicUnitPath } from '../apply/persist.js';
 import { persistPathProblem } from '../apply/file-state.js';
+import { mptcpUnitPath } from '../apply/kind-mptcp.js';
+import { mptcpLiveValue } from '../plan/mptcp-change.js';
 import { applyTransaction } from '../apply/transaction.js';
 import { type InputChange, parseSet, toTarget, validateChanges } from '../apply/validate.js';
 import { systemIO, targetLabel } from '../apply/io.js';
@@ -129,7 +131,7 @@ function readInputs(file: string | undefined, opts: ApplyOptions, snap: Snapshot
 }
 
 function renderPreview(rows: { target: string; before: string | null; wanted: string }[]): string {
-  return table([['TARGET', 'CURRENT', 'NEW'], ...rows.map((r) => [r.target, r.before ?? '(see device)', r.wanted])]);
+  return table([['TARGET', 'CURRENT', 'NEW'], ...rows.map((r) => [r.target, r.before ?? (r.target.startsWith('mptcp endpoint') ? '(absent)' : '(see device)'), r.wanted])]);
 }
 
 /** Unconfirmed transactions past their deadline are reverted (by a root command that may write),
@@ -175,7 +177,7 @@ export function registerApply(program: Command): void {
       if (persistFile) {
         // a symlink or non-regular file where a boot file goes: refused before the lock (file-state.ts)
         const kinds = new Set(v.changes.map((c) => c.target.kind));
-        const paths: [string, string][] = [...(kinds.has('sysctl') ? [[persistFile, '--persist file'] as [string, string]] : []), ...(kinds.has('ethtool') || kinds.has('sysfs') ? [[nicUnitPath(persistFile), 'NIC unit'] as [string, string]] : [])];
+        const paths: [string, string][] = [...(kinds.has('sysctl') ? [[persistFile, '--persist file'] as [string, string]] : []), ...(kinds.has('ethtool') || kinds.has('sysfs') ? [[nicUnitPath(persistFile), 'NIC unit'] as [string, string]] : []), ...(kinds.has('mptcp') ? [[mptcpUnitPath(persistFile), 'MPTCP unit'] as [string, string]] : [])];
         for (const [path, label] of paths) {
           const problem = persistPathProblem(path, label);
           if (problem) throw problem;
@@ -183,7 +185,7 @@ export function registerApply(program: Command): void {
       }
       if (persistFile && opts.netns)
         logErr(`nettune: note: systemd-sysctl applies ${persistFile} to the initial namespace at boot; for ${opts.netns} load it with: ip netns exec ${opts.netns} sysctl -p ${persistFile}`);
-      const preview = v.changes.map((c) => ({ target: targetLabel(c.target), before: c.target.kind === 'sysctl' ? (snap.sysctl[c.target.key] ?? null) : null, wanted: c.to }));
+      const preview = v.changes.map((c) => ({ target: targetLabel(c.target), before: c.target.kind === 'sysctl' ? (snap.sysctl[c.target.key] ?? null) : c.target.kind === 'mptcp' ? (mptcpLiveValue(snap, c.target) ?? null) : null, wanted: c.to }));
       if (!opts.json) {
         print(v.changes.length ? renderPreview(preview) : 'Nothing to change.');
         for (const s of v.skipped) print(`  skipped ${s.target}: ${s.reason}`);

@@ -7,6 +7,8 @@ import { buildPlan, checkDeadPeer, INTENTS } from '../plan/index.js';
 import { type Plan, planSchema } from '../plan/schema.js';
 import { compareTuned, loadTunedProfile, type TunedStatus } from '../plan/tuned.js';
 import { changeCommand, WORKLOADS } from '../plan/types.js';
+import { targetLabel } from '../apply/io.js';
+import { toTarget } from '../apply/validate.js';
 import { formatMs, parseDuration, formatBytes, formatRate } from '../units/index.js';
 import { type Snapshot, snapshotSchema } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
@@ -46,7 +48,7 @@ export function renderPlan(plan: Plan): string {
       table([
         ['CHANGE', 'FROM', 'TO', 'SOURCE'],
         ...plan.changes.map((c) => [
-          c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `${c.device} ${c.group} ${c.setting}` : c.path,
+          c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `${c.device} ${c.group} ${c.setting}` : c.kind === 'mptcp' ? targetLabel(toTarget(c)) : c.path,
           short(c.from),
           short(c.to),
           c.source,

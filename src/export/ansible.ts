@@ -9,7 +9,7 @@ import { nicLine, renderNicUnit } from '../apply/persist.js';
 import { renderExec } from '../apply/systemd-exec.js';
 import { usageError } from '../sys/errors.js';
 import { changeId } from './source.js';
-import { generatedBy, nicChanges, oneLine, scopeOf, sysctlChanges } from './describe.js';
+import { generatedBy, mptcpNotExpressed, nicChanges, oneLine, scopeOf, sysctlChanges } from './describe.js';
 import type { ExportDoc, Rendered, RenderOptions } from './types.js';
 
 /** ansible-lint's role-name rule: ^[a-z][a-z0-9_]*$. */
@@ -176,6 +176,7 @@ export function renderAnsible(doc: ExportDoc, opts: RenderOptions): Rendered {
     { path: `roles/${role}/templates/${role}-nic.service.j2`, content: nicTemplate(role, doc) },
     { path: `roles/${role}/README.md`, content: readme(role, doc, sysctls.length, nics.length) },
   ];
+  notes.push(...mptcpNotExpressed(doc, 'this Ansible role'));
   if (doc.host?.netns) notes.push(`the source was made in network namespace ${doc.host.netns}; the role sets the values in whatever namespace each inventory host's sshd runs in`);
   notes.push('ansible.posix.sysctl persists bare key=value lines: the reasons live in defaults/main.yml and the README, not in the sysctl file');
   if (nics.length) notes.push('NIC settings are written when the NIC unit changes (handler): a NIC setting changed by hand later is not corrected by a re-run; the unit restores it at boot');

@@ -36,7 +36,16 @@ export const evidenceOf = (c: ExportChange): string => oneLine(`${c.source}; bef
 export const sysctlChanges = (doc: ExportDoc): Extract<ExportChange, { kind: 'sysctl' }>[] =>
   doc.changes.filter((c): c is Extract<ExportChange, { kind: 'sysctl' }> => c.kind === 'sysctl');
 
-export const nicChanges = (doc: ExportDoc): Exclude<ExportChange, { kind: 'sysctl' }>[] =>
-  doc.changes.filter((c): c is Exclude<ExportChange, { kind: 'sysctl' }> => c.kind !== 'sysctl');
+export type NicExportChange = Extract<ExportChange, { kind: 'ethtool' | 'sysfs' }>;
+export const nicChanges = (doc: ExportDoc): NicExportChange[] =>
+  doc.changes.filter((c): c is NicExportChange => c.kind === 'ethtool' || c.kind === 'sysfs');
+
+export type MptcpExportChange = Extract<ExportChange, { kind: 'mptcp' }>;
+export const mptcpChanges = (doc: ExportDoc): MptcpExportChange[] => doc.changes.filter((c): c is MptcpExportChange => c.kind === 'mptcp');
+
+/** The note of a format that cannot hold MPTCP endpoints/limits (netlink state, not a file). */
+export const mptcpNotExpressed = (doc: ExportDoc, format: string): string[] =>
+  mptcpChanges(doc).map((c) => `${changeIdOf(c)} = ${c.to}: MPTCP endpoints and limits are netlink state that ${format} cannot hold (use --format systemd or shell)`);
+const changeIdOf = (c: MptcpExportChange): string => (c.object === 'limits' ? 'mptcp limits' : `mptcp endpoint ${c.address ?? ''}`);
 
 export { oneLine };

@@ -9,7 +9,7 @@ import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { kubernetesClass } from '../catalog/kubernetes.js';
-import { generatedBy, nicChanges, oneLine, sysctlChanges } from './describe.js';
+import { generatedBy, mptcpNotExpressed, nicChanges, oneLine, sysctlChanges } from './describe.js';
 import { renderShell } from './shell.js';
 import { renderTuned } from './tuned.js';
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
@@ -138,6 +138,7 @@ export function renderK8s(doc: ExportDoc, opts: RenderOptions): Rendered {
     docs.push(`${head(['(c, alternative) Without the operator: a privileged host-network DaemonSet runs the shell export once per node (it checks before each write).', hasNic ? 'Its NIC settings need ethtool, which busybox lacks: use an image with ethtool for them.' : 'busybox has the sysctl, awk, sed and tr the script uses.'])}\n${yaml(cm.toJSON())}---\n${yaml(ds.toJSON())}`);
     if (hasNic) notes.push('the DaemonSet image (busybox) has no ethtool: its NIC settings fail until you give it an image that has one; the Tuned profile applies them through tuned');
   }
+  notes.push(...mptcpNotExpressed(doc, 'Kubernetes (no pod or Tuned setting)'));
   if (!docs.length) notes.push('nothing Kubernetes can set in this source');
   const content = [`# ${generatedBy(doc)}`, docs.join('---\n') || '# (nothing to set)\n'].join('\n');
   return { files: [{ path: `${opts.name}-k8s.yaml`, content }], notes };

@@ -67,6 +67,18 @@ nt_coalesce_get() {
 }
 # sysfs: masks and numbers compared without commas and leading zeros
 nt_norm() { printf '%s' "$1" | tr -d ',\n' | sed 's/^0*//; s/^$/0/'; }
+# ip mptcp: an endpoint's value is what "ip mptcp endpoint show" prints after its address
+# (one word per field, nothing a shell expands: the unquoted $2 below is split on blanks only, globbing off)
+nt_mptcp_endpoint_get() { ip mptcp endpoint show | awk -v a="$1" '$1 == a { $1 = ""; sub(/^ +/, ""); sub(/ +$/, ""); print; exit }'; }
+nt_mptcp_endpoint_put() {
+  id=$(ip mptcp endpoint show | awk -v a="$1" '$1 == a { for (i = 2; i < NF; i++) if ($i == "id") { print $(i + 1); exit } }')
+  [ -z "$id" ] || ip mptcp endpoint delete id "$id"
+  set -f; ip mptcp endpoint add "$1" $2; set +f
+}
+nt_mptcp_endpoint() { nt_set "mptcp endpoint $1" "$(nt_mptcp_endpoint_get "$1")" "$2" nt_mptcp_endpoint_put "$1" "$2"; }
+nt_mptcp_limits_get() { ip mptcp limits show | awk '{ for (i = 1; i < NF; i++) v[$i] = $(i + 1) } END { printf "subflows %s add_addr_accepted %s", v["subflows"], v["add_addr_accepted"] }'; }
+nt_mptcp_limits_put() { set -f; ip mptcp limits set $1; set +f; }
+nt_mptcp_limits() { nt_set 'mptcp limits' "$(nt_mptcp_limits_get)" "$1" nt_mptcp_limits_put "$1"; }
 nt_sysfs_put() { printf '%s\n' "$2" > "$1"; }
 nt_sysfs() {
   [ -e "$1" ] || nt_fail "$1: no such attribute here"
@@ -80,6 +92,8 @@ function line(c: ExportChange): string {
       return `nt_sysctl ${shQuote(c.key)} ${shQuote(c.to)}`;
     case 'sysfs':
       return `nt_sysfs ${shQuote(c.path)} ${shQuote(c.to)}`;
+    case 'mptcp':
+      return c.object === 'limits' ? `nt_mptcp_limits ${shQuote(c.to)}` : `nt_mptcp_endpoint ${shQuote(c.address ?? '')} ${shQuote(c.to)}`;
     case 'ethtool': {
       const label = shQuote(changeId(c));
       const [dev, set, to] = [shQuote(c.device), shQuote(c.setting), shQuote(c.to)];

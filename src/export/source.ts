@@ -9,6 +9,9 @@ import { describeDefault, isKernelDefault, kernelDefault } from '../catalog/defa
 import { targetLabel } from '../apply/io.js';
 import type { StepRow, TxRow } from '../apply/journal.js';
 import { nicLine } from '../apply/persist.js';
+import { mptcpLine } from '../apply/kind-mptcp.js';
+import { toTarget } from '../apply/validate.js';
+import type { MptcpTarget } from '../plan/mptcp-change.js';
 import { type Plan, planSchema } from '../plan/schema.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { errorMessage, usageError } from '../sys/errors.js';
@@ -41,6 +44,12 @@ export function checkChanges(changes: readonly ExportChange[], label: string): v
       }
       const check = validateSysctlValue({ key: c.key, entry: findEntry(c.key) }, c.to);
       if (!check.ok) problems.push(`${c.key} = ${c.to}: ${check.problem ?? 'invalid'}`);
+    } else if (c.kind === 'mptcp') {
+      try {
+        mptcpLine(toTarget(c) as MptcpTarget, c.to, null, '');
+      } catch (err) {
+        problems.push(`${changeId(c)}: ${errorMessage(err)}`);
+      }
     } else {
       try {
         nicLine(c.kind === 'ethtool' ? { kind: 'ethtool', device: c.device, group: c.group, setting: c.setting } : { kind: 'sysfs', path: c.path }, c.to, null, '');
@@ -53,8 +62,7 @@ export function checkChanges(changes: readonly ExportChange[], label: string): v
 }
 
 /** One label per change target, as apply and show-tx name them. */
-export const changeId = (c: ExportChange): string =>
-  targetLabel(c.kind === 'sysctl' ? { kind: 'sysctl', key: c.key } : c.kind === 'ethtool' ? { kind: 'ethtool', device: c.device, group: c.group, setting: c.setting } : { kind: 'sysfs', path: c.path });
+export const changeId = (c: ExportChange): string => targetLabel(toTarget(c));
 
 export function docFromPlan(plan: Plan, label: string): ExportDoc {
   return {
@@ -83,7 +91,7 @@ export function loadPlanFile(path: string): ExportDoc {
   return out;
 }
 
-const VALUE_KINDS = new Set(['sysctl', 'ethtool', 'sysfs']);
+const VALUE_KINDS = new Set(['sysctl', 'ethtool', 'sysfs', 'mptcp']);
 
 /** A transaction's value steps as changes: before → the value the kernel held after the write
  *  (what was asked when it was not read back). Reasons from the plan it applied, if any. */
@@ -110,6 +118,10 @@ export function docFromTransaction(tx: TxRow, steps: readonly StepRow[], before:
     if (t.kind === 'sysctl') changes.push({ kind: 'sysctl', key: t.key, from: s.before, to, ...why });
     else if (t.kind === 'ethtool') changes.push({ kind: 'ethtool', device: t.device, group: t.group, setting: t.setting, from: s.before, to, ...why });
     else if (t.kind === 'sysfs') changes.push({ kind: 'sysfs', path: t.path, from: s.before, to, ...why });
+    else if (t.kind === 'mptcp') {
+      if (s.after === null && s.status === 'done') notes.push(`${id}: removed by transaction ${tx.id}; export cannot express a removal (left out)`);
+      else changes.push({ kind: 'mptcp', object: t.object, address: t.address, from: s.before, to, ...why });
+    }
     if (s.after !== null && s.after !== s.wanted) notes.push(`${id}: asked ${s.wanted}, the kernel holds ${s.after} (exported as held)`);
   }
   if (!['applied', 'confirmed', 'awaiting_confirm'].includes(tx.status)) notes.push(`transaction ${tx.id} is ${tx.status}: its values are not in effect on the host now`);

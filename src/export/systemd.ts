@@ -7,10 +7,13 @@ import { nicLine, renderNicUnit, NIC_UNIT_NAME } from '../apply/persist.js';
 import { isNicGroup } from '../apply/kind-nic.js';
 import { parseSysfsPath } from '../apply/sysfs-path.js';
 import { changeId } from './source.js';
-import { generatedBy, nicChanges, oneLine } from './describe.js';
+import { generatedBy, mptcpChanges, nicChanges, oneLine } from './describe.js';
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
+import { MPTCP_UNIT_NAME, mptcpLine, renderMptcpUnit } from '../apply/kind-mptcp.js';
+import { toTarget } from '../apply/validate.js';
+import type { MptcpTarget } from '../plan/mptcp-change.js';
 
-type NicChange = Exclude<ExportChange, { kind: 'sysctl' }>;
+type NicChange = Extract<ExportChange, { kind: 'ethtool' | 'sysfs' }>;
 
 /** ethtool -K names → systemd.link [Link] offload settings (boolean). */
 const FEATURES: Readonly<Record<string, string>> = {
@@ -95,7 +98,7 @@ export function renderSystemd(doc: ExportDoc, opts: RenderOptions): Rendered {
     .map((l) => (l.startsWith('# nettune: written by') ? `# ${generatedBy(doc)}` : l))
     .filter((l) => doc.kind === 'tx' || !l.startsWith('# Undo with:'))
     .join('\n');
-  const files = [{ path: unitName, content: unit }];
+  const files: { path: string; content: string }[] = [{ path: unitName, content: unit }];
   const byDevice = new Map<string, { settings: string[]; why: string[] }>();
   for (const c of nics) {
     const s = linkSetting(c);
@@ -130,6 +133,18 @@ export function renderSystemd(doc: ExportDoc, opts: RenderOptions): Rendered {
     });
   }
   if (doc.host?.netns) notes.push(`the source was made in network namespace ${doc.host.netns}: the unit runs each write with ip netns exec ${doc.host.netns}; .link files apply where udev sees the device (the initial namespace)`);
+  const mptcp = mptcpChanges(doc);
+  if (mptcp.length) {
+    const name = opts.name === 'nettune' ? MPTCP_UNIT_NAME : `${opts.name}-mptcp.service`;
+    const ml = mptcp.map((c) => mptcpLine(toTarget(c) as MptcpTarget, c.to, doc.host?.netns ?? null, `${c.reason} (${c.source})`));
+    const content = renderMptcpUnit([], ml, doc.transaction?.id ?? 0, doc.created_at)
+      .split('\n')
+      .map((l) => (l.startsWith('# nettune: written by') ? `# ${generatedBy(doc)}` : l))
+      .filter((l) => doc.kind === 'tx' || !l.startsWith('# Undo with:'))
+      .join('\n');
+    files.push({ path: name, content });
+    notes.push(`MPTCP limits and endpoints are in ${name} (systemctl enable ${name}); systemd-networkd has no MPTCP endpoint setting in systemd 252`);
+  }
   if (!nics.length) notes.push('no NIC settings in the source: the unit has no ExecStart= line (sysctls belong to --format sysctl.d)');
   notes.push(`use either ${unitName} (systemctl enable ${unitName}) or the .link files for what they carry, not both`);
   return { files, notes };

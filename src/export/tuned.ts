@@ -7,10 +7,10 @@ import { isNicGroup } from '../apply/kind-nic.js';
 import { parseSysfsPath } from '../apply/sysfs-path.js';
 import { usageError } from '../sys/errors.js';
 import { changeId } from './source.js';
-import { generatedBy, nicChanges, oneLine, scopeOf, sysctlChanges } from './describe.js';
+import { generatedBy, mptcpNotExpressed, nicChanges, oneLine, scopeOf, sysctlChanges } from './describe.js';
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
 
-type NicChange = Exclude<ExportChange, { kind: 'sysctl' }>;
+type NicChange = Extract<ExportChange, { kind: 'ethtool' | 'sysfs' }>;
 
 /** tuned's [net] option for each ethtool group (plugin_net.py: features, ring, channels, coalesce). */
 const NET_OPTION = { features: 'features', rings: 'ring', channels: 'channels', coalesce: 'coalesce' } as const;
@@ -103,6 +103,7 @@ export function renderTuned(doc: ExportDoc, opts: RenderOptions): Rendered {
   const { sections, sysfs } = netUnits(nicChanges(doc), notes);
   lines.push(...sections);
   if (sysfs.length) lines.push('[sysfs]', ...sysfs, '');
+  notes.push(...mptcpNotExpressed(doc, "tuned (it has no MPTCP plugin)"));
   if (doc.host?.netns) notes.push(`the source was made in network namespace ${doc.host.netns}; tuned applies profiles in the initial namespace only`);
   notes.push('tuned writes these at profile activation and restores the previous values when the profile is switched off; it does not re-check them later (dynamic tuning aside)');
   return { files: [{ path: `${opts.name}/tuned.conf`, content: lines.join('\n') }], notes };

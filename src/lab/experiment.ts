@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withStateDir } from '../apply/state.js';
 import { applyTransaction } from '../apply/transaction.js';
-import { validateChanges } from '../apply/validate.js';
+import { toTarget, validateChanges } from '../apply/validate.js';
+import { mptcpLabel, type MptcpTarget } from '../plan/mptcp-change.js';
 import { buildPlan } from '../plan/index.js';
 import type { PlanChange } from '../plan/types.js';
 import { bdpBytes } from '../units/index.js';
@@ -47,7 +48,7 @@ export interface RunOptions {
 
 const roleNs = (lab: LabState, role: Role): string | null => (role === 'router' ? lab.namespaces.router : lab.namespaces[role]);
 
-const changeLabel = (role: Role, c: PlanChange): string => `${role}: ${c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `${c.device} ${c.setting}` : c.path}`;
+const changeLabel = (role: Role, c: PlanChange): string => `${role}: ${c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `${c.device} ${c.setting}` : c.kind === 'mptcp' ? mptcpLabel(toTarget(c) as MptcpTarget) : c.path}`;
 
 interface Applied {
   shown: Record<string, string>;

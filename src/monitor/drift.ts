@@ -9,6 +9,8 @@ import { kernelForm } from '../catalog/validate.js';
 import { IN_EFFECT, lastTxIn, openJournal, stepsOf, type StepRow, type Target, type TxRow } from '../apply/journal.js';
 import { journalPath } from '../apply/state.js';
 import { featureOf } from '../apply/io.js';
+import { toTarget } from '../apply/validate.js';
+import { mptcpLabel, mptcpLiveValue } from '../plan/mptcp-change.js';
 import { type Plan, planSchema } from '../plan/schema.js';
 import type { PlanChange } from '../plan/types.js';
 import { normaliseValue } from '../probe/sysctl.js';
@@ -18,7 +20,7 @@ import { parseJsonText, readInputFile } from '../sys/fs.js';
 
 /** The targets drift compares: the plan-change kinds (files the transaction persisted are its own
  *  business, not live state). */
-export type DriftTarget = Extract<Target, { kind: 'sysctl' | 'ethtool' | 'sysfs' }>;
+export type DriftTarget = Extract<Target, { kind: 'sysctl' | 'ethtool' | 'sysfs' | 'mptcp' }>;
 
 export interface ExpectedValue {
   target: DriftTarget;
@@ -57,15 +59,14 @@ export interface DriftResult {
   unknown: number;
 }
 
-export const driftKey = (t: DriftTarget): string => (t.kind === 'sysctl' ? t.key : t.kind === 'ethtool' ? `ethtool:${t.device}:${t.group}.${t.setting}` : t.path);
+export const driftKey = (t: DriftTarget): string => (t.kind === 'sysctl' ? t.key : t.kind === 'ethtool' ? `ethtool:${t.device}:${t.group}.${t.setting}` : t.kind === 'mptcp' ? mptcpLabel(t) : t.path);
 
 /** A sysctl value as the kernel prints it (hex and octal in decimal, fields single-spaced). */
 const sysctlForm = (key: string, value: string): string => normaliseValue(kernelForm(findEntry(key), value));
 
-const isDriftTarget = (t: Target): t is DriftTarget => t.kind === 'sysctl' || t.kind === 'ethtool' || t.kind === 'sysfs';
+const isDriftTarget = (t: Target): t is DriftTarget => t.kind === 'sysctl' || t.kind === 'ethtool' || t.kind === 'sysfs' || t.kind === 'mptcp';
 
-const changeTarget = (c: PlanChange): DriftTarget =>
-  c.kind === 'sysctl' ? { kind: 'sysctl', key: c.key } : c.kind === 'ethtool' ? { kind: 'ethtool', device: c.device, group: c.group, setting: c.setting } : { kind: 'sysfs', path: c.path };
+const changeTarget = (c: PlanChange): DriftTarget => toTarget(c) as DriftTarget;
 
 /** What a transaction left in effect: each step that was written and not restored, the read-back
  *  value where there is one (it is what the kernel stored), else the wanted value. A later step
@@ -144,6 +145,8 @@ function liveValue(snap: Snapshot, t: DriftTarget): string | null | undefined {
       }
       return undefined;
     }
+    case 'mptcp':
+      return mptcpLiveValue(snap, t);
     case 'sysfs': {
       // The Snapshot keeps RPS/XPS masks per queue; other sysfs attributes are not in it.
       const m = /^\/sys\/class\/net\/([^/]+)\/queues\/(rx|tx)-(\d+)\/(rps_cpus|xps_cpus)$/.exec(t.path);

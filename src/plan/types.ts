@@ -1,6 +1,7 @@
 // A proposed change, as audit rules suggest it and the planner/apply stages consume it.
 import { z } from 'zod';
 import { isNicGroup, nicCommand } from '../apply/kind-nic.js';
+import { mptcpChangeSchema, mptcpCommand } from './mptcp-change.js';
 
 export const ETHTOOL_GROUPS = ['features', 'rings', 'channels', 'coalesce', 'flow-hash', 'indirection'] as const;
 
@@ -17,6 +18,7 @@ export const planChangeSchema = z.discriminatedUnion('kind', [
     to: z.string(),
   }),
   z.object({ kind: z.literal('sysfs'), path: z.string(), from: z.string().nullable(), to: z.string() }),
+  mptcpChangeSchema,
 ]);
 
 export type PlanChange = z.infer<typeof planChangeSchema>;
@@ -46,5 +48,7 @@ export function changeCommand(c: PlanChange, netns: string | null = null): strin
       return `${prefix}ethtool ${ETHTOOL_FLAG[c.group]} ${c.device} ${c.setting} ${c.to}`;
     case 'sysfs':
       return netns ? `echo ${c.to} | ip netns exec ${netns} tee ${c.path}` : `echo ${c.to} > ${c.path}`;
+    case 'mptcp':
+      return mptcpCommand(c, netns);
   }
 }
