@@ -12,6 +12,7 @@ import { toTarget } from '../apply/validate.js';
 import { formatMs, parseDuration, formatBytes, formatRate } from '../units/index.js';
 import { type Snapshot, snapshotSchema } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
+import { IFNAME } from '../sys/names.js';
 import { checkOutputPath, readJsonFile, writeOutputFile } from '../sys/fs.js';
 import { linkSpec } from './audit.js';
 import { CONNS, countFlag } from './flags.js';
@@ -30,6 +31,8 @@ const planOptions = z
     conns: countFlag(CONNS).optional(),
     deadPeer: z.string().optional(),
     out: z.string().optional(),
+    nic: z.string().optional(),
+    udpFlowHash: z.boolean().optional(),
   })
   .refine((o) => !(o.netns && o.snapshot), { message: '--netns and --snapshot cannot be used together' })
   .refine((o) => Boolean(o.link) === Boolean(o.rtt), { message: '--link and --rtt go together (the BDP needs both)' });
@@ -134,13 +137,17 @@ export function registerPlan(program: Command): void {
     .option('--conns <n>', 'expected concurrent connections (conntrack, ports)')
     .option('--dead-peer <dur>', 'declare a silent peer dead after this long (keepalive), e.g. 90s')
     .option('--out <file>', 'write the plan JSON here (atomically), for `nettune apply FILE`')
+    .option('--nic <dev,...>', 'NICs the NIC planner tunes (default: every physical device ethtool answers for)')
+    .option('--udp-flow-hash', 'hash UDP flows on ports too (rx-flow-hash udp4/udp6 sdfn): many UDP flows between few hosts; fragmented datagrams then split across queues')
     .action(async (raw: unknown) => {
       const opts = parseOptions(planOptions, raw);
+      const nic = opts.nic === undefined ? null : opts.nic.split(',').map((d) => d.trim());
+      for (const d of nic ?? []) if (!IFNAME.test(d)) throw usageError(`--nic ${opts.nic}: ${JSON.stringify(d)} is not an interface name`);
       const link = linkSpec(opts);
       if (opts.out !== undefined) checkOutputPath(opts.out, `--out ${opts.out}`); // before probing
       const deadPeer = opts.deadPeer ? checkDeadPeer(parseDuration(opts.deadPeer, '--dead-peer')) : null;
       const snap = await getSnapshot(opts);
-      const plan = buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, dead_peer_s: deadPeer });
+      const plan = buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, dead_peer_s: deadPeer, nic, udp_flow_hash: opts.udpFlowHash === true });
       if (opts.out !== undefined) writeOutputFile(opts.out, `${JSON.stringify(plan, null, 2)}\n`, { label: `--out ${opts.out}` });
       if (opts.json) printJson(plan);
       else print(renderPlan(plan) + (opts.out ? `\n\nWritten to ${resolve(opts.out)}; review it, then: nettune apply ${opts.out}` : ''));

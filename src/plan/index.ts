@@ -58,7 +58,7 @@ export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()):
     host: { hostname: snap.hostname, machine_id: snap.machine_id ?? null, kernel: snap.kernel.release, netns: snap.netns.name, snapshot_taken_at: snap.taken_at },
     workload: params.workload,
     link: params.link,
-    params: { conns: params.conns, dead_peer_s: params.dead_peer_s },
+    params: { conns: params.conns, dead_peer_s: params.dead_peer_s, ...(params.nic?.length ? { nic: params.nic.join(',') } : {}), ...(params.udp_flow_hash ? { udp_flow_hash: 'on' } : {}) },
     changes,
     skipped: skipped.filter((x) => !changed.has(x.key)),
     notes,

@@ -4,6 +4,7 @@ import { RFC5382_ESTABLISHED_MIN_S } from '../rules/conntrack.js';
 import { KEEPALIVE_AGGRESSIVE_S, KEEPALIVE_SLOW_S } from '../rules/tcp.js';
 import { BDP_BUFFER_FACTOR, bufferForBdp, LOSSY_BUFFER_FACTOR, MAX_SOCKET_BUFFER } from '../rules/buffers.js';
 import type { Snapshot } from '../snapshot/index.js';
+import { nicIntent } from './nic.js';
 import { usageError } from '../sys/errors.js';
 import { formatMs, formatRate, formatSeconds } from '../units/index.js';
 import type { LinkSpec, PlanChange, Workload } from './types.js';
@@ -15,6 +16,10 @@ export interface PlanParams {
   conns: number | null;
   /** Target time to declare a silent peer dead (--dead-peer), seconds. */
   dead_peer_s: number | null;
+  /** NICs the NIC planner tunes (--nic); default: every physical device ethtool answered for. */
+  nic?: readonly string[] | null;
+  /** Hash UDP flows on ports too (--udp-flow-hash), with the fragmentation caveat. */
+  udp_flow_hash?: boolean;
 }
 
 /** One proposal from an intent: a target value for a key (or another change), with its reason. */
@@ -272,4 +277,4 @@ const connections: Intent = {
   },
 };
 
-export const INTENTS: readonly Intent[] = [buffers, congestion, latency, connections];
+export const INTENTS: readonly Intent[] = [buffers, congestion, latency, connections, nicIntent];

@@ -15,7 +15,7 @@ const ETHTOOL = 'ethtool(8)';
 
 /** Paravirtual NICs whose interrupt moderation is decided with the host (virtio needs
  *  VIRTIO_NET_F_NOTF_COAL for ethtool -C); their 0 µs / 1 frame defaults are not a guest choice. */
-const PARAVIRT_DRIVERS = new Set(['virtio_net', 'hv_netvsc', 'vif', 'xen-netfront']);
+export const PARAVIRT_DRIVERS: ReadonlySet<string> = new Set(['virtio_net', 'hv_netvsc', 'vif', 'xen-netfront']);
 
 /** Links rules look at: everything but loopback. */
 const nics = (ctx: RuleContext): Link[] => ctx.snap.links.filter((l) => l.name !== 'lo' && l.link_type !== 'loopback');
