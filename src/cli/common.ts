@@ -1,11 +1,10 @@
 // What every command shares: where its Snapshot comes from (live, --netns, --snapshot), how it
 // prints (human or one JSON document), and the tools it needs.
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { probe } from '../probe/index.js';
 import { checkNetns, probeInNetns } from '../probe/netns.js';
-import { loadSnapshot, type Snapshot } from '../snapshot/index.js';
+import type { Snapshot } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
 import { netnsNameFromEnv, validNetns } from '../sys/names.js';
 import { ensureTools, installAllowed } from '../sys/tools.js';
@@ -55,7 +54,8 @@ export const logErr = (line: string): void => {
 
 /** The Snapshot a command analyses. */
 export async function getSnapshot(opts: SourceOptions): Promise<Snapshot> {
-  if (opts.snapshot !== undefined) return loadSnapshot(opts.snapshot);
+  // loaded here, not at the top: a live probe does not build the Snapshot's zod schemas
+  if (opts.snapshot !== undefined) return (await import('../snapshot/index.js')).loadSnapshot(opts.snapshot);
   if (opts.netns !== undefined) {
     checkNetns(validNetns(opts.netns, '--netns'));
     await ensureTools(PROBE_TOOLS, { install: installAllowed(), log: logErr });
@@ -75,6 +75,7 @@ export function print(text: string): void {
 
 /** A yes/no question on stderr, answered on stdin (callers check for a terminal first). */
 export async function ask(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(question)).trim());

@@ -1,8 +1,8 @@
 // The Snapshot from what the probe gathered: shared by the live probe (src/probe/index.ts) and the
 // fleet's remote text (src/probe/raw.ts), so both derive conntrack, congestion control, the
 // namespace verdict and the other composed sections the same way.
-import { parseCpuList } from '../snapshot/index.js';
-import { SNAPSHOT_SCHEMA, type Link, type ProbeError, type Snapshot, type SysctlRedaction } from '../snapshot/schema.js';
+import { parseCpuList, SNAPSHOT_SCHEMA } from '../snapshot/plain.js';
+import type { Link, ProbeError, Snapshot, SysctlRedaction } from '../snapshot/schema.js';
 import { VERSION } from '../version.js';
 
 /** What one probe gathered (parsed already; text parsing lives in parse-*.ts). */

@@ -63,8 +63,22 @@ function readTrim(path: string, section: string, errors: ProbeError[]): string |
   }
 }
 
-/** Page size from the first mapping of our own smaps (Node has no getpagesize). */
+/** Page size: AT_PAGESZ (6) from our auxiliary vector (getauxval(3); Node has no getpagesize),
+ *  pairs of native-endian 64-bit words; else the first mapping of our smaps (a 32-bit host). */
 function pageSize(): number {
+  try {
+    const auxv = readFileSync('/proc/self/auxv');
+    if (process.arch === 'x64' || process.arch === 'arm64' || process.arch === 'ppc64' || process.arch === 's390x' || process.arch === 'riscv64') {
+      const le = process.arch !== 's390x';
+      for (let i = 0; i + 16 <= auxv.length; i += 16) {
+        const type = le ? auxv.readBigUInt64LE(i) : auxv.readBigUInt64BE(i);
+        if (type === 0n) break;
+        if (type === 6n) return Number(le ? auxv.readBigUInt64LE(i + 8) : auxv.readBigUInt64BE(i + 8));
+      }
+    }
+  } catch {
+    // fall through
+  }
   try {
     const head = readFileSync('/proc/self/smaps', 'utf8').slice(0, 4096);
     const m = /KernelPageSize:\s+(\d+) kB/.exec(head);

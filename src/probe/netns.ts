@@ -5,7 +5,7 @@ import { environmentError, usageError } from '../sys/errors.js';
 import { validNetns } from '../sys/names.js';
 import { run } from '../sys/run.js';
 import { isRoot, which } from '../sys/tools.js';
-import { type Snapshot, snapshotSchema } from '../snapshot/schema.js';
+import type { Snapshot } from '../snapshot/schema.js';
 
 export const NETNS_DIR = '/run/netns';
 
@@ -29,6 +29,8 @@ export async function probeInNetns(name: string): Promise<Snapshot> {
     env: { ...process.env, NETTUNE_NETNS_NAME: name, NETTUNE_NO_INSTALL: '1' },
   });
   if (!res.ok) throw environmentError(`probe inside namespace ${name} failed: ${res.error ?? ''}`);
+  // the schema module is loaded only here: the plain probe never validates what it built itself
+  const { snapshotSchema } = await import('../snapshot/schema.js');
   const parsed = snapshotSchema.safeParse(JSON.parse(res.stdout));
   if (!parsed.success) throw environmentError(`probe inside namespace ${name} returned an invalid snapshot: ${parsed.error.issues[0]?.message ?? ''}`);
   return parsed.data;

@@ -1,8 +1,10 @@
 // Reading Snapshots from files and looking things up in them. Every analysis goes through here.
 import { usageError } from '../sys/errors.js';
 import { readJsonFile } from '../sys/fs.js';
+import { parseCpuList } from './plain.js';
 import { type Snapshot, snapshotSchema } from './schema.js';
 
+export { parseCpuList } from './plain.js';
 export { SNAPSHOT_SCHEMA, snapshotSchema, type Snapshot } from './schema.js';
 
 /** Loads and validates a Snapshot file; anything else is bad input (exit 2) naming the file and
@@ -62,20 +64,6 @@ export function resolveCounter(snap: Snapshot, ref: string): number | null {
     default:
       return null;
   }
-}
-
-/** Parses a kernel CPU list ("0-3,8,10-11"); null when it is not one. */
-export function parseCpuList(list: string): number[] | null {
-  const out: number[] = [];
-  for (const part of list.trim().split(',')) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) return null;
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) return null;
-    for (let c = a; c <= b; c++) out.push(c);
-  }
-  return out.length ? out : null;
 }
 
 /** The online CPUs of a Snapshot: its CPU list, or 0..online-1 when the list is unreadable. */

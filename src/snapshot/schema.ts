@@ -1,8 +1,9 @@
 // The Snapshot: the single currency of nettune (DESIGN.md). Only src/probe produces one from a
 // live host; every analysis takes one, so it runs the same on a file captured elsewhere.
 import { z } from 'zod';
+import { SNAPSHOT_SCHEMA } from './plain.js';
 
-export const SNAPSHOT_SCHEMA = 'nettune.snapshot/1';
+export { SNAPSHOT_SCHEMA };
 
 const counterGroups = z.record(z.string(), z.record(z.string(), z.number()));
 const json = z.record(z.string(), z.unknown());

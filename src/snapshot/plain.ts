@@ -1,0 +1,19 @@
+// The parts of the Snapshot module that need no zod: the schema id and the CPU-list parser. The
+// probe builds a Snapshot with only these, so a one-shot `nettune probe` does not construct the
+// zod schemas (src/snapshot/schema.ts, ~10 ms at import on a small VM, bench/probe) it never uses.
+
+export const SNAPSHOT_SCHEMA = 'nettune.snapshot/1';
+
+/** Parses a kernel CPU list ("0-3,8,10-11"); null when it is not one. */
+export function parseCpuList(list: string): number[] | null {
+  const out: number[] = [];
+  for (const part of list.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) return null;
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) return null;
+    for (let c = a; c <= b; c++) out.push(c);
+  }
+  return out.length ? out : null;
+}
