@@ -69,6 +69,27 @@ await build({
   logLevel: 'warning',
 });
 
+// The one-shot probe as one CommonJS file (src/cli/entry-probe.ts: main() with the probe's group
+// only), which ./nettune runs for `probe`: Node 20 starts it without the ES module loader. The
+// probe's code has no import.meta (CommonJS has none): esbuild's warning about it is an error here.
+await build({
+  entryPoints: { 'nettune-probe': 'src/cli/entry-probe.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: 'linked',
+  legalComments: 'none',
+  minify: true,
+  keepNames: true,
+  define: { __NETTUNE_VERSION__: JSON.stringify(pkg.version) },
+  banner: { js: '#!/usr/bin/env node' },
+  logOverride: { 'empty-import-meta': 'error' },
+  logLevel: 'warning',
+});
+
 // The delay line: rebuilt when missing or older than its source. No compiler is not an error:
 // the lab then reports the delay line as unavailable.
 const DL_SRC = fileURLToPath(new URL('../src/lab/delayline/delayline.c', import.meta.url));

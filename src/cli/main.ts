@@ -8,31 +8,16 @@ import { VERSION } from '../version.js';
 
 type Register = (program: Command) => void;
 
-/** Each command group's module, loaded only when its command runs (the bundle is split per
- *  group, so `probe` does not parse the catalog, the rules or the lab). */
-const GROUPS: readonly { commands: readonly string[]; load: () => Promise<Register> }[] = [
-  { commands: ['probe'], load: async () => (await import('./probe.js')).registerProbe },
-  { commands: ['show'], load: async () => (await import('./show.js')).registerShow },
-  { commands: ['catalog', 'explain', 'get'], load: async () => (await import('./catalog.js')).registerCatalog },
-  { commands: ['audit', 'rules'], load: async () => (await import('./audit.js')).registerAudit },
-  { commands: ['lint'], load: async () => (await import('./lint.js')).registerLint },
-  { commands: ['plan', 'profiles', 'diff'], load: async () => (await import('./plan.js')).registerPlan },
-  { commands: ['apply', 'history', 'show-tx'], load: async () => (await import('./apply.js')).registerApply },
-  { commands: ['confirm', 'rollback', 'recover', '__watchdog', '__boot-check'], load: async () => (await import('./state.js')).registerState },
-  { commands: ['lab'], load: async () => (await import('./lab.js')).registerLab },
-  { commands: ['bench', '__rr-server', '__rr-client', '__connect-burst'], load: async () => (await import('./bench.js')).registerBench },
-  { commands: ['experiment'], load: async () => (await import('./experiment.js')).registerExperiment },
-  { commands: ['top'], load: async () => (await import('./top.js')).registerTop },
-  { commands: ['fleet'], load: async () => (await import('./fleet.js')).registerFleet },
-  { commands: ['export'], load: async () => (await import('./export.js')).registerExport },
-  { commands: ['sockets'], load: async () => (await import('./sockets.js')).registerSockets },
-  { commands: ['dashboard'], load: async () => (await import('./dashboard.js')).registerDashboard },
-  { commands: ['exporter'], load: async () => (await import('./exporter.js')).registerExporter },
-];
+/** A command group: the commands its module registers, and the module, loaded only when one of
+ *  them runs (src/cli/groups.ts lists them all; the probe's own bundle has just its own). */
+export interface Group {
+  commands: readonly string[];
+  load: () => Promise<Register>;
+}
 
 /** The program with the command groups `argv` needs: the one its first word names, or all of
  *  them (help, version, a typo that wants "did you mean"). */
-export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
+export async function buildProgram(argv: readonly string[], groups: readonly Group[]): Promise<Command> {
   const program = new Command('nettune')
     .description('Evidence-based Linux network tuning: probe → audit → plan → apply → prove → monitor → export')
     .version(VERSION)
@@ -40,8 +25,8 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const first = argv.find((a) => !a.startsWith('-'));
-  const group = GROUPS.find((g) => first !== undefined && g.commands.includes(first));
-  for (const g of group ? [group] : GROUPS) (await g.load())(program);
+  const group = groups.find((g) => first !== undefined && g.commands.includes(first));
+  for (const g of group ? [group] : groups) (await g.load())(program);
   const override = (cmd: Command): void => {
     cmd.exitOverride();
     cmd.commands.forEach(override);
@@ -136,11 +121,11 @@ export function internalErrorLine(err: unknown): string {
   return `internal error: ${first.length > 300 ? `${first.slice(0, 299)}…` : first}`;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], groups: readonly Group[]): Promise<number> {
   const json = wantsJson(argv);
   const held = json ? holdStdout() : null;
   try {
-    const program = await buildProgram(argv);
+    const program = await buildProgram(argv, groups);
     await program.parseAsync([...argv], { from: 'user' });
     await haltIfStopping(); // interrupted: the signal handler reports, cleans up and exits
     held?.release();
@@ -169,4 +154,25 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (json) process.stdout.write(errorDoc(line, 70, 'this is a bug in nettune', partialOf(printed)));
     return 70;
   }
+}
+
+/** The process around main(): EPIPE, the last-resort crash handler, the exit code. Both entry
+ *  points (dist/nettune.mjs with every group, dist/nettune-probe.cjs with the probe's) run it. */
+export async function startCli(groups: readonly Group[]): Promise<void> {
+  // `nettune … | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  // An error outside the command's own promise (a stray callback) is still exit 70 with one line,
+  // and with --json one document; never a stack trace (NETTUNE_DEBUG=1 shows it).
+  const crash = (err: unknown): void => {
+    process.stderr.write(`nettune: ${internalErrorLine(err)}\n`);
+    if (process.env.NETTUNE_DEBUG === '1' && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (wantsJson(process.argv.slice(2))) writeStdoutDirect(`${JSON.stringify({ error: { message: internalErrorLine(err), hint: 'this is a bug in nettune', exit_code: 70 } })}\n`);
+    process.exit(70);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  process.exitCode = await main(process.argv.slice(2), groups);
 }
