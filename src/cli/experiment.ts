@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { type ParsedArm, checkFixed, parseArmFlag, parseArmSource, setChanges } from '../lab/arm-sources.js';
-import type { ArmInput } from '../lab/arms.js';
+import { type ArmInput, targetId } from '../lab/arms.js';
 import { armsFor, runExperiment, toolsFor } from '../lab/experiment.js';
 import { EXPERIMENTS, findExperiment, LINK_PARAMS, type ExperimentDef, type LinkParam } from '../lab/experiments.js';
 import { type LinkEmulation, TOPOLOGIES, type Topology, validLabName } from '../lab/lab.js';
@@ -126,28 +126,61 @@ export function renderResult(r: ExperimentResult): string {
 
 const collect = (v: string, acc: string[] = []): string[] => [...acc, v];
 
+/** What `experiment list --json` says of each experiment (and `show` starts from). */
+function summaryOf(e: ExperimentDef): Record<string, unknown> {
+  return {
+    name: e.name,
+    claim: e.claim,
+    expect: e.expect,
+    topology: e.topology,
+    link: e.link,
+    defaults: { topology: e.topology, ...e.link, reps: e.reps, duration_s: 'duration_s' in e.bench ? e.bench.duration_s : null },
+    parameters: parametersOf(e),
+    arms: { a: e.a.label, b: e.b === 'plan-buffers' ? 'planned buffers' : e.b.label },
+    metric: e.metric,
+    reps: e.reps,
+    available: !e.unavailable,
+    unavailable: e.unavailable ?? null,
+  };
+}
+
+/** A built-in arm for `experiment show`: its label and what it changes (computed arms say so). */
+function armOf(spec: ExperimentDef['b']): { label: string; changes: string[] } {
+  if (spec === 'plan-buffers') return { label: 'planned buffers', changes: ["computed in the lab: the planner's tcp_rmem/tcp_wmem for the lab's link (client and server)"] };
+  if (spec.changes === 'baseline') return { label: spec.label, changes: ["the lab's own values for the keys the other arm sets"] };
+  if (typeof spec.changes === 'function') return { label: spec.label, changes: [`computed in the lab by the planner (${(spec.kinds ?? []).join(', ') || 'changes'})`] };
+  const out: string[] = [];
+  for (const [role, list] of Object.entries(spec.changes)) for (const c of list ?? []) out.push(`${role}: ${targetId(c)}${c.kind === 'sysctl' || c.kind === 'ethtool' ? ` = ${c.to}` : ''}`);
+  if (spec.bench?.congestion) out.push(`per-socket congestion control ${spec.bench.congestion}`);
+  if (spec.bench?.mptcp !== undefined) out.push(spec.bench.mptcp ? 'MPTCP sockets' : 'TCP sockets');
+  return { label: spec.label, changes: out };
+}
+
 export function registerExperiment(program: Command): void {
   const exp = program.command('experiment').description('A/B experiments in a lab, with interleaved runs, a bootstrap CI and a verdict');
   withJson(exp.command('list').description('built-in experiments, the claim each tests, their defaults and the parameters they take')).action((raw: unknown) => {
     const opts = parseOptions(z.object({ json: z.boolean().optional() }), raw);
-    if (opts.json)
-      return printJson({
-        experiments: EXPERIMENTS.map((e) => ({
-          name: e.name,
-          claim: e.claim,
-          expect: e.expect,
-          topology: e.topology,
-          link: e.link,
-          defaults: { topology: e.topology, ...e.link, reps: e.reps, duration_s: 'duration_s' in e.bench ? e.bench.duration_s : null },
-          parameters: parametersOf(e),
-          arms: { a: e.a.label, b: e.b === 'plan-buffers' ? 'planned buffers' : e.b.label },
-          metric: e.metric,
-          reps: e.reps,
-          available: !e.unavailable,
-          unavailable: e.unavailable ?? null,
-        })),
-      });
+    if (opts.json) return printJson({ experiments: EXPERIMENTS.map(summaryOf) });
     print(table([['NAME', 'CLAIM'], ...EXPERIMENTS.map((e) => [e.name, e.unavailable ? `(not yet: ${e.unavailable})` : e.claim])]));
+  });
+  withJson(exp.command('show').description('one built-in experiment: claim, lab, benchmark, arms and the notes on its method').argument('<name>')).action((name: string, raw: unknown) => {
+    const opts = parseOptions(z.object({ json: z.boolean().optional() }), raw);
+    const def = findExperiment(name);
+    if (!def) throw usageError(`unknown experiment ${JSON.stringify(name)}`, `see: nettune experiment list (${EXPERIMENTS.map((e) => e.name).join(', ')})`);
+    const arms = { a: armOf(def.a), b: armOf(def.b) };
+    if (opts.json) return printJson({ ...summaryOf(def), bench: def.bench, arms, notes: def.notes });
+    const { kind, ...params } = def.bench;
+    print(
+      [
+        `${def.name}: ${def.claim}`,
+        `  status: ${def.unavailable ? `not yet: ${def.unavailable}` : 'available'}`,
+        `  lab: ${def.topology} topology, link ${JSON.stringify(def.link)}; runs on ${topologiesOf(def).join(', ')}`,
+        `  benchmark: ${kind} ${Object.entries(params).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')}`,
+        `  metric: ${def.metric.name} (${def.metric.unit}, ${def.metric.higher_is_better ? 'higher' : 'lower'} is better); ${def.reps} runs per arm; the claim expects ${def.expect}`,
+        ...(['a', 'b'] as const).map((k) => `  ${k.toUpperCase()}: ${arms[k].label}: ${arms[k].changes.join('; ') || 'no changes of its own'}`),
+        ...def.notes.map((n) => `  note: ${n}`),
+      ].join('\n'),
+    );
   });
   addWorkloadOptions(withJson(exp.command('run').description('run one experiment, or `workload` (your own --server/--client); builds and removes its own lab; needs root').argument('<name>')))
     .option('--a <source>', 'arm A (default: the built-in A, usually the baseline); SOURCE as for --arm')
