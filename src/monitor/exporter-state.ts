@@ -102,10 +102,13 @@ export interface StateInput {
   drift: DriftResult | null;
 }
 
+const NO_DRIFT = {};
+
 export function stateFamilies(f: Families, i: StateInput): void {
-  tuningFamilies(f, i.base);
+  // The tuning state and drift change only with a refresh: kept as they are until then.
+  f.group('tuning', i.base, () => tuningFamilies(f, i.base));
   auditFamilies(f, i.audit);
-  driftFamilies(f, i.drift);
+  f.group('drift', i.drift ?? NO_DRIFT, () => driftFamilies(f, i.drift));
   f.gauge(`${PREFIX}snapshot_timestamp_seconds`, 'When the configuration (sysctl tree, links, ethtool) was last read, Unix time', Date.parse(i.base.taken_at) / 1000);
   f.gauge(`${PREFIX}build_info`, 'nettune version and Node.js runtime (value 1)', 1, { version: VERSION, nodejs_version: process.versions.node });
 }

@@ -10,7 +10,7 @@ import { allRules } from '../rules/index.js';
 import type { Workload } from '../plan/types.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { errorMessage } from '../sys/errors.js';
-import { computeDrift, type DriftBaseline, lastAppliedBaseline } from './drift.js';
+import { computeDrift, type DriftBaseline, type DriftResult, lastAppliedBaseline } from './drift.js';
 import { counterFamilies } from './exporter-counters.js';
 import { stateFamilies } from './exporter-state.js';
 import { checkPath, closeServer, createHttpServer, type Limits, methodNotAllowed, notFound, send, sendText } from './http.js';
@@ -113,15 +113,23 @@ export async function createExporter(o: ExporterOptions): Promise<Exporter> {
     return evaluate(allRules, { snap: now.snap, prev: prev.snap, workload: o.workload, interval_s: (now.mono_ms - prev.mono_ms) / 1000, defaults });
   };
 
+  // Drift compares the configuration (sysctl tree, ethtool) with the baseline: both change only
+  // with a refresh, so it is worked out once per refresh.
+  let drift: { base: Snapshot; baseline: DriftBaseline | null; note: string | undefined; result: DriftResult } | null = null;
+  const driftNow = (): DriftResult => {
+    if (!drift || drift.base !== base || drift.baseline !== baseline || drift.note !== baselineNote) drift = { base, baseline, note: baselineNote, result: computeDrift(base, baseline, baselineNote) };
+    return drift.result;
+  };
+
   const f = createFamilies();
   const render = async (): Promise<Buffer> => {
     const t0 = performance.now();
     const sample = await sampler.sample();
-    const snap = remember(sample);
+    remember(sample);
     const now = history[history.length - 1] as Judged;
     f.begin();
     counterFamilies(f, sample, { pageSize: base.memory.page_size, conntrackBuckets: base.conntrack?.buckets ?? null });
-    stateFamilies(f, { base, audit: audit(now), drift: computeDrift(snap, baseline, baselineNote) });
+    stateFamilies(f, { base, audit: audit(now), drift: driftNow() });
     f.counter(`${PREFIX}exporter_scrapes_total`, 'Requests for /metrics this exporter received', stats.scrapes);
     f.counter(`${PREFIX}exporter_samples_total`, 'Counter samples this exporter took (scrapes that arrive together share one)', stats.samples);
     // (Not process.memoryUsage(): its RSS read of /proc/self/stat cost ~0.4 ms a scrape here.)

@@ -20,6 +20,10 @@ export interface Families {
   set(kind: MetricKind, name: string, help: string, value: number, labels?: Labels): void;
   gauge(name: string, help: string, value: number, labels?: Labels): void;
   counter(name: string, help: string, value: number, labels?: Labels): void;
+  /** Families whose series depend on `key` alone (the configuration a refresh read): while the
+   *  same key comes back, the families fill() set last time are kept as they are and fill() is not
+   *  called. Those families must be set by this group only. */
+  group(id: string, key: object, fill: () => void): void;
   /** Starts a scrape; end() removes the series and families it did not set. */
   begin(): void;
   end(): void;
@@ -82,6 +86,8 @@ export function createFamilies(): Families {
   const families = new Map<string, Family>();
   let gen = 0;
   let renderedLast = 0;
+  const groups = new Map<string, { key: object; names: Set<string> }>();
+  let recording: Set<string> | null = null;
 
   const set = (kind: MetricKind, name: string, help: string, value: number, labels?: Labels): void => {
     if (!Number.isFinite(value) || (kind === 'counter' && value < 0)) return;
@@ -93,6 +99,7 @@ export function createFamilies(): Families {
       f = { kind, labelNames, metric, registry, series: new Map(), gen, seen: 0, text: null };
       families.set(name, f);
     } else if (f.kind !== kind) return;
+    recording?.add(name);
     if (f.gen !== gen) {
       f.gen = gen;
       f.seen = 0;
@@ -114,6 +121,26 @@ export function createFamilies(): Families {
       s.gen = gen;
     } else f.series.set(key, { labels: { ...labels }, value, gen });
     f.text = null;
+  };
+
+  const group = (id: string, key: object, fill: () => void): void => {
+    const g = groups.get(id);
+    if (g && g.key === key && [...g.names].every((name) => families.has(name))) {
+      for (const name of g.names) {
+        const f = families.get(name) as Family;
+        f.gen = gen;
+        f.seen = f.series.size;
+      }
+      return;
+    }
+    const names = new Set<string>();
+    recording = names;
+    try {
+      fill();
+    } finally {
+      recording = null;
+    }
+    groups.set(id, { key, names });
   };
 
   const end = (): void => {
@@ -152,6 +179,7 @@ export function createFamilies(): Families {
     set,
     gauge: (name, help, value, labels) => set('gauge', name, help, value, labels),
     counter: (name, help, value, labels) => set('counter', name, help, value, labels),
+    group,
     begin: () => {
       gen++;
     },

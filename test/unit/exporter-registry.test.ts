@@ -80,6 +80,38 @@ describe('exporter families', () => {
     expect(f.names()).toEqual(['x_in_total', 'x_dev_total', 'x_level']);
   });
 
+  it('a group is kept as it is while its key is the same object, and set again when it changes', async () => {
+    const f = createFamilies();
+    let fills = 0;
+    const tuning = (key: object, rows: Row[]): void => {
+      f.begin();
+      f.group('tuning', key, () => {
+        fills++;
+        for (const r of rows) f.set(r.kind, r.name, `help of ${r.name}`, r.value, r.labels);
+      });
+      f.gauge('other_level', 'help of other_level', fills);
+      f.end();
+    };
+    const a = {};
+    const rowsA: Row[] = [
+      { kind: 'gauge', name: 'knob', value: 1, labels: { key: 'k1' } },
+      { kind: 'gauge', name: 'knob', value: 2, labels: { key: 'k2' } },
+    ];
+    tuning(a, rowsA);
+    tuning(a, []);
+    tuning(a, []);
+    expect(fills).toBe(1);
+    expect(await text(f)).toContain('knob{key="k2"} 2');
+    const b = {};
+    tuning(b, [{ kind: 'gauge', name: 'knob', value: 3, labels: { key: 'k1' } }]);
+    expect(fills).toBe(2);
+    const t = await text(f);
+    expect(t).toContain('knob{key="k1"} 3');
+    expect(t).not.toContain('k2');
+    tuning({}, []);
+    expect(await text(f)).not.toContain('knob');
+  });
+
   it('a counter the kernel reset, a scaled non-integer and a huge total are served exactly', async () => {
     const f = createFamilies();
     for (const v of [1000, 3, 0.001, 0.003, 2 ** 53 - 1]) {
