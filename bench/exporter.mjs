@@ -6,7 +6,9 @@
 // scrapes), the ratio, and the series of each by collector. Then 50 concurrent scrapers for 60 s
 // against nettune: failed scrapes, how many counter samples served them, and resident memory and
 // V8 heap in use along the way (the heap from the exporter's own nettune_exporter_heap_used_bytes).
-//   node bench/exporter.mjs [--pairs 60] [--load-seconds 60] [--scrapers 50]
+//   node bench/exporter.mjs [--pairs 60] [--load-seconds 60] [--warm-seconds 10] [--scrapers 50]
+// The load's start figures are taken after WARM_S seconds of the same load (V8 sizes its heap to
+// the allocation rate in the first seconds); the idle RSS before any load is printed as well.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -22,6 +24,7 @@ const arg = (name, def) => {
 };
 const PAIRS = arg('pairs', 60);
 const LOAD_S = arg('load-seconds', 60);
+const WARM_S = arg('warm-seconds', 10);
 const SCRAPERS = arg('scrapers', 50);
 const BUNDLE = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'nettune.mjs');
 const TICK_S = 0.01; // USER_HZ is 100 on Linux
@@ -171,34 +174,40 @@ const self = async () => {
   return { heap: metricValue(body, 'nettune_exporter_heap_used_bytes'), samples: metricValue(body, 'nettune_exporter_samples_total'), scrapes: metricValue(body, 'nettune_exporter_scrapes_total') };
 };
 const mib = (bytes) => (bytes / 1048576).toFixed(1);
-const before = await self();
-const rssStart = rssKiB(nettune.pid);
-const t0 = Date.now();
-const end = t0 + LOAD_S * 1000;
+const rssIdle = rssKiB(nettune.pid);
+const idle = await self();
 let ok = 0;
 let failed = 0;
 const errors = new Map();
-const timeline = [`0 s ${mib(rssStart * 1024)}/${mib(before.heap)}`];
-const ticker = setInterval(() => timeline.push(`${Math.round((Date.now() - t0) / 1000)} s ${mib(rssKiB(nettune.pid) * 1024)}`), 10_000);
-await Promise.all(
-  Array.from({ length: SCRAPERS }, async () => {
-    while (Date.now() < end) {
-      const r = await get(urls.nettune);
-      if (r.ok) ok++;
-      else {
-        failed++;
-        errors.set(r.error ?? 'status', (errors.get(r.error ?? 'status') ?? 0) + 1);
+const load = (seconds) => {
+  const end = Date.now() + seconds * 1000;
+  return Promise.all(
+    Array.from({ length: SCRAPERS }, async () => {
+      while (Date.now() < end) {
+        const r = await get(urls.nettune);
+        if (r.ok) ok++;
+        else {
+          failed++;
+          errors.set(r.error ?? 'status', (errors.get(r.error ?? 'status') ?? 0) + 1);
+        }
       }
-    }
-  }),
-);
+    }),
+  );
+};
+await load(WARM_S);
+const before = await self();
+const rssStart = rssKiB(nettune.pid);
+const t0 = Date.now();
+const timeline = [`0 s ${mib(rssStart * 1024)}`];
+const ticker = setInterval(() => timeline.push(`${Math.round((Date.now() - t0) / 1000)} s ${mib(rssKiB(nettune.pid) * 1024)}`), 10_000);
+ok = 0;
+await load(LOAD_S);
 clearInterval(ticker);
 const rssEnd = rssKiB(nettune.pid);
 const after = await self();
-timeline.push(`${Math.round((Date.now() - t0) / 1000)} s ${mib(rssEnd * 1024)}/${mib(after.heap)}`);
 const samples = after.samples - before.samples - 1;
-console.log(`load: ${SCRAPERS} concurrent scrapers for ${LOAD_S} s: ${ok} scrapes ok, ${failed} failed${failed ? ` (${[...errors].map(([e, n]) => `${e}: ${n}`).join(', ')})` : ''}, served by ${samples} counter samples (concurrent scrapes share one)`);
-console.log(`load: nettune RSS ${mib(rssStart * 1024)} MiB at start, ${mib(rssEnd * 1024)} MiB at end; V8 heap used ${mib(before.heap)} → ${mib(after.heap)} MiB`);
-console.log(`load: RSS MiB every 10 s (start and end also heap MiB): ${timeline.join(', ')}`);
+console.log(`load: ${SCRAPERS} concurrent scrapers for ${LOAD_S} s: ${ok} scrapes ok, ${failed} failed (warm-up included)${failed ? ` (${[...errors].map(([e, n]) => `${e}: ${n}`).join(', ')})` : ''}, served by ${samples} counter samples (concurrent scrapes share one)`);
+console.log(`load: nettune RSS ${mib(rssStart * 1024)} MiB at start (after ${WARM_S} s of the same load; ${mib(rssIdle * 1024)} MiB idle before it), ${mib(rssEnd * 1024)} MiB at end; V8 heap used ${mib(idle.heap)} idle, ${mib(before.heap)} at start, ${mib(after.heap)} at end (MiB, between collections)`);
+console.log(`load: RSS MiB every 10 s: ${timeline.join(', ')}, end ${mib(rssEnd * 1024)}`);
 stopAll();
 process.exit(failed ? 1 : 0);

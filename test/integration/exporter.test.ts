@@ -63,6 +63,25 @@ describe('a live scrape', () => {
     expect(tcpext).toBeGreaterThan(100);
   });
 
+  it('each sequential scrape takes its own sample; scrapes that arrive together share one, none fails', async () => {
+    const value = (text: string, name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const samples = async (): Promise<number> => value((await httpGet(`${exp.url}/metrics`)).body, 'nettune_exporter_samples_total');
+    const a = await samples();
+    const b = await samples();
+    const c = await samples();
+    expect([b - a, c - b]).toEqual([1, 1]);
+    // 20 connections open first (Node's agent keeps them alive), so the 20 scrapes leave at once.
+    const twenty = (path: string): Promise<Awaited<ReturnType<typeof httpGet>>[]> => Promise.all(Array.from({ length: 20 }, () => httpGet(`${exp.url}${path}`)));
+    await twenty('/healthz');
+    const together = await twenty('/metrics');
+    expect(together.every((r) => r.status === 200)).toBe(true);
+    const d = await samples();
+    // The scrape in flight and the one queued behind it serve most of them; never one each.
+    expect(d - c).toBeGreaterThanOrEqual(2);
+    expect(d - c).toBeLessThanOrEqual(10);
+    expect(value(scrape, 'nettune_exporter_heap_used_bytes')).toBeGreaterThan(1e6);
+  });
+
   it('the dashboard and the alert rules name only metrics this scrape serves', () => {
     const f = familiesOf(scrape);
     // Families that exist only where the host has them: conntrack (module loaded), drift (something applied), findings (a rule firing).
