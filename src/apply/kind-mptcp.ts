@@ -149,12 +149,17 @@ export function validateMptcp(c: MptcpChange, snap: Snapshot): MptcpVerdict {
  *  `--set mptcp:limits=subflows=N[,add_addr_accepted=M]` (a limit not given keeps its live value). */
 export function parseMptcpSet(left: string, value: string, arg: string): MptcpChange | string {
   const usage = `--set ${arg}: expected mptcp:endpoint=ADDR[,id=N][,dev=IF][,port=P][,flags=${SETTABLE_FLAGS.join('+')}] or mptcp:limits=subflows=N[,add_addr_accepted=M]`;
+  // a control character is refused, not trimmed away; a setting given twice is refused, not last-wins
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(value)) return `--set ${JSON.stringify(arg)}: a control character in the value`;
   const items = value.split(',').map((s) => s.trim());
+  const twice = (k: string): string => `--set ${arg}: ${k} given twice`;
   if (left === 'mptcp:limits') {
     const got: Record<string, number> = {};
     for (const it of items) {
       const m = /^(subflows|add_addr_accepted)=(\d{1,3})$/.exec(it);
       if (!m?.[1]) return `${usage} (not ${JSON.stringify(it)})`;
+      if (m[1] in got) return twice(m[1]);
       got[m[1]] = Number(m[2]);
     }
     return { kind: 'mptcp', object: 'limits', address: null, from: null, to: Object.entries(got).map(([k, v]) => `${k} ${v}`).join(' ') };
@@ -162,17 +167,28 @@ export function parseMptcpSet(left: string, value: string, arg: string): MptcpCh
   if (left !== 'mptcp:endpoint') return usage;
   const [address = '', ...rest] = items;
   const words: string[] = [];
+  const seen = new Set<string>();
   for (const it of rest) {
     const m = /^(id|dev|port|flags)=(.+)$/.exec(it);
     if (!m) {
-      if ((ENDPOINT_FLAGS as readonly string[]).includes(it)) words.push(it);
-      else return `--set ${arg}: unknown endpoint setting or flag ${JSON.stringify(it)} (flags: ${SETTABLE_FLAGS.join(', ')})`;
+      if (!(ENDPOINT_FLAGS as readonly string[]).includes(it)) return `--set ${arg}: unknown endpoint setting or flag ${JSON.stringify(it)} (flags: ${SETTABLE_FLAGS.join(', ')})`;
+      if (seen.has(it)) return twice(it);
+      seen.add(it);
+      words.push(it);
     } else if (m[1] === 'flags') {
+      if (seen.has('flags')) return twice('flags');
+      seen.add('flags');
       for (const f of (m[2] ?? '').split('+')) {
         if (!(SETTABLE_FLAGS as readonly string[]).includes(f)) return `--set ${arg}: unknown flag ${JSON.stringify(f)} (flags: ${SETTABLE_FLAGS.join(', ')})`;
+        if (seen.has(f)) return twice(f);
+        seen.add(f);
         words.push(f);
       }
-    } else words.push(m[1] ?? '', m[2] ?? '');
+    } else {
+      if (seen.has(m[1] ?? '')) return twice(m[1] ?? '');
+      seen.add(m[1] ?? '');
+      words.push(m[1] ?? '', m[2] ?? '');
+    }
   }
   return { kind: 'mptcp', object: 'endpoint', address: canonicalAddress(address) ?? address, from: null, to: words.join(' ') };
 }

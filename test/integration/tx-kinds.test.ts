@@ -46,6 +46,21 @@ const KINDS: KindCase[] = [
     changes: () => [{ kind: 'ethtool', device: 'p0', group: 'channels', setting: 'rx', from: '1', to: '2' }],
     label: /^ethtool p0 channels rx$/,
   },
+  {
+    // a new endpoint, and the existing one changed in place (backup); rollback deletes the first
+    // and switches the second back
+    name: 'mptcp endpoint',
+    changes: () => [
+      { kind: 'mptcp', object: 'endpoint', address: '198.18.9.6', from: null, to: 'id 2 subflow dev p1' },
+      { kind: 'mptcp', object: 'endpoint', address: '198.18.9.2', from: 'id 1 subflow dev p0', to: 'id 1 subflow backup dev p0' },
+    ],
+    label: /^mptcp endpoint 198\.18\.9\.6$/,
+  },
+  {
+    name: 'mptcp limits',
+    changes: () => [{ kind: 'mptcp', object: 'limits', address: null, from: 'subflows 1 add_addr_accepted 0', to: 'subflows 2 add_addr_accepted 2' }],
+    label: /^mptcp limits$/,
+  },
 ];
 
 /** Not testable on this machine, with the reason (checked live, not assumed). */
