@@ -106,11 +106,9 @@ async function ipBatch(ip: Tool, global: string[], commands: BatchCommand[], err
  *  Snapshot parts routes, rules and MPTCP. */
 export type IpTcOutputs = { ipAddr: unknown[]; qdiscs: unknown[] } & Pick<SnapshotParts, 'routes4' | 'routes6' | 'rules4' | 'rules6' | 'mptcpEndpoints' | 'mptcpLimits'>;
 
-/** `ip -j -d addr show`, first and alone: ethtool's questions depend on what it says. */
-export const startIpAddr = (ip: Tool, errors: ProbeError[]): Promise<unknown[]> => jsonCommand(ip, ['-j', '-d', 'addr', 'show'], 'links', errors);
-
-/** Starts the other ip and tc commands (through `exec`, a batch's runner in the probe). */
-export function startIpTc(ip: Tool, tc: Tool, errors: ProbeError[], ipAddr: Promise<unknown[]>, exec: Exec = run): Promise<IpTcOutputs> {
+/** Starts the ip and tc commands (through `exec`, a batch's runner in the probe). */
+export function startIpTc(ip: Tool, tc: Tool, errors: ProbeError[], exec: Exec = run): Promise<IpTcOutputs> {
+  const ipAddr = jsonCommand(ip, ['-j', '-d', 'addr', 'show'], 'links', errors, undefined, exec);
   const qdiscs = jsonCommand(tc, ['-j', 'qdisc', 'show'], 'links.qdisc', errors, undefined, exec);
   const v4 = ipBatch(
     ip,

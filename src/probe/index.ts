@@ -7,8 +7,8 @@ import { which } from '../sys/tools.js';
 import { assembleSnapshot } from './assemble.js';
 import type { RunResult } from '../sys/run.js';
 import { batchRunner } from './batch.js';
-import { startIpAddr, startIpTc } from './commands.js';
-import { buildLinks, hasChannels, linkKinds, listDevices, probeEthtool, readQueues } from './links.js';
+import { startIpTc } from './commands.js';
+import { buildLinks, hasChannels, listDevices, probeEthtool, readQueues, sysfsKind } from './links.js';
 import {
   type Parsed,
   parseConntrackStat,
@@ -105,12 +105,24 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
   const ethtool = which('ethtool');
   if (!ethtool) errors.push({ section: 'links.ethtool', source: 'ethtool', message: 'ethtool: not installed (offloads, rings, coalescing, channels, RSS not probed)' });
 
-  // The external commands run while this thread reads /proc: `ip addr` first and alone (ethtool's
-  // questions depend on the kinds it names; kinds without channels are not asked, links.ts), then
-  // tc, the other ip commands, every ethtool query and the find(1) that gives the sysctl modes as
-  // one batch (batch.ts: one Node spawn instead of a dozen, each of which blocks this thread).
+  // The external commands run while this thread reads /proc and /proc/sys: ip, tc, every
+  // ethtool query and the find(1) that gives the sysctl modes, as one batch (batch.ts: one Node
+  // spawn instead of a dozen, each of which blocks this thread until its child has exec'd).
   const devices = listDevices();
-  const ipAddr = startIpAddr(ip, errors);
+  const batch = batchRunner();
+  const commands = startIpTc(ip, tc, errors, batch.run);
+  const ethtoolRuns = new Map<string, Promise<EthtoolInfo>>();
+  if (ethtool) {
+    const exec = (args: string[]): Promise<RunResult> => batch.run(ethtool, args, { timeoutMs: 5000 });
+    for (const dev of devices) {
+      const physical = existsSync(`/sys/class/net/${dev}/device`);
+      ethtoolRuns.set(dev, probeEthtool(exec, dev, { physical, rxQueues: readQueues(dev).rx, channels: hasChannels(sysfsKind(dev)) }, errors));
+    }
+  }
+  const find = which('find');
+  const modes = find ? batch.run(find, SPECIAL_MODES_FIND(), { timeoutMs: 10_000 }) : null;
+  batch.flush();
+
   const counters: Snapshot['counters'] = {
     snmp: readParsed('/proc/net/snmp', 'counters.snmp', parseHeaderValuePairs, errors) ?? {},
     snmp6: readParsed('/proc/net/snmp6', 'counters.snmp6', parseSnmp6, errors) ?? {},
@@ -119,21 +131,6 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
     sockstat6: readParsed('/proc/net/sockstat6', 'counters.sockstat6', parseSockstat, errors) ?? {},
     softnet: readParsed('/proc/net/softnet_stat', 'counters.softnet', parseSoftnet, errors) ?? [],
   };
-  const kinds = linkKinds(await ipAddr);
-  const batch = batchRunner();
-  const commands = startIpTc(ip, tc, errors, ipAddr, batch.run);
-  const ethtoolRuns = new Map<string, Promise<EthtoolInfo>>();
-  if (ethtool) {
-    const exec = (args: string[]): Promise<RunResult> => batch.run(ethtool, args, { timeoutMs: 5000 });
-    for (const dev of devices) {
-      const physical = existsSync(`/sys/class/net/${dev}/device`);
-      ethtoolRuns.set(dev, probeEthtool(exec, dev, { physical, rxQueues: readQueues(dev).rx, channels: hasChannels(kinds.get(dev)) }, errors));
-    }
-  }
-  const find = which('find');
-  const modes = find ? batch.run(find, SPECIAL_MODES_FIND(), { timeoutMs: 10_000 }) : null;
-  batch.flush();
-
   const walked = walkSysctls();
   const modeRes = await modes;
   const sys = classifySysctls(walked.reads, (modeRes?.ok ? modesFromFind(modeRes.stdout) : null) ?? statMode);

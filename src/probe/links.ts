@@ -112,20 +112,19 @@ export function listDevices(sysNet = SYS_NET, fs: SysfsReader = liveSysfs): stri
 }
 
 /** Kinds whose drivers have no get_channels, so `ethtool -l` can only say "Operation not
- *  supported" (null): loopback (loopback_ethtool_ops: get_link, get_ts_info), ifb and bridge
- *  (checked with ethtool 6.1 on kernel 6.18). Not asking saves a process per such device. */
-const NO_CHANNELS = new Set(['loopback', 'ifb', 'bridge']);
+ *  supported" (null): loopback (loopback_ethtool_ops: get_link, get_ts_info) and bridge (checked
+ *  with ethtool 6.1 on kernel 6.18). Not asking saves a process per such device. The kind comes
+ *  from sysfs, so ethtool starts with the other commands instead of after `ip -d addr`: the
+ *  LOOPBACK flag (IFF_LOOPBACK, 0x8, in `flags`) and the `bridge` directory a bridge has. An ifb
+ *  device (no get_channels either) has nothing of its own in sysfs: it is asked, and answers null. */
+const NO_CHANNELS = new Set(['loopback', 'bridge']);
 
-/** ifname → kind from `ip -j -d addr` (linkinfo.info_kind, or 'loopback' for the LOOPBACK flag). */
-export function linkKinds(ipAddr: unknown[]): Map<string, string> {
-  const kinds = new Map<string, string>();
-  for (const l of ipAddr) {
-    if (!isRecord(l) || typeof l.ifname !== 'string') continue;
-    const kind = isRecord(l.linkinfo) ? str(l.linkinfo.info_kind) : null;
-    if (kind) kinds.set(l.ifname, kind);
-    else if (Array.isArray(l.flags) && l.flags.includes('LOOPBACK')) kinds.set(l.ifname, 'loopback');
-  }
-  return kinds;
+/** The kind sysfs shows for the kinds that matter to ethtool, or undefined. */
+export function sysfsKind(dev: string, fs: SysfsReader = liveSysfs): string | undefined {
+  const flags = fs.text(join(SYS_NET, dev, 'flags'));
+  if (flags !== null && /^0x[0-9a-f]+$/i.test(flags) && (parseInt(flags, 16) & 0x8) !== 0) return 'loopback';
+  if (fs.exists(join(SYS_NET, dev, 'bridge'))) return 'bridge';
+  return undefined;
 }
 
 export const hasChannels = (kind: string | undefined): boolean => kind === undefined || !NO_CHANNELS.has(kind);

@@ -2,7 +2,7 @@
 // and which devices are not asked for channels.
 import { describe, expect, it } from 'vitest';
 import { splitDocuments } from '../../src/probe/commands.js';
-import { hasChannels, linkKinds } from '../../src/probe/links.js';
+import { hasChannels, type SysfsReader, sysfsKind } from '../../src/probe/links.js';
 
 describe('splitDocuments', () => {
   it('splits concatenated ip -j output and keeps the text after the documents', () => {
@@ -22,16 +22,18 @@ describe('splitDocuments', () => {
   });
 });
 
-describe('linkKinds / hasChannels', () => {
-  it('loopback by its flag, others by linkinfo; only kinds without get_channels are skipped', () => {
-    const kinds = linkKinds([
-      { ifname: 'lo', flags: ['LOOPBACK', 'UP'] },
-      { ifname: 'ifb0', linkinfo: { info_kind: 'ifb' } },
-      { ifname: 'veth0', linkinfo: { info_kind: 'veth' } },
-      { ifname: 'eth0', flags: ['UP'] },
-      'junk',
-    ]);
-    expect([...kinds]).toEqual([['lo', 'loopback'], ['ifb0', 'ifb'], ['veth0', 'veth']]);
-    expect(['lo', 'ifb0', 'veth0', 'eth0'].map((d) => hasChannels(kinds.get(d)))).toEqual([false, false, true, true]);
+describe('sysfsKind / hasChannels', () => {
+  it('loopback by its IFF_LOOPBACK flag, bridge by its bridge directory; only those are not asked for channels', () => {
+    const files: Record<string, string> = {
+      '/sys/class/net/lo/flags': '0x9',
+      '/sys/class/net/br0/flags': '0x1003',
+      '/sys/class/net/eth0/flags': '0x1003',
+      '/sys/class/net/ifb0/flags': '0x82',
+      '/sys/class/net/odd/flags': 'junk',
+    };
+    const fs: SysfsReader = { text: (p) => files[p] ?? null, list: () => [], link: () => null, exists: (p) => p === '/sys/class/net/br0/bridge' };
+    const kinds = ['lo', 'br0', 'eth0', 'ifb0', 'odd', 'gone'].map((d) => sysfsKind(d, fs));
+    expect(kinds).toEqual(['loopback', 'bridge', undefined, undefined, undefined, undefined]);
+    expect(kinds.map(hasChannels)).toEqual([false, false, true, true, true, true]);
   });
 });
