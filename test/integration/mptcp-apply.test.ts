@@ -1,0 +1,134 @@
+// The mptcp kind through the one transaction, for real (root, throw-away namespaces): endpoints
+// added, changed in place (ip mptcp endpoint change), replaced (delete + add) and limits set; a
+// fault after each mptcp write rolls every one of them back to exactly what `ip -j mptcp` showed
+// before; a kill mid-way is settled by recover; --confirm's watchdog reverts; --persist writes
+// nettune-mptcp.service (systemd-analyze verify) whose commands re-create the state.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { parseExec } from '../../src/apply/systemd-exec.js';
+import { ctx, deleteNamespaces, freshDirs, history, isRoot, killWatchdogs, newNetns, nettune, start, until, watchdogs } from './state-helpers.js';
+
+const ip = (ns: string, ...args: string[]): string => {
+  const r = spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip -n ${ns} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+
+/** What the kernel holds: each endpoint as `ip -j` prints it (sorted: the kernel lists them in
+ *  creation order, and a re-created endpoint moves) and the limits text. */
+const mptcpState = (ns: string): string => {
+  const rows = (JSON.parse(ip(ns, '-j', 'mptcp', 'endpoint', 'show')) as unknown[]).map((r) => JSON.stringify(r)).sort();
+  return `${rows.join(',')} | ${ip(ns, 'mptcp', 'limits', 'show').trim()}`;
+};
+
+function setUp(role: string): { ns: string; before: string } {
+  freshDirs();
+  const ns = newNetns(`mp${role}`);
+  ip(ns, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth2');
+  ip(ns, 'link', 'set', 'eth1', 'up');
+  ip(ns, 'addr', 'add', '198.18.5.1/24', 'dev', 'eth1');
+  ip(ns, 'mptcp', 'endpoint', 'add', '198.18.5.9', 'id', '5', 'signal', 'dev', 'eth1');
+  ip(ns, 'mptcp', 'endpoint', 'add', '198.18.5.8', 'id', '4', 'subflow');
+  return { ns, before: mptcpState(ns) };
+}
+
+/** Four mptcp writes: a new endpoint, a flag changed in place, an endpoint re-created, the limits. */
+const SETS = ['mptcp:endpoint=198.18.5.1,dev=eth1,flags=subflow', 'mptcp:endpoint=198.18.5.9,dev=eth1,id=5,flags=signal+backup', 'mptcp:endpoint=198.18.5.8,dev=eth1,subflow', 'mptcp:limits=subflows=3,add_addr_accepted=2'];
+const applyArgs = (ns: string, extra: string[] = []): string[] => ['apply', '--netns', ns, ...SETS.flatMap((s) => ['--set', s]), '--yes', ...extra];
+const AFTER = [
+  '{"address":"198.18.5.9","id":5,"signal":true,"backup":true,"dev":"eth1"}',
+  '{"address":"198.18.5.1","id":1,"subflow":true,"dev":"eth1"}',
+  '{"address":"198.18.5.8","id":4,"subflow":true,"dev":"eth1"}',
+];
+
+describe.skipIf(!isRoot)('mptcp endpoints and limits in the transaction (root, namespaces)', () => {
+  afterEach(killWatchdogs);
+  afterAll(deleteNamespaces);
+
+  it('applies all four, reads them back, and rollback restores exactly what ip -j showed', () => {
+    const { ns, before } = setUp('ok');
+    const r = nettune([...applyArgs(ns), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout) as { steps: { target: string; after: string | null; adjusted: boolean }[] };
+    expect(res.steps.map((s) => [s.target, s.after, s.adjusted])).toEqual([
+      ['mptcp endpoint 198.18.5.1', 'id 1 subflow dev eth1', false],
+      ['mptcp endpoint 198.18.5.9', 'id 5 signal backup dev eth1', false],
+      ['mptcp endpoint 198.18.5.8', 'id 4 subflow dev eth1', false],
+      ['mptcp limits', 'subflows 3 add_addr_accepted 2', false],
+    ]);
+    const now = mptcpState(ns);
+    for (const e of AFTER) expect(now).toContain(e);
+    expect(now).toContain('add_addr_accepted 2 subflows 3');
+    const rb = nettune(['rollback', '--netns', ns, '--yes']);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(mptcpState(ns)).toBe(before);
+  });
+
+  for (const n of [1, 2, 3, 4])
+    it(`a fault after mptcp write ${n} of 4: exit 4 and every endpoint and the limits are as before`, () => {
+      const { ns, before } = setUp(`f${n}`);
+      const r = nettune(applyArgs(ns), { NETTUNE_FAULT: `after-write@${n}=error` });
+      expect(r.code, r.stderr).toBe(4);
+      expect(r.stderr).toMatch(/injected fault at after-write/);
+      expect(mptcpState(ns)).toBe(before);
+      expect(history()[0]?.status).toBe('failed_rolled_back');
+    });
+
+  it('killed after the third write: recover restores the state before', async () => {
+    const { ns, before } = setUp('kill');
+    const p = start(applyArgs(ns), { NETTUNE_FAULT: 'after-write@3=kill' });
+    expect((await p.done).signal).toBe('SIGKILL');
+    expect(mptcpState(ns)).not.toBe(before);
+    const rec = nettune(['recover', '--json']);
+    expect(rec.code, rec.stderr).toBe(0);
+    expect(mptcpState(ns)).toBe(before);
+    expect(history().filter((t) => ['pending', 'rolling_back'].includes(t.status))).toEqual([]);
+  });
+
+  it('--confirm: the watchdog reverts endpoints and limits when nobody confirms', async () => {
+    const { ns, before } = setUp('cf');
+    const r = nettune(applyArgs(ns, ['--confirm', '1s', '--json']));
+    expect(r.code, r.stderr).toBe(0);
+    const { tx, watchdog_pid } = JSON.parse(r.stdout) as { tx: number; watchdog_pid: number };
+    watchdogs.push(watchdog_pid);
+    expect(mptcpState(ns)).not.toBe(before);
+    expect(await until(() => history().find((t) => t.id === tx)?.status === 'reverted_unconfirmed', 15_000)).toBe(true);
+    expect(mptcpState(ns)).toBe(before);
+  }, 30_000);
+
+  it('--persist writes nettune-mptcp.service (systemd-analyze verify); its commands re-create the state; rollback removes it', () => {
+    const { ns, before } = setUp('ps');
+    mkdirSync(join(ctx.root, 'etc/sysctl.d'), { recursive: true });
+    const r = nettune(applyArgs(ns, ['--persist', '--root', ctx.root, '--json']));
+    expect(r.code, r.stderr).toBe(0);
+    const unitPath = join(ctx.root, 'etc/systemd/system/nettune-mptcp.service');
+    expect((JSON.parse(r.stdout) as { persisted: string[] }).persisted).toContain(unitPath);
+    const unit = readFileSync(unitPath, 'utf8');
+    const execs = unit.split('\n').filter((l) => l.startsWith('ExecStart=')).map((l) => parseExec(l.slice('ExecStart='.length)));
+    expect(execs.flatMap((e) => [...e.errors, ...e.notLiteral])).toEqual([]);
+    expect(execs.map((e) => e.argv.join(' '))).toEqual([
+      `/usr/sbin/ip -n ${ns} mptcp limits set subflows 3 add_addr_accepted 2`,
+      `/usr/sbin/ip -n ${ns} mptcp endpoint add 198.18.5.1 id 1 subflow dev eth1`,
+      `/usr/sbin/ip -n ${ns} mptcp endpoint add 198.18.5.9 id 5 signal backup dev eth1`,
+      `/usr/sbin/ip -n ${ns} mptcp endpoint add 198.18.5.8 id 4 subflow dev eth1`,
+    ]);
+    const verify = spawnSync('systemd-analyze', ['verify', '--man=no', unitPath], { encoding: 'utf8' });
+    if (!verify.error) expect(verify.status, `${verify.stdout}${verify.stderr}`).toBe(0);
+    const after = mptcpState(ns);
+    // a reboot loses the kernel's endpoints: flush them, run the unit's commands as systemd would
+    expect(nettune(['rollback', '--netns', ns, '--yes']).code).toBe(0);
+    expect(existsSync(unitPath)).toBe(false);
+    ip(ns, 'mptcp', 'endpoint', 'flush');
+    for (const e of execs) {
+      const [file, ...args] = e.argv;
+      const run = spawnSync(file ?? '', args, { encoding: 'utf8' });
+      expect(run.status, run.stderr).toBe(0);
+    }
+    const rebuilt = mptcpState(ns);
+    for (const e of AFTER) expect(rebuilt).toContain(e);
+    expect(rebuilt.split(' | ')[1]).toBe(after.split(' | ')[1]);
+    expect(before).not.toBe(rebuilt);
+  });
+});
