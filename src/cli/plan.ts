@@ -8,6 +8,7 @@ import { type Plan, planSchema } from '../plan/schema.js';
 import { compareTuned, loadTunedProfile, type TunedStatus } from '../plan/tuned.js';
 import { changeCommand, WORKLOADS } from '../plan/types.js';
 import { targetLabel } from '../apply/io.js';
+import { MPTCP_ROLES, parseMptcpPaths } from '../plan/mptcp.js';
 import { toTarget } from '../apply/validate.js';
 import { formatMs, parseDuration, formatBytes, formatRate } from '../units/index.js';
 import { type Snapshot, snapshotSchema } from '../snapshot/index.js';
@@ -33,6 +34,8 @@ const planOptions = z
     out: z.string().optional(),
     nic: z.string().optional(),
     udpFlowHash: z.boolean().optional(),
+    mptcpPaths: z.string().optional(),
+    mptcpRole: z.enum(MPTCP_ROLES),
   })
   .refine((o) => !(o.netns && o.snapshot), { message: '--netns and --snapshot cannot be used together' })
   .refine((o) => Boolean(o.link) === Boolean(o.rtt), { message: '--link and --rtt go together (the BDP needs both)' });
@@ -139,15 +142,18 @@ export function registerPlan(program: Command): void {
     .option('--out <file>', 'write the plan JSON here (atomically), for `nettune apply FILE`')
     .option('--nic <dev,...>', 'NICs the NIC planner tunes (default: every physical device ethtool answers for)')
     .option('--udp-flow-hash', 'hash UDP flows on ports too (rx-flow-hash udp4/udp6 sdfn): many UDP flows between few hosts; fragmented datagrams then split across queues')
+    .option('--mptcp-paths <if,if>', 'MPTCP over these interfaces (the first carries the initial subflow): endpoints and limits for them')
+    .option('--mptcp-role <role>', 'client (subflow endpoints) | server (signal endpoints); with --mptcp-paths', 'client')
     .action(async (raw: unknown) => {
       const opts = parseOptions(planOptions, raw);
+      const mptcp = opts.mptcpPaths !== undefined ? { paths: parseMptcpPaths(opts.mptcpPaths), role: opts.mptcpRole } : null;
       const nic = opts.nic === undefined ? null : opts.nic.split(',').map((d) => d.trim());
       for (const d of nic ?? []) if (!IFNAME.test(d)) throw usageError(`--nic ${opts.nic}: ${JSON.stringify(d)} is not an interface name`);
       const link = linkSpec(opts);
       if (opts.out !== undefined) checkOutputPath(opts.out, `--out ${opts.out}`); // before probing
       const deadPeer = opts.deadPeer ? checkDeadPeer(parseDuration(opts.deadPeer, '--dead-peer')) : null;
       const snap = await getSnapshot(opts);
-      const plan = buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, dead_peer_s: deadPeer, nic, udp_flow_hash: opts.udpFlowHash === true });
+      const plan = buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, dead_peer_s: deadPeer, nic, udp_flow_hash: opts.udpFlowHash === true, mptcp });
       if (opts.out !== undefined) writeOutputFile(opts.out, `${JSON.stringify(plan, null, 2)}\n`, { label: `--out ${opts.out}` });
       if (opts.json) printJson(plan);
       else print(renderPlan(plan) + (opts.out ? `\n\nWritten to ${resolve(opts.out)}; review it, then: nettune apply ${opts.out}` : ''));

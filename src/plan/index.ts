@@ -7,6 +7,7 @@ import { allRules } from '../rules/index.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { INTENTS, type PlanParams } from './intents.js';
 import { PLAN_SCHEMA, type Plan, type PlannedChange } from './schema.js';
+import { planMptcp } from './mptcp.js';
 
 export { INTENTS, keepaliveFor, checkDeadPeer, DEAD_PEER_MIN_S, DEAD_PEER_MAX_S, BDP_BUFFER_FACTOR, type PlanParams } from './intents.js';
 
@@ -41,6 +42,12 @@ export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()):
     for (const p of r.proposals) accept({ ...p.change, reason: p.reason, source: `intent:${intent.name}` });
     for (const s of r.skipped) skipped.push({ ...s, source: `intent:${intent.name}` });
     notes.push(...r.notes);
+  }
+
+  if (params.mptcp) {
+    const r = planMptcp(snap, params.mptcp);
+    for (const p of r.changes) accept({ ...p.change, reason: p.reason, source: 'intent:mptcp-paths' });
+    notes.push(...r.notes.map((n) => `mptcp: ${n}`));
   }
 
   const audit = evaluate(allRules, { snap, workload: params.workload, link: params.link });

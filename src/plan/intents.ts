@@ -1,5 +1,6 @@
 // Workload intents: what each workload asks of the kernel, computed from the Snapshot and the
 // stated link — not static values. Each intent proposes changes with a reason, or says why not.
+import type { MptcpIntent } from './mptcp.js';
 import { RFC5382_ESTABLISHED_MIN_S } from '../rules/conntrack.js';
 import { KEEPALIVE_AGGRESSIVE_S, KEEPALIVE_SLOW_S } from '../rules/tcp.js';
 import { BDP_BUFFER_FACTOR, bufferForBdp, LOSSY_BUFFER_FACTOR, MAX_SOCKET_BUFFER } from '../rules/buffers.js';
@@ -20,6 +21,8 @@ export interface PlanParams {
   nic?: readonly string[] | null;
   /** Hash UDP flows on ports too (--udp-flow-hash), with the fragmentation caveat. */
   udp_flow_hash?: boolean;
+  /** --mptcp-paths / --mptcp-role: MPTCP endpoints and limits for these paths (src/plan/mptcp.ts). */
+  mptcp?: MptcpIntent | null;
 }
 
 /** One proposal from an intent: a target value for a key (or another change), with its reason. */
