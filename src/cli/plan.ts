@@ -10,6 +10,7 @@ import { changeCommand, WORKLOADS } from '../plan/types.js';
 import { targetLabel } from '../apply/io.js';
 import { MPTCP_ROLES, parseMptcpPaths } from '../plan/mptcp.js';
 import { toTarget } from '../apply/validate.js';
+import { baselineFromPlan, computeDrift } from '../monitor/drift.js';
 import { formatMs, parseDuration, formatBytes, formatRate } from '../units/index.js';
 import { type Snapshot, snapshotSchema } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
@@ -115,8 +116,16 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): { sysctl: SysctlDiff[];
   return { sysctl, links };
 }
 
-export function diffPlan(snap: Snapshot, plan: Plan): { key: string; current: string | null; planned: string; in_effect: boolean }[] {
-  return plan.changes.flatMap((c) => (c.kind === 'sysctl' ? [{ key: c.key, current: snap.sysctl[c.key] ?? null, planned: c.to, in_effect: snap.sysctl[c.key] === c.to }] : []));
+/** Every planned change as a row, whatever its kind (the comparison drift makes): in effect,
+ *  pending, or null with the reason when the Snapshot does not hold the value. */
+export function diffPlan(snap: Snapshot, plan: Plan): { key: string; current: string | null; planned: string; in_effect: boolean | null; note?: string }[] {
+  return computeDrift(snap, baselineFromPlan(plan, 'plan')).entries.map((e) => ({
+    key: e.key,
+    current: e.actual,
+    planned: e.expected,
+    in_effect: e.drifted === null ? null : !e.drifted,
+    ...(e.drifted === null && e.note ? { note: e.note } : {}),
+  }));
 }
 
 const TUNED_STATUS_TEXT: Record<TunedStatus, string> = {
@@ -202,8 +211,8 @@ export function registerPlan(program: Command): void {
       const plan = da.kind === 'plan' ? da.plan : db.kind === 'plan' ? db.plan : null;
       if (!snap || !plan) throw usageError('diff needs a snapshot and a plan');
       const rows = diffPlan(snap, plan);
-      if (opts.json) return printJson({ changes: rows, in_effect: rows.filter((r) => r.in_effect).length, pending: rows.filter((r) => !r.in_effect).length });
-      print(table([['KEY', 'CURRENT', 'PLANNED', ''], ...rows.map((r) => [r.key, r.current ?? '(absent)', r.planned, r.in_effect ? 'in effect' : 'pending'])]));
+      if (opts.json) return printJson({ changes: rows, in_effect: rows.filter((r) => r.in_effect === true).length, pending: rows.filter((r) => r.in_effect === false).length, unknown: rows.filter((r) => r.in_effect === null).length });
+      print(table([['KEY', 'CURRENT', 'PLANNED', ''], ...rows.map((r) => [r.key, r.current ?? '(absent)', r.planned, r.in_effect === null ? `unknown: ${r.note ?? 'not in the Snapshot'}` : r.in_effect ? 'in effect' : 'pending'])]));
     },
   );
 }
