@@ -43,21 +43,26 @@ const webAssetsPlugin = {
   },
 };
 
-await build({
-  entryPoints: { nettune: 'src/cli/entry.ts' },
-  outdir: 'dist',
-  outExtension: { '.js': '.mjs' },
-  chunkNames: 'chunks/[name]-[hash]',
-  splitting: true,
+/** What both CLI bundles (the split ES modules and the probe's CommonJS file) are built with. */
+const NODE_BUNDLE = {
   bundle: true,
   platform: 'node',
-  format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
   legalComments: 'none',
   minify: true,
   keepNames: true,
   define: { __NETTUNE_VERSION__: JSON.stringify(pkg.version) },
+};
+
+await build({
+  entryPoints: { nettune: 'src/cli/entry.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
+  ...NODE_BUNDLE,
+  format: 'esm',
   // `require` for the CommonJS dependencies and better-sqlite3, made on first use: every chunk
   // carries this banner, and creating it eagerly (import.meta, a URL parse, a Module) in each of
   // the dozen chunks a command loads is start-up time a one-shot command pays (bench/probe).
@@ -76,15 +81,8 @@ await build({
   entryPoints: { 'nettune-probe': 'src/cli/entry-probe.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.cjs' },
-  bundle: true,
-  platform: 'node',
+  ...NODE_BUNDLE,
   format: 'cjs',
-  target: 'node20',
-  sourcemap: 'linked',
-  legalComments: 'none',
-  minify: true,
-  keepNames: true,
-  define: { __NETTUNE_VERSION__: JSON.stringify(pkg.version) },
   banner: { js: '#!/usr/bin/env node' },
   logOverride: { 'empty-import-meta': 'error' },
   logLevel: 'warning',

@@ -1,11 +1,7 @@
 // The probe's command batch (one /bin/sh for many commands) gives what run() gives, command for
-// command; and the sysctl modes from one find(1) classify the tree as stat does.
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// command.
 import { describe, expect, it } from 'vitest';
 import { batchRunner, runBatch, type BatchJob } from '../../src/probe/batch.js';
-import { classifySysctls, modesFromFind, readSysctls, SPECIAL_MODES_FIND, statMode, walkSysctls } from '../../src/probe/sysctl.js';
 import { run } from '../../src/sys/run.js';
 
 const JOBS: BatchJob[] = [
@@ -46,55 +42,5 @@ describe('runBatch', () => {
     const rs = await Promise.all([b.run('/bin/echo', ['1']), b.run('/bin/echo', ['2']), b.run('/bin/sh', ['-c', 'exit 1'])]);
     expect(rs.map((r) => r.stdout)).toEqual(['1\n', '2\n', '']);
     expect(rs[2]).toMatchObject({ ok: false, code: 1 });
-  });
-});
-
-function tree(): string {
-  const root = mkdtempSync(join(tmpdir(), 'nettune-sysctl-modes-'));
-  mkdirSync(join(root, 'net', 'ipv4', 'conf', 'eth0.100'), { recursive: true });
-  mkdirSync(join(root, 'fs'));
-  mkdirSync(join(root, 'vm'));
-  const put = (p: string, v: string, mode: number): void => {
-    writeFileSync(join(root, p), v);
-    chmodSync(join(root, p), mode);
-  };
-  put('net/ipv4/tcp_sack', '1\n', 0o644);
-  put('net/ipv4/tcp_rmem', '4096\t131072\t6291456\n', 0o644);
-  put('net/ipv4/conf/eth0.100/forwarding', '0\n', 0o644);
-  put('net/ipv4/some_private', '42\n', 0o600);
-  put('net/ipv4/tcp_fastopen_key', '00-11\n', 0o600);
-  put('net/ipv4/route_flush', '', 0o200);
-  for (const k of ['fs/file-max', 'fs/nr_open', 'fs/file-nr', 'vm/min_free_kbytes']) put(k, '1\n', 0o644);
-  return root;
-}
-
-describe('sysctl modes from find(1)', () => {
-  it('classify the walk exactly as a stat of every file does', async () => {
-    const root = tree();
-    const found = await run('find', SPECIAL_MODES_FIND(root));
-    expect(found.ok).toBe(true);
-    const modeOf = modesFromFind(found.stdout);
-    expect(modeOf).not.toBeNull();
-    const walked = walkSysctls(root);
-    const byFind = classifySysctls(walked.reads, modeOf ?? statMode, root);
-    expect(byFind).toEqual(readSysctls(root));
-    expect(byFind.values['net.ipv4.conf.eth0/100.forwarding']).toBe('0');
-    expect(byFind.redacted).toEqual({ 'net.ipv4.some_private': 'secret', 'net.ipv4.tcp_fastopen_key': 'secret' });
-    expect(byFind.values).not.toHaveProperty('net.ipv4.route_flush');
-  });
-
-  it('output that is not find -printf "%m %p" is refused (the probe then stats)', () => {
-    expect(modesFromFind('600 /proc/sys/net/core/bpf_jit_harden\n200 /proc/sys/net/ipv4/route/flush\n')?.('/proc/sys/net/ipv4/route/flush')).toBe(0o200);
-    expect(modesFromFind('find: unknown predicate `-printf\'\n')).toBeNull();
-  });
-
-  it.skipIf(process.geteuid?.() !== 0)('live: /proc/sys/net classified by find equals classified by stat', async () => {
-    const found = await run('find', SPECIAL_MODES_FIND());
-    const walked = walkSysctls();
-    const a = classifySysctls(walked.reads, modesFromFind(found.stdout) ?? (() => -1));
-    const b = classifySysctls(walked.reads, statMode);
-    expect(Object.keys(a.values).sort()).toEqual(Object.keys(b.values).sort());
-    expect(a.redacted).toEqual(b.redacted);
-    expect(a.errors).toEqual(b.errors);
   });
 });

@@ -4,7 +4,8 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isSecret, readSysctlKey, readSysctls } from '../../src/probe/sysctl.js';
+import { classifySysctls, isSecret, modesFromFind, readSysctlKey, readSysctls, SPECIAL_MODES_FIND, statMode, walkSysctls } from '../../src/probe/sysctl.js';
+import { run } from '../../src/sys/run.js';
 import { snapshotSchema } from '../../src/snapshot/schema.js';
 import { snapshotFixture } from '../helpers.js';
 
@@ -62,5 +63,35 @@ describe('sysctl secrets', () => {
     expect(s.sysctl_redacted).toEqual({});
     const { sysctl_redacted: _r, ...old } = s;
     expect(snapshotSchema.parse(old).sysctl_redacted).toEqual({});
+  });
+});
+
+describe('sysctl modes from find(1)', () => {
+  it('classify the walk exactly as a stat of every file does', async () => {
+    const root = tree();
+    const found = await run('find', SPECIAL_MODES_FIND(root));
+    expect(found.ok).toBe(true);
+    const modeOf = modesFromFind(found.stdout);
+    expect(modeOf).not.toBeNull();
+    const walked = walkSysctls(root);
+    const byFind = classifySysctls(walked.reads, modeOf ?? statMode, root);
+    expect(byFind).toEqual(readSysctls(root));
+    expect(byFind.redacted).toEqual({ 'net.ipv4.tcp_fastopen_key': 'secret', 'net.ipv4.some_private': 'secret', 'net.ipv6.conf.lo.stable_secret': 'secret' });
+    expect(byFind.values).not.toHaveProperty('net.ipv4.route_flush');
+  });
+
+  it('output that is not find -printf "%m %p" is refused (the probe then stats)', () => {
+    expect(modesFromFind('600 /proc/sys/net/core/bpf_jit_harden\n200 /proc/sys/net/ipv4/route/flush\n')?.('/proc/sys/net/ipv4/route/flush')).toBe(0o200);
+    expect(modesFromFind('find: unknown predicate `-printf\'\n')).toBeNull();
+  });
+
+  it.skipIf(process.geteuid?.() !== 0)('live: /proc/sys/net classified by find equals classified by stat', async () => {
+    const found = await run('find', SPECIAL_MODES_FIND());
+    const walked = walkSysctls();
+    const a = classifySysctls(walked.reads, modesFromFind(found.stdout) ?? (() => -1));
+    const b = classifySysctls(walked.reads, statMode);
+    expect(Object.keys(a.values).sort()).toEqual(Object.keys(b.values).sort());
+    expect(a.redacted).toEqual(b.redacted);
+    expect(a.errors).toEqual(b.errors);
   });
 });
