@@ -5,11 +5,12 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { type HostValue, lint, type LintMessage, type LintResult, type Sources, SYSTEM_DIRS, SYSTEM_TAIL_FILE, systemSources } from '../lint/index.js';
+import { type CommandLintResult, lintCommands } from '../lint/commands.js';
 import { readSysctlKey } from '../probe/sysctl.js';
 import { WORKLOADS } from '../plan/types.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { EXIT, NettuneError, usageError } from '../sys/errors.js';
-import { fileTypeName } from '../sys/fs.js';
+import { fileTypeName, readInputFile } from '../sys/fs.js';
 import { getSnapshot, parseOptions, print, printJson, withSource } from './common.js';
 import { table } from './format.js';
 
@@ -20,6 +21,7 @@ const lintOptions = z
     snapshot: z.string().optional(),
     workload: z.enum(WORKLOADS).default('balanced'),
     root: z.string().optional(),
+    commands: z.string().optional(),
   })
   .refine((o) => !(o.netns && o.snapshot), { message: '--netns and --snapshot cannot be used together' });
 
@@ -86,6 +88,20 @@ export function renderLintText(r: LintResult, snap: Snapshot, sourceNote: string
   return out.join('\n');
 }
 
+export function renderCommandLint(r: CommandLintResult, snap: Snapshot): string {
+  const tools = (['ethtool', 'sysctl', 'ip'] as const).map((t) => [t, r.commands.filter((c) => c.tool === t).length] as const).filter(([, n]) => n > 0);
+  const out = [`lint of the command lines in ${r.file} (${r.format}) against ${snap.hostname}${snap.netns.name ? ` netns ${snap.netns.name}` : ''} · kernel ${snap.kernel.release}`, ''];
+  for (const m of r.messages) {
+    out.push(`${m.file}:${m.line}: ${m.severity}: ${m.message}`);
+    if (m.command) out.push(`    command: ${m.command}`);
+    if (m.fix) out.push(`    use:     ${m.fix}`);
+  }
+  if (r.messages.length) out.push('');
+  const s = r.summary;
+  out.push(`${s.commands} command line${s.commands === 1 ? '' : 's'}${tools.length ? ` (${tools.map(([t, n]) => `${n} ${t}`).join(', ')})` : ''}: ${s.errors} error${s.errors === 1 ? '' : 's'}, ${s.warnings} warning${s.warnings === 1 ? '' : 's'}, ${s.infos} info`);
+  return out.join('\n');
+}
+
 export function registerLint(program: Command): void {
   withSource(
     program
@@ -95,6 +111,7 @@ export function registerLint(program: Command): void {
   )
     .option('--workload <w>', 'latency | throughput | connections | balanced (default balanced), for the audit rules')
     .option('--root <dir>', 'use the default search path under DIR (an image or a chroot) instead of /')
+    .option('--commands <file>', 'check the ethtool, sysctl and ip command lines of a shell script or an Ansible YAML file instead')
     .addHelpText(
       'after',
       `
@@ -107,11 +124,26 @@ PATH directories form the search path the same way; PATH files are applied after
 Each message is "file:line: severity: message". Errors: parse errors, unknown keys, invalid values,
 removed knobs. Warnings: overridden or duplicate assignments, values not in effect now (drift),
 keys missing on this host, global knobs in a namespace, problems the audit rules would find with
-the resulting values. Exit codes: 0 no errors · 1 at least one error · 2 bad usage (missing PATH).`,
+the resulting values. Exit codes: 0 no errors · 1 at least one error · 2 bad usage (missing PATH).
+
+--commands FILE: the ethtool, sysctl and ip lines of a shell script or an Ansible file (command,
+shell and raw tasks), each as "file:line: severity: message" with the command and, where there is
+one, the command to use instead (e.g. ethtool -N takes rx-flow-hash FLOW-TYPE FIELDS, not
+rx-vlan hash MASK). sysctl -w values go through the same checks as sysctl.d files.`,
     )
     .action(async (paths: string[], raw: unknown) => {
       const opts = parseOptions(lintOptions, raw);
       if (opts.root && paths.length) throw usageError('--root and PATH arguments cannot be used together');
+      if (opts.commands !== undefined) {
+        if (paths.length || opts.root) throw usageError('--commands checks one script or Ansible file: without PATH arguments or --root');
+        const text = readInputFile(opts.commands, { label: `--commands ${opts.commands}` });
+        const snap = await getSnapshot(opts);
+        const r = lintCommands(opts.commands, text, { snap, workload: opts.workload, hostLookup: opts.snapshot ? undefined : (key: string): HostValue => readSysctlKey(key) });
+        if (opts.json) printJson({ source: { mode: opts.snapshot ? 'snapshot' : 'live', snapshot: opts.snapshot ?? null, hostname: snap.hostname, kernel: snap.kernel.release, netns: snap.netns.name, taken_at: snap.taken_at, workload: opts.workload }, ...r });
+        else print(renderCommandLint(r, snap));
+        if (r.summary.errors > 0) process.exitCode = EXIT.findings;
+        return;
+      }
       if (opts.root && sourcesFromPaths([opts.root]).dirs.length === 0) throw usageError(`--root ${opts.root}: not a directory`);
       const src = paths.length ? sourcesFromPaths(paths) : systemSources(opts.root ? resolve(opts.root) : '/');
       const snap = await getSnapshot(opts);
