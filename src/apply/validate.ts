@@ -121,7 +121,10 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
         else out.changes.push({ target, to: c.to, reason, source });
         continue;
       }
+      const co = link.ethtool?.coalesce;
       if (!/^(\d+|on|off)$/.test(c.to)) out.errors.push(`ethtool ${c.device} coalesce ${c.setting}: a number or on/off, not ${c.to}`);
+      else if (co?.[c.setting] === undefined || co[c.setting] === null)
+        out.errors.push(`ethtool ${c.device}: coalesce ${c.setting} is not adjustable on this device (${co ? 'ethtool -c shows it as n/a or not at all' : 'ethtool -c not supported, or not asked for a virtual device'})`);
       else out.changes.push({ target, to: c.to, reason, source });
       continue;
     } else if (c.kind === 'mptcp') {

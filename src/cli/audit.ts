@@ -10,6 +10,9 @@ import { loadSnapshot, type Snapshot } from '../snapshot/index.js';
 import { EXIT, usageError } from '../sys/errors.js';
 import { getSnapshot, logErr, parseOptions, print, printJson, withJson, withSource } from './common.js';
 import { table } from './format.js';
+import { renderCommandLint } from './lint.js';
+import { lintCommands } from '../lint/commands.js';
+import { readInputFile } from '../sys/fs.js';
 import { sleep } from '../sys/process.js';
 
 const auditOptions = z
@@ -24,6 +27,7 @@ const auditOptions = z
     loss: z.string().optional(),
     interval: z.string().optional(),
     failOn: z.enum(['info', 'warn', 'critical']).optional(),
+    commands: z.string().optional(),
     format: z.enum(['text', 'markdown', 'json']).default('text'),
   })
   .refine((o) => !(o.netns && o.snapshot), { message: '--netns and --snapshot cannot be used together' })
@@ -152,16 +156,20 @@ export function registerAudit(program: Command): void {
     .option('--interval <dur>', 'take two samples this far apart and judge counters by their rate (5s)')
     .option('--since <file>', 'an earlier Snapshot of the same host: counters are judged by their rate since then')
     .option('--fail-on <severity>', 'exit 1 when a finding is at or above: info | warn | critical')
+    .option('--commands <file>', 'also check the ethtool/sysctl/ip lines of a shell script or Ansible file (as lint --commands); their errors count as warn for --fail-on')
     .option('--format <fmt>', 'text | markdown | json (same as --json)')
     .action(async (raw: unknown) => {
       const opts = parseOptions(auditOptions, raw);
       const link = linkSpec(opts); // validate flags before probing anything
       const { snap, prev } = await samples(opts);
+      const commandText = opts.commands === undefined ? null : readInputFile(opts.commands, { label: `--commands ${opts.commands}` });
       const result = evaluate(allRules, { snap, prev, workload: opts.workload, link });
-      if (opts.json || opts.format === 'json') printJson({ ...result, host: { hostname: snap.hostname, kernel: snap.kernel.release, netns: snap.netns.name, taken_at: snap.taken_at } });
-      else if (opts.format === 'markdown') print(renderAuditMarkdown(result, snap));
-      else print(renderAuditText(result, snap));
-      if (opts.failOn && atOrAbove(result.findings, opts.failOn) > 0) process.exitCode = EXIT.findings;
+      const commands = opts.commands === undefined || commandText === null ? null : lintCommands(opts.commands, commandText, { snap, workload: opts.workload });
+      if (opts.json || opts.format === 'json') printJson({ ...result, host: { hostname: snap.hostname, kernel: snap.kernel.release, netns: snap.netns.name, taken_at: snap.taken_at }, ...(commands ? { commands } : {}) });
+      else if (opts.format === 'markdown') print(renderAuditMarkdown(result, snap) + (commands ? `\n\n## Command lines\n\n\`\`\`\n${renderCommandLint(commands, snap)}\n\`\`\`\n` : ''));
+      else print(renderAuditText(result, snap) + (commands ? `\n\n${renderCommandLint(commands, snap)}` : ''));
+      const commandErrors = commands && opts.failOn && opts.failOn !== 'critical' ? commands.summary.errors : 0;
+      if (opts.failOn && atOrAbove(result.findings, opts.failOn) + commandErrors > 0) process.exitCode = EXIT.findings;
     });
 
   const rules = withJson(program.command('rules').description('list the audit rules; `rules explain ID` for one'))

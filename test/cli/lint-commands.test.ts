@@ -55,6 +55,19 @@ describe('lint --commands (the CLI)', () => {
   });
 });
 
+describe('audit --commands', () => {
+  it('audit shows the same command errors after its findings; they count as warn for --fail-on; --json carries them', () => {
+    const r = nettune('audit', '--snapshot', SNAP, '--commands', SEED, '--fail-on', 'warn');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${SEED}:5: error: ethtool -N eth0 rx-vlan hash 0x3FFFFFFF: not ethtool syntax`);
+    expect(r.stdout).toContain(`    use:     ${SEED_FIX}`);
+    expect(nettune('audit', '--snapshot', SNAP, '--commands', SEED, '--fail-on', 'critical').code).toBe(0);
+    const j = JSON.parse(nettune('audit', '--snapshot', SNAP, '--commands', PLAYBOOK, '--json').stdout) as { findings: unknown[]; commands: CommandLintResult };
+    expect(j.findings.length).toBeGreaterThan(0);
+    expect(j.commands.messages.find((m) => m.line === 7)).toMatchObject({ code: 'flow-hash-syntax', fix: SEED_FIX });
+  });
+});
+
 describe('lint --commands (the checks)', () => {
   const opts = { snap: snapshotFixture(), workload: 'balanced' as const };
   it('every problem of the seed script, each on its line', () => {
