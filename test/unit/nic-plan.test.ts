@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { validateChanges } from '../../src/apply/validate.js';
-import { evaluate } from '../../src/rules/engine.js';
-import { allRules } from '../../src/rules/index.js';
 import { buildPlan, type PlanParams } from '../../src/plan/index.js';
 import { LATENCY_RX_USECS, RFS_ENTRIES } from '../../src/plan/nic.js';
 import type { PlannedChange } from '../../src/plan/schema.js';
@@ -116,20 +114,5 @@ describe('NIC planner (fixtures: mlx5 text layout on a 16-CPU host)', () => {
     expect(nicChanges(p, 'eth0').map((c) => (c.kind === 'sysfs' ? c.path : ''))).toEqual(['/sys/class/net/eth0/queues/rx-0/rps_cpus', '/sys/class/net/eth0/queues/rx-0/rps_flow_cnt']);
     expect(skipped(p, 'nic:nope0')).toMatch(/no such device/);
     expect(p.params.nic).toBe('eth0,nope0');
-  });
-});
-
-describe('audit: the seed left RSS hashing TCP on addresses only', () => {
-  it('nic.flow-hash-without-ports fires with the per-flow-type command (warn for throughput); sdfn does not', () => {
-    const sd = host((l) => {
-      if (l.ethtool?.flow_hash) l.ethtool.flow_hash.tcp4 = ['IP SA', 'IP DA'];
-    });
-    const r = evaluate(allRules, { snap: sd, workload: 'throughput' });
-    const f = r.findings.find((x) => x.id === 'nic.flow-hash-without-ports');
-    expect(f).toMatchObject({ severity: 'warn', subject: 'ens1f0np0 tcp4' });
-    expect(f?.message).toContain('`ethtool -N ens1f0np0 rx-flow-hash tcp4 sdfn`');
-    expect(f?.fix.changes).toEqual([{ kind: 'ethtool', device: 'ens1f0np0', group: 'flow-hash', setting: 'tcp4', from: 'sd', to: 'sdfn' }]);
-    expect(f?.fix.commands.join('\n')).toMatch(/not "ethtool -N ens1f0np0 rx-vlan hash …" \(no such syntax\)/);
-    expect(evaluate(allRules, { snap: host(), workload: 'throughput' }).findings.some((x) => x.id === 'nic.flow-hash-without-ports')).toBe(false);
   });
 });
