@@ -6,6 +6,7 @@
 import type { PlanChange } from '../plan/types.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { featureOf } from '../apply/io.js';
+import { mptcpLiveValue } from '../plan/mptcp-change.js';
 import type { ArmSpec, Role } from './experiments.js';
 import type { LabState, LinkEmulation } from './lab.js';
 
@@ -73,6 +74,7 @@ export const targetId = (c: PlanChange): string =>
 /** What a change's target is set to in a Snapshot. */
 export function valueIn(snap: Snapshot, c: PlanChange): string | null {
   if (c.kind === 'sysctl') return snap.sysctl[c.key] ?? null;
+  if (c.kind === 'mptcp') return mptcpLiveValue(snap, { kind: 'mptcp', object: c.object, address: c.address }) ?? null; // an absent endpoint cannot be a change's value
   if (c.kind === 'ethtool' && c.group === 'features') {
     const f = featureOf(snap.links.find((l) => l.name === c.device)?.ethtool?.features, c.setting);
     return f ? (f.active ? 'on' : 'off') : null;

@@ -25,6 +25,7 @@ import type { ArmSpec, ExperimentDef, Role } from './experiments.js';
 import { labDown, labRoute, labStatus, labUp, type LabState, type LinkEmulation, type Topology, validLabName } from './lab.js';
 import type { ArmResult, ComparisonResult, ExperimentResult } from './report.js';
 import { runWorkload } from './workload.js';
+import { runSurvival, type SurvivalResult } from './mptcp-survival.js';
 import { ctCrrBench, ctFullBench, ctLab } from './ct-lab.js';
 import { checkClaim, compareArms, DEFAULT_MIN_EFFECT, median, percentiles } from './stats.js';
 
@@ -293,6 +294,17 @@ export async function runExperiment(def: ExperimentDef, o: RunOptions): Promise<
       o.log(`  ${i + 1}/${runOrder.length} ${keys[k]} (${arm.label}): ${fmtValue(def, r.value)}${r.censored ? ' (limit reached)' : ''}`);
     }
     await haltIfStopping();
+    let survival: SurvivalResult | { error: string } | undefined;
+    if (def.survival && complete[1] && !stopping()) {
+      try {
+        await applyArm(lab, complete[1], inputs[1]?.label ?? 'B', stateDir, o.log);
+        survival = await runSurvival(lab, def.survival, o.log);
+        o.log(`  survival: ${survival.survived ? 'survived' : 'did not survive'}; before ${fmtValue(def, survival.before_bps ?? 0)}, during ${fmtValue(def, survival.during_bps ?? 0)}, after ${fmtValue(def, survival.after_bps ?? 0)}`);
+      } catch (err) {
+        survival = { error: errorMessage(err) };
+      }
+    }
+    await haltIfStopping();
 
     const claimed = claimKeys(def);
     const armResults: (ArmResult & { key: string; not_settable: string[] })[] = inputs.map((a, i) => {
@@ -365,6 +377,7 @@ export async function runExperiment(def: ExperimentDef, o: RunOptions): Promise<
       notes,
       link_bps: link.rate_bps,
       partial: failures.length > 0,
+      ...(survival ? { survival } : {}),
     };
   } finally {
     await haltIfStopping(); // the signal handler removes the lab and the temp dir, then exits

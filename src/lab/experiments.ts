@@ -7,6 +7,8 @@ import { CT_FULL_NOTES, NOTRACK_CRR_NOTES } from './ct-notes.js';
 import type { LinkEmulation, Topology } from './lab.js';
 import type { ClaimDirection } from './stats.js';
 import type { WorkloadSpec } from './workload.js';
+import { mptcpLabArm } from './mptcp-arm.js';
+import type { SurvivalSpec } from './mptcp-survival.js';
 
 export type BenchSpec =
   | { kind: 'throughput'; duration_s: number; omit_s: number; parallel: number; congestion?: string }
@@ -72,6 +74,9 @@ export interface ExperimentDef {
   topologies?: Topology[];
   /** Why the experiment cannot run yet, if it cannot. */
   unavailable?: string;
+  /** After the A/B runs: one MPTCP transfer with B's settings while a client path goes down and
+   *  up again (src/lab/mptcp-survival.ts). */
+  survival?: SurvivalSpec;
 }
 
 const sysctl = (key: string, to: string): PlanChange => ({ kind: 'sysctl', key, from: null, to });
@@ -209,11 +214,13 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     bench: { kind: 'throughput', duration_s: 8, omit_s: 2, parallel: 1 },
     metric: BPS,
     a: { label: 'TCP', changes: {}, bench: { mptcp: false } },
-    b: { label: 'MPTCP', changes: {}, bench: { mptcp: true } },
+    b: { label: "MPTCP (the planner's endpoints and limits)", changes: mptcpLabArm, kinds: ['sysctl', 'mptcp'], bench: { mptcp: true } },
     reps: 3,
     expect: 'b-better',
+    survival: { device: 'nt0', total_s: 15, down_at_s: 5, up_at_s: 10 },
     notes: [
-      'Each path is 100 Mbit/s with 10 ms RTT. The server announces its second address (ip mptcp endpoint … signal); the client accepts it and opens the second subflow.',
+      "Each path is 100 Mbit/s with 10 ms RTT. B is what `nettune plan --mptcp-paths nt0,nt1` proposes in each namespace (client: a subflow endpoint on nt1's address; server: a signal endpoint announcing its nt1 address; limits for them), applied through the apply stage's transaction.",
+      'Survival: after the A/B runs, one MPTCP transfer with B\'s settings while the client\'s nt0 (the initial subflow\'s path) is set down at 5 s and up at 10 s.',
       "Both arms use nettune's own bounded socket generator (python3, socket(AF_INET, SOCK_STREAM, IPPROTO_TCP or IPPROTO_MPTCP=262)); only the protocol differs. No mptcpize needed (Debian 12's mptcpd 0.12 does not ship it).",
     ],
   },

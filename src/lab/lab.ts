@@ -312,13 +312,8 @@ export async function labUp(o: LabUpOptions): Promise<LabState> {
     } else {
       await addWire({ a: { ns: ns.client, dev: 'nt0', addr: '198.18.0.1' }, b: { ns: ns.server, dev: 'nt0', addr: '198.18.0.2' } }, 0);
       await addWire({ a: { ns: ns.client, dev: 'nt1', addr: '198.18.0.5' }, b: { ns: ns.server, dev: 'nt1', addr: '198.18.0.6' } }, 1);
-      // MPTCP: the server announces its second address (ADD_ADDR); the client, allowed to accept
-      // it, opens the second subflow to it, which the point-to-point routes send over path 2.
-      for (const n of [ns.client, ns.server]) {
-        await run(tool('ip'), ['netns', 'exec', n, tool('sysctl'), '-q', '-w', 'net.mptcp.enabled=1']);
-        await ip('-n', n, 'mptcp', 'limits', 'set', 'subflow', '2', 'add_addr_accepted', '2');
-      }
-      await ip('-n', ns.server, 'mptcp', 'endpoint', 'add', '198.18.0.6', 'dev', 'nt1', 'signal');
+      // MPTCP endpoints and limits are not set here: they are plan changes (`nettune plan
+      // --mptcp-paths nt0,nt1` in each namespace), applied through the transaction (mptcp-arm.ts).
       state.client_addrs = ['198.18.0.1', '198.18.0.5'];
       state.server_addrs = ['198.18.0.2', '198.18.0.6'];
     }

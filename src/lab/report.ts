@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../sys/fs.js';
 import { type ClaimCheck, type Comparison, DEFAULT_MIN_EFFECT, percentiles, type Verdict } from './stats.js';
+import { type SurvivalResult, survivalMarkdown } from './mptcp-survival.js';
 import { cdfChart, lineChart, PALETTE, type LineSeries, type RefLine } from './svg.js';
 
 export interface ArmResult {
@@ -70,6 +71,8 @@ export interface ExperimentResult {
   link_bps?: number | null;
   /** A run failed twice and the experiment stopped early; the results cover the completed runs. */
   partial?: boolean;
+  /** MPTCP survival: one transfer while a path went down and up (mptcp-two-paths). */
+  survival?: SurvivalResult | { error: string };
 }
 
 export const REPORT_FILES = { markdown: 'report.md', json: 'result.json', throughput: 'throughput.svg', latencyCdf: 'latency-cdf.svg' } as const;
@@ -313,6 +316,7 @@ export function renderMarkdown(r: ExperimentResult): string {
   }
 
   L.push('## Notes', '');
+  if (r.survival) L.push(...survivalMarkdown(r.survival));
   if (r.notes.length) L.push(...r.notes.map((n) => `- ${n.replace(/\r?\n/g, ' ')}`), '');
   else L.push('None.', '');
   return L.join('\n');

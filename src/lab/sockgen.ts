@@ -96,7 +96,7 @@ const lastJson = (text: string): unknown => {
 };
 
 /** One bounded transfer client → server (each end in its namespace, or here when null). */
-export async function sockgenThroughput(o: { clientNs: string | null; serverNs: string | null; target: string; port: number; proto: number; duration_s: number; omit_s: number; max_bytes?: number }): Promise<SockgenResult> {
+export async function sockgenThroughput(o: { clientNs: string | null; serverNs: string | null; target: string; port: number; proto: number; duration_s: number; omit_s: number; max_bytes?: number; /** Called as the client starts. */ onStart?: () => void }): Promise<SockgenResult> {
   if (o.duration_s < 1 || o.duration_s > 300) throw usageError('--duration must be between 1 and 300 s');
   const seconds = o.duration_s + o.omit_s;
   const maxBytes = o.max_bytes ?? 64 * 2 ** 30; // 64 GiB: far above what the time allows, still a bound
@@ -109,6 +109,7 @@ export async function sockgenThroughput(o: { clientNs: string | null; serverNs: 
     for (let i = 0; i < 100 && !server.output().includes('ready'); i++) await sleep(50);
     if (!server.output().includes('ready')) throw environmentError(`socket generator server did not start: ${server.output().trim().split('\n').pop() ?? ''}`);
     client = startProcess(...inNs(o.clientNs, ['-c', CLIENT, o.target, String(o.port), String(o.proto), String(seconds), String(maxBytes)]));
+    o.onStart?.();
     const timedOut = await Promise.race([Promise.all([client.exited, server.exited]).then(() => false), new Promise<boolean>((r) => (backstop = setTimeout(() => r(true), (seconds + 30) * 1000)))]);
     if (timedOut) throw environmentError(`socket generator did not finish within ${seconds + 30} s`);
     const s = lastJson(server.output()) as { bytes: number; buckets: number[]; elapsed_s: number } | null;

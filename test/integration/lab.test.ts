@@ -188,15 +188,31 @@ describe.skipIf(!isRoot)('lab (root)', () => {
   it.skipIf(!hasDelayline)('mptcp-two-paths: MPTCP gets both paths', () => {
     const r = nettune(['experiment', 'run', 'mptcp-two-paths', '--reps', '1', '--duration', '4s', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { a: { median_bps: number }; b: { median_bps: number } };
+    const j = JSON.parse(r.stdout) as {
+      a: { median_bps: number };
+      b: { median_bps: number; settings: Record<string, string> };
+      survival: { survived: boolean; before_bps: number; during_bps: number; after_bps: number; series_bps: number[] };
+    };
     expect(j.a.median_bps).toBeLessThan(1e8);
     expect(j.a.median_bps).toBeGreaterThan(0.8e8);
     expect(j.b.median_bps).toBeGreaterThan(1.6e8);
-  });
+    // B is the planner's: a subflow endpoint on the client's second path, a signal one on the server's
+    expect(j.b.settings['client: mptcp endpoint 198.18.0.5']).toBe('id 1 subflow dev nt1');
+    expect(j.b.settings['server: mptcp endpoint 198.18.0.6']).toBe('id 1 signal dev nt1');
+    // nt0 down mid-transfer: the connection goes on over nt1 (one path's rate), then both again or not
+    expect(j.survival.survived).toBe(true);
+    expect(j.survival.before_bps).toBeGreaterThan(1.6e8);
+    expect(j.survival.during_bps).toBeGreaterThan(0.5e8);
+    expect(j.survival.during_bps).toBeLessThan(1.05e8);
+  }, 240_000);
 
   it.skipIf(!hasDelayline)('bench throughput --mptcp on a multipath lab: a second subflow, about twice one path', () => {
     const name = lab('m');
     expect(nettune(['lab', 'up', name, '--topology', 'multipath', '--rate', '50mbit', '--rtt', '4ms']).code).toBe(0);
+    // the lab sets no MPTCP endpoints: one signal endpoint on the server's second path, as a user would
+    const server = nettune(['apply', '--netns', `nt-${name}-server`, '--set', 'mptcp:endpoint=198.18.0.6,dev=nt1,signal', '--set', 'mptcp:limits=subflows=2', '--yes']);
+    expect(server.code, server.stderr).toBe(0);
+    expect(nettune(['apply', '--netns', `nt-${name}-client`, '--set', 'mptcp:limits=subflows=2,add_addr_accepted=2', '--yes']).code).toBe(0);
     const r = nettune(['bench', 'throughput', '--lab', name, '--mptcp', '--duration', '3', '--omit', '1', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as { bps: number; mptcp_subflows: number | null; series: number[] };
