@@ -17,6 +17,7 @@ import {
   type MptcpTarget,
   SETTABLE_FLAGS,
   canonicalAddress,
+  endpointFromRow,
   endpointValue,
   endpointsFromRows,
   flagsProblem,
@@ -143,6 +144,20 @@ export function validateMptcp(c: MptcpChange, snap: Snapshot): MptcpVerdict {
   const to = endpointValue(v);
   if (current && endpointValue(current) === to) return { skip: `already ${to}` };
   return { change: { ...c, address, to } };
+}
+
+/** The Snapshot's MPTCP rows once a validated change is written (the next change in the same
+ *  apply is judged against them): the endpoint's row replaced, or the limits. */
+export function mptcpAfter(m: Snapshot['mptcp'], c: MptcpChange): Snapshot['mptcp'] {
+  if (c.object === 'limits') {
+    const l = parseLimitsValue(c.to);
+    return typeof l === 'string' ? m : { ...m, limits: { ...l } };
+  }
+  const e = parseEndpointValue(c.to);
+  const others = m.endpoints.filter((r) => endpointFromRow(r)?.address !== c.address);
+  if (typeof e === 'string') return { ...m, endpoints: others };
+  const row: Record<string, unknown> = { address: c.address, id: e.id, ...(e.port !== null ? { port: e.port } : {}), ...Object.fromEntries(e.flags.map((f) => [f, true])), ...(e.dev !== null ? { dev: e.dev } : {}) };
+  return { ...m, endpoints: [...others, row] };
 }
 
 /** Parses `--set mptcp:endpoint=ADDR[,id=N][,dev=IF][,port=P][,flags=F+F…][,FLAG…]` and

@@ -8,7 +8,7 @@ import { featureOf, targetLabel } from './io.js';
 import { checkNicChange, isNicGroup, ringsAfter } from './kind-nic.js';
 import type { Target } from './journal.js';
 import { parseSysfsPath } from './sysfs-path.js';
-import { parseMptcpSet, validateMptcp } from './kind-mptcp.js';
+import { mptcpAfter, parseMptcpSet, validateMptcp } from './kind-mptcp.js';
 import type { TxChange } from './transaction.js';
 
 export interface Validated {
@@ -46,6 +46,7 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
   const seen = new Map<string, string>();
   const child = snap.netns.init === false;
   const state: Record<string, string> = { ...snap.sysctl };
+  let mptcp = snap.mptcp;
   for (const { change: c, reason, source, ignoreMissing } of inputs) {
     const target = toTarget(c);
     const label = JSON.stringify(target);
@@ -128,10 +129,14 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
       else out.changes.push({ target, to: c.to, reason, source });
       continue;
     } else if (c.kind === 'mptcp') {
-      const v = validateMptcp(c, snap);
+      // judged against the endpoints the earlier changes leave (ids free, taken, moved)
+      const v = validateMptcp(c, { ...snap, mptcp });
       if ('error' in v) out.errors.push(v.error);
       else if ('skip' in v) out.skipped.push({ target: targetLabel(target), reason: v.skip });
-      else out.changes.push({ target: toTarget(v.change), to: v.change.to, reason, source });
+      else {
+        out.changes.push({ target: toTarget(v.change), to: v.change.to, reason, source });
+        mptcp = mptcpAfter(mptcp, v.change);
+      }
       continue;
     } else {
       const sysfs = parseSysfsPath(c.path);
