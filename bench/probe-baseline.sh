@@ -7,10 +7,9 @@
 # every queue's RPS/XPS mask and the driver link) and ip, qdiscs, routes and rules of both
 # families, MPTCP, and per device the ethtool queries the probe makes (features and channels
 # everywhere; driver, rings and coalescing on physical devices; RSS and flow hashing where there
-# is more than one RX queue). It asks `ethtool -l` of every device: the probe skips it on loopback,
-# ifb and bridge, whose drivers have no channels (it knows the kind from `ip -d`; this script
-# would need another process per device to learn it). Output goes to stdout (bench/probe.mjs
-# discards it). Run serially, as such a script would.
+# is more than one RX queue). It asks `ethtool -l` of every device: the probe skips it on loopback
+# and bridge, whose drivers have no channels (it sees them in sysfs; one process fewer here, for
+# lo). Output goes to stdout (bench/probe.mjs discards it). Run serially, as such a script would.
 sysctl --deprecated net fs.file-max fs.nr_open fs.file-nr vm.min_free_kbytes 2>/dev/null
 cat /proc/net/snmp /proc/net/snmp6 /proc/net/netstat /proc/net/sockstat /proc/net/sockstat6 /proc/net/softnet_stat /proc/meminfo /sys/devices/system/cpu/online
 cat /proc/net/stat/nf_conntrack 2>/dev/null
