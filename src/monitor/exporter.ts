@@ -2,7 +2,8 @@
 // plumbing. Each scrape takes a fresh counter sample from the one sampler (no process per
 // scrape), merges it into the last full Snapshot (sysctl tree, links, ethtool: refreshed in the
 // background every `refresh_s`), judges it with the audit rule engine against an earlier sample,
-// compares it with the drift baseline and renders every family into a fresh registry.
+// compares it with the drift baseline (once per refresh) and sets every family in place; only
+// the families whose values changed are rendered again (src/monitor/metrics-registry.ts).
 import type { Server } from 'node:http';
 import { getHeapStatistics } from 'node:v8';
 import { type AuditResult, evaluate, type KernelDefaultEntry } from '../rules/engine.js';
