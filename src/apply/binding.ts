@@ -3,6 +3,7 @@
 // the lock and refuses on any difference unless --force (then the transaction reads and journals
 // the live before-values as always).
 import type { Plan } from '../plan/schema.js';
+import type { PlanChange } from '../plan/types.js';
 
 export interface BindingDifference {
   /** "hostname", "machine_id", "netns", or the target of a change (a sysctl key, "ethtool …", a sysfs path). */
@@ -27,7 +28,7 @@ export interface LiveHost {
 
 export interface LiveChange {
   label: string;
-  kind: 'sysctl' | 'ethtool' | 'sysfs' | 'mptcp';
+  kind: PlanChange['kind'];
   from: string | null;
   to: string;
   /** The value now (read just before the check); null when the target does not exist. */

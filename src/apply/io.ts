@@ -12,6 +12,8 @@ import { isNicGroup, readNic, writeNic } from './kind-nic.js';
 import { parseSysfsPath, sysfsResolvedProblem } from './sysfs-path.js';
 import { readMptcp, writeMptcp } from './kind-mptcp.js';
 import { mptcpLabel } from '../plan/mptcp-change.js';
+import { readRouting, writeRouting } from './kind-route.js';
+import { routingLabel } from '../plan/multihomed-kinds.js';
 
 /** ethtool -K short names → the feature names ethtool -k prints. */
 export const FEATURE_NAMES: Readonly<Record<string, string>> = {
@@ -158,6 +160,9 @@ export function systemIO(netns: string | null): SystemIO {
           return readFileMeta(t.path);
         case 'dir':
           return readDir(t.path);
+        case 'route':
+        case 'rule':
+          return readRouting(netns, t);
       }
     },
     async write(t, value) {
@@ -201,17 +206,24 @@ export function systemIO(netns: string | null): SystemIO {
         case 'dir':
           writeDir(t.path, value ?? ABSENT);
           return;
+        case 'route':
+        case 'rule':
+          await writeRouting(netns, t, value);
+          return;
       }
     },
   };
 }
 
-/** Kinds whose null value means "absent" and is written (removed) on rollback, not refused. */
-export const REMOVABLE_KINDS: ReadonlySet<Target['kind']> = new Set(['file', 'mptcp']);
+/** Kinds whose null value means "absent" and is written (removed) on rollback, not refused
+ *  (a file, an MPTCP endpoint, a route, the rules at a priority: the write may have created them). */
+export const REMOVABLE_KINDS: ReadonlySet<Target['kind']> = new Set(['file', 'mptcp', 'route', 'rule']);
 
 export const targetLabel = (t: Target): string =>
   t.kind === 'mptcp'
     ? mptcpLabel(t)
+    : t.kind === 'route' || t.kind === 'rule'
+    ? routingLabel(t)
     : t.kind === 'sysctl'
     ? t.key
     : t.kind === 'ethtool'

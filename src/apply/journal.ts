@@ -9,6 +9,7 @@ import { ETHTOOL_GROUPS } from '../plan/types.js';
 import { environmentError } from '../sys/errors.js';
 import { ensureStateDir, journalPath } from './state.js';
 import { mptcpTargetSchema } from '../plan/mptcp-change.js';
+import { routeTargetSchema, ruleTargetSchema } from '../plan/multihomed-kinds.js';
 
 export const TX_STATUSES = [
   'pending',
@@ -41,6 +42,9 @@ export const targetSchema = z.discriminatedUnion('kind', [
   /** Mode and owner of a persisted file; and a directory the transaction created (src/apply/file-state.ts). */
   z.object({ kind: z.literal('filemeta'), path: z.string() }),
   z.object({ kind: z.literal('dir'), path: z.string() }),
+  /** A route (family, table, destination, metric) and the policy rules at a priority (kind-route.ts). */
+  routeTargetSchema,
+  ruleTargetSchema,
 ]);
 export type Target = z.infer<typeof targetSchema>;
 

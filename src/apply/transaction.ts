@@ -5,7 +5,8 @@ import { NettuneError, EXIT, environmentError } from '../sys/errors.js';
 import { fault } from '../sys/fault.js';
 import { type Lock, acquireLock } from './lock.js';
 import { addStep, beginTx, finishTx, openJournal, setBootUnit, type StepRow, type Target, type TxStatus, updateStep } from './journal.js';
-import { systemIO, targetLabel } from './io.js';
+import { REMOVABLE_KINDS, systemIO, targetLabel } from './io.js';
+import { ROUTE_ABSENT } from '../plan/multihomed-kinds.js';
 import { restore } from './rollback.js';
 import { ABSENT, DIRECTORY, missingDirs } from './file-state.js';
 import { bootUnitPath, installBootCheck, removeBootCheckIfIdle } from './boot-check.js';
@@ -116,7 +117,7 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
       fault('after-write');
       const after = await io.read(c.target);
       updateStep(db(), txId, seq, { status: 'done', after });
-      const adjusted = norm(after) !== norm(c.to);
+      const adjusted = norm(after) !== norm(c.to) && !(after === null && c.to === ROUTE_ABSENT && REMOVABLE_KINDS.has(c.target.kind));
       if (adjusted) req.log(`  note: ${targetLabel(c.target)}: wrote ${c.to}, the kernel holds ${after ?? '(nothing)'}`);
       results.push({ target: targetLabel(c.target), before, wanted: c.to, after, adjusted });
       seq++;

@@ -9,6 +9,8 @@ import { checkNicChange, isNicGroup, ringsAfter } from './kind-nic.js';
 import type { Target } from './journal.js';
 import { parseSysfsPath } from './sysfs-path.js';
 import { mptcpAfter, parseMptcpSet, validateMptcp } from './kind-mptcp.js';
+import { parseRoutingSet, routingLabel, routingTarget } from '../plan/multihomed-kinds.js';
+import { validateRouting } from './kind-route.js';
 import type { TxChange } from './transaction.js';
 
 export interface Validated {
@@ -38,6 +40,9 @@ export function toTarget(c: PlanChange): Target {
       return { kind: 'sysfs', path: c.path };
     case 'mptcp':
       return { kind: 'mptcp', object: c.object, address: c.address };
+    case 'route':
+    case 'rule':
+      return routingTarget(c);
   }
 }
 
@@ -57,6 +62,16 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
     }
     seen.set(label, c.to);
     if (prior !== undefined) continue;
+    if (c.kind === 'route' || c.kind === 'rule') {
+      try {
+        const r = validateRouting(c, snap);
+        if ('skip' in r) out.skipped.push({ target: routingLabel(routingTarget(c)), reason: r.skip });
+        else out.changes.push({ target, to: r.to, reason, source });
+      } catch (err) {
+        out.errors.push((err as Error).message);
+      }
+      continue;
+    }
     if (c.kind === 'sysctl') {
       const entry = findEntry(c.key);
       if (c.key in snap.sysctl_redacted) {
@@ -157,7 +172,8 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
 /** Parses `--set` arguments: key=value for sysctls, ethtool:DEV:GROUP:SETTING=VALUE (GROUP also
  *  flow-hash with SETTING a flow type: ethtool:eth0:flow-hash:tcp4=sdfn, and indirection:
  *  ethtool:eth0:indirection:table=equal 4), sysfs:/sys/class/net/…=VALUE,
- *  mptcp:endpoint=ADDR,… and mptcp:limits=… (kind-mptcp.ts). */
+ *  mptcp:endpoint=ADDR,… and mptcp:limits=… (kind-mptcp.ts),
+ *  route[6]:TABLE:DST=VALUE and rule[6]:PRIORITY=RULE (kind-route.ts). */
 export function parseSet(arg: string): PlanChange | string {
   const eq = arg.indexOf('=');
   if (eq <= 0) return `--set ${arg}: expected key=value`;
@@ -174,6 +190,8 @@ export function parseSet(arg: string): PlanChange | string {
   }
   if (left.startsWith('mptcp:')) return parseMptcpSet(left, value, arg);
   if (left.startsWith('sysfs:')) return { kind: 'sysfs', path: left.slice(6), from: null, to: value };
+  const routing = parseRoutingSet(left, value, arg);
+  if (routing !== null) return routing;
   const key = left.includes('.') ? left : left.replace(/\//g, '.');
   return { kind: 'sysctl', key, from: null, to: value };
 }

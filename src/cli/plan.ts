@@ -55,7 +55,7 @@ export function renderPlan(plan: Plan): string {
       table([
         ['CHANGE', 'FROM', 'TO', 'SOURCE'],
         ...plan.changes.map((c) => [
-          c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `${c.device} ${c.group} ${c.setting}` : c.kind === 'mptcp' ? targetLabel(toTarget(c)) : c.path,
+          c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `${c.device} ${c.group} ${c.setting}` : c.kind === 'mptcp' || c.kind === 'route' || c.kind === 'rule' ? targetLabel(toTarget(c)) : c.path,
           short(c.from),
           short(c.to),
           c.source,

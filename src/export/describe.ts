@@ -48,4 +48,8 @@ export const mptcpNotExpressed = (doc: ExportDoc, format: string): string[] =>
   mptcpChanges(doc).map((c) => `${changeIdOf(c)} = ${c.to}: MPTCP endpoints and limits are netlink state that ${format} cannot hold (use --format systemd or shell)`);
 const changeIdOf = (c: MptcpExportChange): string => (c.object === 'limits' ? 'mptcp limits' : `mptcp endpoint ${c.address ?? ''}`);
 
+/** Routes and policy rules (src/export/routing.ts says what each format does with them). */
+export type RoutingExportChange = Extract<ExportChange, { kind: 'route' | 'rule' }>;
+export const routingChanges = (doc: ExportDoc): RoutingExportChange[] => doc.changes.filter((c): c is RoutingExportChange => c.kind === 'route' || c.kind === 'rule');
+
 export { oneLine };

@@ -4,12 +4,13 @@
 // Node Tuning Operator Tuned (tuned.openshift.io/v1, the profile embedded, recommended to nodes
 // by a label) and, as the plain alternative, a privileged host-network DaemonSet running the
 // shell export. Core kinds are validated with kubernetes-models, Tuned with tunedSchema.
+import { routingNotes } from './routing.js';
 import { ConfigMap, Pod } from 'kubernetes-models/v1';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { kubernetesClass } from '../catalog/kubernetes.js';
-import { generatedBy, mptcpNotExpressed, nicChanges, oneLine, sysctlChanges } from './describe.js';
+import { generatedBy, mptcpNotExpressed, nicChanges, routingChanges, oneLine, sysctlChanges } from './describe.js';
 import { renderShell } from './shell.js';
 import { renderTuned } from './tuned.js';
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
@@ -139,6 +140,7 @@ export function renderK8s(doc: ExportDoc, opts: RenderOptions): Rendered {
     if (hasNic) notes.push('the DaemonSet image (busybox) has no ethtool: its NIC settings fail until you give it an image that has one; the Tuned profile applies them through tuned');
   }
   notes.push(...mptcpNotExpressed(doc, 'Kubernetes (no pod or Tuned setting)'));
+  notes.push(...routingNotes(routingChanges(doc), 'Kubernetes', 'a node\'s routing tables and rules are the CNI\'s and the node\'s network configuration, not something a pod or the Node Tuning Operator sets; use --format ansible or systemd on the nodes'));
   if (!docs.length) notes.push('nothing Kubernetes can set in this source');
   const content = [`# ${generatedBy(doc)}`, docs.join('---\n') || '# (nothing to set)\n'].join('\n');
   return { files: [{ path: `${opts.name}-k8s.yaml`, content }], notes };

@@ -7,6 +7,8 @@ import { FEATURE_NAMES } from '../apply/io.js';
 import { FLOW_HASH_FIELDS, isNicGroup, nicArgs } from '../apply/kind-nic.js';
 import { usageError } from '../sys/errors.js';
 import { changeId } from './source.js';
+import { ROUTE_ABSENT } from '../plan/multihomed-kinds.js';
+import { routingShell } from './routing.js';
 import { generatedBy, oneLine, SCOPE_TEXT, scopeOf } from './describe.js';
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
 
@@ -80,6 +82,14 @@ nt_mptcp_limits_get() { ip mptcp limits show | awk '{ for (i = 1; i < NF; i++) v
 nt_mptcp_limits_put() { set -f; ip mptcp limits set $1; set +f; }
 nt_mptcp_limits() { nt_set 'mptcp limits' "$(nt_mptcp_limits_get)" "$1" nt_mptcp_limits_put "$1"; }
 nt_sysfs_put() { printf '%s\n' "$2" > "$1"; }
+# routes and rules: ip route replace is idempotent; the rules at a priority are deleted, then added
+nt_ip() {
+  label=$1
+  shift
+  if [ "$check" = 1 ]; then printf 'would run (%s): %s\n' "$label" "$*"; else "$@" || nt_fail "$label: $* failed"; fi
+  changed=$((changed + 1))
+}
+nt_rule_clear() { if [ "$check" = 0 ]; then while ip "$1" rule del priority "$2" 2>/dev/null; do :; done; fi; }
 nt_sysfs() {
   [ -e "$1" ] || nt_fail "$1: no such attribute here"
   nt_set "$1" "$(nt_norm "$(cat "$1")")" "$(nt_norm "$2")" nt_sysfs_put "$1" "$2"
@@ -88,6 +98,9 @@ nt_sysfs() {
 
 function line(c: ExportChange): string {
   switch (c.kind) {
+    case 'route':
+    case 'rule':
+      return routingShell(c, shQuote);
     case 'sysctl':
       return `nt_sysctl ${shQuote(c.key)} ${shQuote(c.to)}`;
     case 'sysfs':
@@ -118,6 +131,10 @@ function revertChanges(doc: ExportDoc, notes: string[]): ExportChange[] {
   if (doc.kind !== 'tx') throw usageError('--revert needs a transaction (tx:ID): only the journal records the before-values');
   const out: ExportChange[] = [];
   for (const c of [...doc.changes].reverse()) {
+    if (c.from === null && (c.kind === 'route' || c.kind === 'rule')) {
+      out.push({ ...c, from: c.to, to: ROUTE_ABSENT, reason: `remove what transaction ${doc.transaction?.id ?? ''} added`, source: doc.label });
+      continue;
+    }
     if (c.from === null) {
       notes.push(`${changeId(c)}: no before-value recorded; the revert script leaves it`);
       continue;

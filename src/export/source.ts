@@ -17,6 +17,7 @@ import type { Snapshot } from '../snapshot/index.js';
 import { errorMessage, usageError } from '../sys/errors.js';
 import { readJsonFile } from '../sys/fs.js';
 import type { ExportChange, ExportDoc } from './types.js';
+import { canonicalWanted } from '../plan/multihomed-kinds.js';
 
 /** A sysctl key as sysctl.d, shell and YAML may carry it: dotted segments of safe characters
  *  (interface names with '/' for '.', as sysctl writes them). */
@@ -44,6 +45,12 @@ export function checkChanges(changes: readonly ExportChange[], label: string): v
       }
       const check = validateSysctlValue({ key: c.key, entry: findEntry(c.key) }, c.to);
       if (!check.ok) problems.push(`${c.key} = ${c.to}: ${check.problem ?? 'invalid'}`);
+    } else if (c.kind === 'route' || c.kind === 'rule') {
+      try {
+        canonicalWanted(c);
+      } catch (err) {
+        problems.push(`${changeId(c)}: ${errorMessage(err)}`);
+      }
     } else if (c.kind === 'mptcp') {
       try {
         mptcpLine(toTarget(c) as MptcpTarget, c.to, null, '');
@@ -91,7 +98,7 @@ export function loadPlanFile(path: string): ExportDoc {
   return out;
 }
 
-const VALUE_KINDS = new Set(['sysctl', 'ethtool', 'sysfs', 'mptcp']);
+const VALUE_KINDS = new Set(['sysctl', 'ethtool', 'sysfs', 'mptcp', 'route', 'rule']);
 
 /** A transaction's value steps as changes: before → the value the kernel held after the write
  *  (what was asked when it was not read back). Reasons from the plan it applied, if any. */
@@ -122,6 +129,7 @@ export function docFromTransaction(tx: TxRow, steps: readonly StepRow[], before:
       if (s.after === null && s.status === 'done') notes.push(`${id}: removed by transaction ${tx.id}; export cannot express a removal (left out)`);
       else changes.push({ kind: 'mptcp', object: t.object, address: t.address, from: s.before, to, ...why });
     }
+    else if (t.kind === 'route' || t.kind === 'rule') changes.push({ ...t, from: s.before, to, ...why });
     if (s.after !== null && s.after !== s.wanted) notes.push(`${id}: asked ${s.wanted}, the kernel holds ${s.after} (exported as held)`);
   }
   if (!['applied', 'confirmed', 'awaiting_confirm'].includes(tx.status)) notes.push(`transaction ${tx.id} is ${tx.status}: its values are not in effect on the host now`);

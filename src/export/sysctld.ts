@@ -1,8 +1,9 @@
 // sysctl.d: one file for /etc/sysctl.d (systemd-sysctl at boot, `sysctl --system` now), each
 // setting under comments saying why, the evidence and its scope. NIC settings cannot live here:
 // they are listed as notes (the systemd format carries them).
+import { routingNotes } from './routing.js';
 import { changeId } from './source.js';
-import { evidenceOf, generatedBy, mptcpNotExpressed, nicChanges, oneLine, SCOPE_TEXT, scopeOf, sysctlChanges } from './describe.js';
+import { evidenceOf, generatedBy, mptcpNotExpressed, nicChanges, routingChanges, oneLine, SCOPE_TEXT, scopeOf, sysctlChanges } from './describe.js';
 import type { ExportDoc, Rendered, RenderOptions } from './types.js';
 
 export function renderSysctlD(doc: ExportDoc, opts: RenderOptions): Rendered {
@@ -23,5 +24,6 @@ export function renderSysctlD(doc: ExportDoc, opts: RenderOptions): Rendered {
   if (sysctls.length === 0) lines.push('# (no sysctl changes)', '');
   const notes = nicChanges(doc).map((c) => `${changeId(c)} = ${c.to}: a NIC setting, which sysctl.d cannot hold (use --format systemd, tuned or ansible)`);
   notes.push(...mptcpNotExpressed(doc, 'sysctl.d'));
+  notes.push(...routingNotes(routingChanges(doc), 'sysctl.d', 'use --format shell, systemd or ansible, or apply --persist'));
   return { files: [{ path: file, content: lines.join('\n') }], notes };
 }

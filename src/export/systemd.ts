@@ -3,11 +3,12 @@
 // net_setup_link can apply itself when the device appears (offloads, rings, channels,
 // coalescing, queue length, MTU: systemd.link(5) of systemd 252, Debian 12). Either carries the
 // settings at boot; what a .link file cannot say stays in the unit only.
+import { routingNotes } from './routing.js';
 import { nicLine, renderNicUnit, NIC_UNIT_NAME } from '../apply/persist.js';
 import { isNicGroup } from '../apply/kind-nic.js';
 import { parseSysfsPath } from '../apply/sysfs-path.js';
 import { changeId } from './source.js';
-import { generatedBy, mptcpChanges, nicChanges, oneLine } from './describe.js';
+import { generatedBy, mptcpChanges, nicChanges, oneLine, routingChanges } from './describe.js';
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
 import { MPTCP_UNIT_NAME, mptcpLine, renderMptcpUnit } from '../apply/kind-mptcp.js';
 import { toTarget } from '../apply/validate.js';
@@ -147,5 +148,6 @@ export function renderSystemd(doc: ExportDoc, opts: RenderOptions): Rendered {
   }
   if (!nics.length) notes.push('no NIC settings in the source: the unit has no ExecStart= line (sysctls belong to --format sysctl.d)');
   notes.push(`use either ${unitName} (systemctl enable ${unitName}) or the .link files for what they carry, not both`);
+  notes.push(...routingNotes(routingChanges(doc), 'this format', 'not rendered yet: apply --persist writes them as a systemd-networkd drop-in or an ifupdown snippet; --format shell writes them with ip'));
   return { files, notes };
 }

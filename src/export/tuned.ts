@@ -4,10 +4,11 @@
 // Python's ConfigParser (delimiter '=', inline comments '#') and expands ${…}: values and paths
 // carrying '#', '$' or a leading '>'/'<' would change meaning there, so they are refused.
 import { isNicGroup } from '../apply/kind-nic.js';
+import { routingNotes } from './routing.js';
 import { parseSysfsPath } from '../apply/sysfs-path.js';
 import { usageError } from '../sys/errors.js';
 import { changeId } from './source.js';
-import { generatedBy, mptcpNotExpressed, nicChanges, oneLine, scopeOf, sysctlChanges } from './describe.js';
+import { generatedBy, mptcpNotExpressed, nicChanges, routingChanges, oneLine, scopeOf, sysctlChanges } from './describe.js';
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
 
 type NicChange = Extract<ExportChange, { kind: 'ethtool' | 'sysfs' }>;
@@ -104,6 +105,7 @@ export function renderTuned(doc: ExportDoc, opts: RenderOptions): Rendered {
   lines.push(...sections);
   if (sysfs.length) lines.push('[sysfs]', ...sysfs, '');
   notes.push(...mptcpNotExpressed(doc, "tuned (it has no MPTCP plugin)"));
+  notes.push(...routingNotes(routingChanges(doc), 'tuned', 'tuned has no routing plugin; use --format shell, systemd or ansible, or apply --persist'));
   if (doc.host?.netns) notes.push(`the source was made in network namespace ${doc.host.netns}; tuned applies profiles in the initial namespace only`);
   notes.push('tuned writes these at profile activation and restores the previous values when the profile is switched off; it does not re-check them later (dynamic tuning aside)');
   return { files: [{ path: `${opts.name}/tuned.conf`, content: lines.join('\n') }], notes };

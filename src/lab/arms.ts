@@ -4,6 +4,8 @@
 // union of the keys any arm touches — a key an arm does not set runs at the lab's baseline value —
 // so runs of one arm never inherit the previous arm's settings.
 import type { PlanChange } from '../plan/types.js';
+import { ROUTE_ABSENT, routingLabel, routingTarget } from '../plan/multihomed-kinds.js';
+import { snapshotRouting } from '../apply/kind-route.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { featureOf } from '../apply/io.js';
 import { mptcpLiveValue } from '../plan/mptcp-change.js';
@@ -69,12 +71,16 @@ export interface ArmInput {
 
 /** Identity of a change's target (role-independent): sysctl key, ethtool device+setting, sysfs path. */
 export const targetId = (c: PlanChange): string =>
-  c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `ethtool ${c.device} ${c.group} ${c.setting}` : c.kind === 'mptcp' ? `mptcp ${c.object} ${c.address ?? ''}` : `sysfs ${c.path}`;
+  c.kind === 'route' || c.kind === 'rule' ? routingLabel(routingTarget(c)) : c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `ethtool ${c.device} ${c.group} ${c.setting}` : c.kind === 'mptcp' ? `mptcp ${c.object} ${c.address ?? ''}` : `sysfs ${c.path}`;
 
 /** What a change's target is set to in a Snapshot. */
 export function valueIn(snap: Snapshot, c: PlanChange): string | null {
   if (c.kind === 'sysctl') return snap.sysctl[c.key] ?? null;
   if (c.kind === 'mptcp') return mptcpLiveValue(snap, { kind: 'mptcp', object: c.object, address: c.address }) ?? null; // an absent endpoint cannot be a change's value
+  if (c.kind === 'route' || c.kind === 'rule') {
+    const v = snapshotRouting(snap, routingTarget(c)); // absent in the lab: the other arms remove it
+    return v === undefined ? null : (v ?? ROUTE_ABSENT);
+  }
   if (c.kind === 'ethtool' && c.group === 'features') {
     const f = featureOf(snap.links.find((l) => l.name === c.device)?.ethtool?.features, c.setting);
     return f ? (f.active ? 'on' : 'off') : null;

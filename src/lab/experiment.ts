@@ -12,6 +12,7 @@ import { toTarget, validateChanges } from '../apply/validate.js';
 import { mptcpLabel, type MptcpTarget } from '../plan/mptcp-change.js';
 import { buildPlan } from '../plan/index.js';
 import type { PlanChange } from '../plan/types.js';
+import { routingLabel, routingTarget } from '../plan/multihomed-kinds.js';
 import { bdpBytes } from '../units/index.js';
 import { probeInNetns } from '../probe/netns.js';
 import type { Snapshot } from '../snapshot/index.js';
@@ -49,7 +50,7 @@ export interface RunOptions {
 
 const roleNs = (lab: LabState, role: Role): string | null => (role === 'router' ? lab.namespaces.router : lab.namespaces[role]);
 
-const changeLabel = (role: Role, c: PlanChange): string => `${role}: ${c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `${c.device} ${c.setting}` : c.kind === 'mptcp' ? mptcpLabel(toTarget(c) as MptcpTarget) : c.path}`;
+const changeLabel = (role: Role, c: PlanChange): string => `${role}: ${c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `${c.device} ${c.setting}` : c.kind === 'mptcp' ? mptcpLabel(toTarget(c) as MptcpTarget) : c.kind === 'route' || c.kind === 'rule' ? routingLabel(routingTarget(c)) : c.path}`;
 
 interface Applied {
   shown: Record<string, string>;

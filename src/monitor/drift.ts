@@ -3,6 +3,8 @@
 // target: expected vs actual. The exporter (nettune_drift{key}), the dashboard and fleet drift
 // share this comparison; it only reads a Snapshot, never the host itself.
 import { snapshotNicValue } from '../apply/kind-nic.js';
+import { ROUTE_ABSENT, routingSetKey } from '../plan/multihomed-kinds.js';
+import { snapshotRouting } from '../apply/kind-route.js';
 import { existsSync } from 'node:fs';
 import { findEntry } from '../catalog/index.js';
 import { kernelForm } from '../catalog/validate.js';
@@ -20,7 +22,7 @@ import { parseJsonText, readInputFile } from '../sys/fs.js';
 
 /** The targets drift compares: the plan-change kinds (files the transaction persisted are its own
  *  business, not live state). */
-export type DriftTarget = Extract<Target, { kind: 'sysctl' | 'ethtool' | 'sysfs' | 'mptcp' }>;
+export type DriftTarget = Extract<Target, { kind: 'sysctl' | 'ethtool' | 'sysfs' | 'mptcp' | 'route' | 'rule' }>;
 
 export interface ExpectedValue {
   target: DriftTarget;
@@ -59,12 +61,12 @@ export interface DriftResult {
   unknown: number;
 }
 
-export const driftKey = (t: DriftTarget): string => (t.kind === 'sysctl' ? t.key : t.kind === 'ethtool' ? `ethtool:${t.device}:${t.group}.${t.setting}` : t.kind === 'mptcp' ? mptcpLabel(t) : t.path);
+export const driftKey = (t: DriftTarget): string => (t.kind === 'route' || t.kind === 'rule' ? routingSetKey(t) : t.kind === 'sysctl' ? t.key : t.kind === 'ethtool' ? `ethtool:${t.device}:${t.group}.${t.setting}` : t.kind === 'mptcp' ? mptcpLabel(t) : t.path);
 
 /** A sysctl value as the kernel prints it (hex and octal in decimal, fields single-spaced). */
 const sysctlForm = (key: string, value: string): string => normaliseValue(kernelForm(findEntry(key), value));
 
-const isDriftTarget = (t: Target): t is DriftTarget => t.kind === 'sysctl' || t.kind === 'ethtool' || t.kind === 'sysfs' || t.kind === 'mptcp';
+const isDriftTarget = (t: Target): t is DriftTarget => t.kind === 'sysctl' || t.kind === 'ethtool' || t.kind === 'sysfs' || t.kind === 'mptcp' || t.kind === 'route' || t.kind === 'rule';
 
 const changeTarget = (c: PlanChange): DriftTarget => toTarget(c) as DriftTarget;
 
@@ -118,6 +120,9 @@ export function lastAppliedBaseline(netns: string | null): DriftBaseline | null 
 /** The live value of a target as far as a Snapshot holds it; `undefined`: not recorded there. */
 function liveValue(snap: Snapshot, t: DriftTarget): string | null | undefined {
   switch (t.kind) {
+    case 'route':
+    case 'rule':
+      return snapshotRouting(snap, t);
     case 'sysctl':
       return snap.sysctl[t.key] ?? (t.key in snap.sysctl_redacted ? undefined : null);
     case 'ethtool': {
@@ -171,6 +176,7 @@ function compare(snap: Snapshot, e: ExpectedValue): DriftEntry {
   if (live === undefined) {
     return { ...base, expected: e.value, actual: null, drifted: null, note: e.target.kind === 'sysctl' ? 'the value is redacted in the Snapshot' : 'not recorded in the Snapshot' };
   }
+  if (live === null && e.value === ROUTE_ABSENT) return { ...base, expected: e.value, actual: null, drifted: false };
   if (live === null) return { ...base, expected: e.value, actual: null, drifted: true, note: 'no longer exists on the host' };
   if (e.target.kind === 'sysctl') {
     const expected = sysctlForm(e.target.key, e.value);

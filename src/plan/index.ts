@@ -8,11 +8,12 @@ import type { Snapshot } from '../snapshot/index.js';
 import { INTENTS, type PlanParams } from './intents.js';
 import { PLAN_SCHEMA, type Plan, type PlannedChange } from './schema.js';
 import { planMptcp } from './mptcp.js';
+import { routingSetKey, routingTarget } from './multihomed-kinds.js';
 
 export { INTENTS, keepaliveFor, checkDeadPeer, DEAD_PEER_MIN_S, DEAD_PEER_MAX_S, BDP_BUFFER_FACTOR, type PlanParams } from './intents.js';
 
 const changeKey = (c: PlannedChange): string =>
-  c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `ethtool:${c.device}:${c.group}:${c.setting}` : c.kind === 'mptcp' ? `mptcp:${c.object}:${c.address ?? ''}` : `sysfs:${c.path}`;
+  c.kind === 'route' || c.kind === 'rule' ? routingSetKey(routingTarget(c)) : c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `ethtool:${c.device}:${c.group}:${c.setting}` : c.kind === 'mptcp' ? `mptcp:${c.object}:${c.address ?? ''}` : `sysfs:${c.path}`;
 
 export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()): Plan {
   const changes: PlannedChange[] = [];

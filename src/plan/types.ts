@@ -4,6 +4,7 @@ import { isNicGroup, nicCommand } from '../apply/kind-nic.js';
 import { mptcpChangeSchema, mptcpCommand } from './mptcp-change.js';
 
 export const ETHTOOL_GROUPS = ['features', 'rings', 'channels', 'coalesce', 'flow-hash', 'indirection'] as const;
+import { routeChangeSchema, routingCommand, ruleChangeSchema } from './multihomed-kinds.js';
 
 export const planChangeSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('sysctl'), key: z.string(), from: z.string().nullable(), to: z.string() }),
@@ -19,6 +20,9 @@ export const planChangeSchema = z.discriminatedUnion('kind', [
   }),
   z.object({ kind: z.literal('sysfs'), path: z.string(), from: z.string().nullable(), to: z.string() }),
   mptcpChangeSchema,
+  /** A route in a table, and the policy rules at one priority (src/plan/multihomed-kinds.ts). */
+  routeChangeSchema,
+  ruleChangeSchema,
 ]);
 
 export type PlanChange = z.infer<typeof planChangeSchema>;
@@ -50,5 +54,8 @@ export function changeCommand(c: PlanChange, netns: string | null = null): strin
       return netns ? `echo ${c.to} | ip netns exec ${netns} tee ${c.path}` : `echo ${c.to} > ${c.path}`;
     case 'mptcp':
       return mptcpCommand(c, netns);
+    case 'route':
+    case 'rule':
+      return routingCommand(c, netns);
   }
 }

@@ -1,0 +1,142 @@
+// The `route` and `rule` kinds on the live system: read (ip -j), write (ip, one call per
+// command, argument arrays), validate against the Snapshot before the lock, and the command a
+// user would type. A route is read with `ip -j route show table N exact DST metric M`; the rules
+// at a priority with `ip -j -N rule show priority P` (-N: tables as numbers). Values are the
+// canonical text of src/probe/parse-routes.ts, so rollback's write(before) restores exactly: a
+// route that did not exist is deleted, a replaced one re-added as it was.
+import {
+  canonicalWanted,
+  parseRouteValue,
+  parseRulesValue,
+  ROUTE_ABSENT,
+  type RouteTarget,
+  type RoutingChange,
+  type RoutingTarget,
+  routingLabel,
+  routingTarget,
+  type RuleTarget,
+} from '../plan/multihomed-kinds.js';
+import { canonicalRoute, canonicalRule, defaultMetric, ipRouteSchema, ipRuleSchema, parseRoutes, parseRules, RESERVED_PRIORITIES, rulesValue } from '../probe/parse-routes.js';
+import type { Snapshot } from '../snapshot/index.js';
+import { run } from '../sys/run.js';
+import { requireTool } from '../sys/tools.js';
+
+const fam = (f: RoutingTarget['family']): string => (f === 'inet' ? '-4' : '-6');
+
+async function ip(netns: string | null, args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  const r = await run(requireTool('ip'), [...(netns ? ['-n', netns] : []), ...args], { timeoutMs: 15_000 });
+  return { ok: r.ok, stdout: r.stdout, stderr: r.stderr.trim() || r.error || '' };
+}
+
+async function ipOrThrow(netns: string | null, args: string[]): Promise<string> {
+  const r = await ip(netns, args);
+  if (!r.ok) throw new Error(`ip ${args.join(' ')}: ${r.stderr.split('\n')[0]}`);
+  return r.stdout;
+}
+
+const parseJsonArray = (text: string, what: string): unknown[] => {
+  const t = text.trim();
+  if (!t) return [];
+  const v = JSON.parse(t) as unknown;
+  if (!Array.isArray(v)) throw new Error(`${what}: ip printed no JSON array`);
+  return v;
+};
+
+async function readRoute(netns: string | null, t: RouteTarget): Promise<string | null> {
+  const r = await ip(netns, ['-j', fam(t.family), 'route', 'show', 'table', String(t.table), 'exact', t.dst, 'metric', String(t.metric)]);
+  if (!r.ok) {
+    if (/FIB table does not exist/.test(r.stderr)) return null; // no route in that table yet
+    throw new Error(`${routingLabel(t)}: ${r.stderr.split('\n')[0]}`);
+  }
+  const rows = parseJsonArray(r.stdout, routingLabel(t))
+    .map((x) => ipRouteSchema.parse(x))
+    .filter((x) => (x.metric ?? defaultMetric(t.family)) === t.metric && !('tos' in x));
+  if (!rows.length) return null;
+  if (rows.length > 1) throw new Error(`${routingLabel(t)}: ${rows.length} routes match (different types); nettune changes only a single route`);
+  const c = canonicalRoute(rows[0] as (typeof rows)[number]);
+  if (c.unmodeled.length) throw new Error(`${routingLabel(t)}: has ${c.unmodeled.join(', ')}, which nettune does not model; it would not restore them, so it leaves this route alone`);
+  return c.value;
+}
+
+async function readRules(netns: string | null, t: RuleTarget): Promise<string | null> {
+  const out = await ipOrThrow(netns, ['-j', '-N', fam(t.family), 'rule', 'show', 'priority', String(t.priority)]);
+  const rows = parseJsonArray(out, routingLabel(t)).map((x) => ipRuleSchema.parse(x)).filter((x) => x.priority === t.priority);
+  const values = rows.map((x) => canonicalRule(x, t.family));
+  const unmodeled = values.flatMap((v) => v.unmodeled);
+  if (unmodeled.length) throw new Error(`${routingLabel(t)}: a rule there has ${unmodeled.join(', ')}, which nettune does not model; it leaves this priority alone`);
+  return rulesValue(values);
+}
+
+/** The live value of a route or of the rules at a priority (canonical), null when absent. */
+export function readRouting(netns: string | null, t: RoutingTarget): Promise<string | null> {
+  return t.kind === 'route' ? readRoute(netns, t) : readRules(netns, t);
+}
+
+/** Writes a route (replace) or the rules at a priority (the ones there are deleted, the wanted
+ *  ones added); null or 'absent' removes. */
+export async function writeRouting(netns: string | null, t: RoutingTarget, value: string | null): Promise<void> {
+  const absent = value === null || value === ROUTE_ABSENT;
+  if (t.kind === 'route') {
+    const id = ['table', String(t.table), 'metric', String(t.metric)];
+    if (absent) {
+      if ((await readRoute(netns, t)) !== null) await ipOrThrow(netns, [fam(t.family), 'route', 'del', t.dst, ...id]);
+      return;
+    }
+    const v = parseRouteValue(value, t.family);
+    const [first, ...rest] = v.tokens;
+    const typed = first && ['blackhole', 'unreachable', 'prohibit', 'throw'].includes(first);
+    await ipOrThrow(netns, [fam(t.family), 'route', 'replace', ...(typed ? [first] : []), t.dst, ...id, ...(typed ? rest : v.tokens)]);
+    return;
+  }
+  const wanted = absent ? [] : parseRulesValue(value, t.family);
+  const prio = String(t.priority);
+  const present = await readRules(netns, t);
+  const count = present === null ? 0 : present.split(' ; ').length;
+  for (let i = 0; i < count; i++) await ipOrThrow(netns, [fam(t.family), 'rule', 'del', 'priority', prio]);
+  for (const r of wanted) await ipOrThrow(netns, [fam(t.family), 'rule', 'add', ...r.tokens, 'priority', prio]);
+}
+
+/** What the Snapshot says the target holds (the same canonical text as a live read); undefined
+ *  when the Snapshot cannot tell (a route or rule it holds in a form nettune does not model). */
+export function snapshotRouting(snap: Snapshot, t: RoutingTarget): string | null | undefined {
+  if (t.kind === 'route') {
+    const hits = parseRoutes(snap.routes).routes.filter((r) => r.family === t.family && r.table === t.table && r.dst === t.dst && r.metric === t.metric);
+    if (!hits.length) return null;
+    return hits.length === 1 && !hits[0]?.value.unmodeled.length ? hits[0]?.value.value : undefined;
+  }
+  const hits = parseRules(snap.rules).rules.filter((r) => r.family === t.family && r.priority === t.priority);
+  if (hits.some((h) => h.value.unmodeled.length || /lookup [^\d\s]/.test(h.value.value))) return undefined;
+  return rulesValue(hits.map((h) => h.value));
+}
+
+const localAddresses = (snap: Snapshot): Set<string> => new Set(snap.links.flatMap((l) => l.addresses.map((a) => a.local)));
+
+/** Checks one route or rule change against the Snapshot before the lock: the value's grammar,
+ *  devices and source addresses that exist, no kernel-owned table or priority. Returns the
+ *  canonical wanted value, 'skip: REASON' when it would change nothing, or throws the problem. */
+export function validateRouting(c: RoutingChange, snap: Snapshot): { to: string } | { skip: string } {
+  const label = routingLabel(routingTarget(c));
+  const wanted = (() => {
+    try {
+      return canonicalWanted(c);
+    } catch (err) {
+      throw new Error(`${label}: ${(err as Error).message}`);
+    }
+  })();
+  if (c.kind === 'route') {
+    if (c.table === 255) throw new Error(`${label}: the local table is the kernel's own (its addresses); nettune does not write it`);
+    if (wanted !== ROUTE_ABSENT) {
+      const v = parseRouteValue(wanted, c.family);
+      for (const d of v.devs) if (!snap.links.some((l) => l.name === d)) throw new Error(`${label}: no device ${d}`);
+      if (v.src && !localAddresses(snap).has(v.src)) throw new Error(`${label}: src ${v.src} is not an address of this host (the kernel refuses it)`);
+    }
+  } else {
+    if (RESERVED_PRIORITIES.has(c.priority) || c.priority > 32767)
+      throw new Error(`${label}: priorities 0, 32766 and 32767 hold the kernel's local/main/default rules; use 1–32765`);
+    if (wanted !== ROUTE_ABSENT) for (const r of parseRulesValue(wanted, c.family)) for (const d of [r.iif]) if (d && !snap.links.some((l) => l.name === d)) throw new Error(`${label}: no device ${d}`);
+  }
+  const now = snapshotRouting(snap, routingTarget(c));
+  if (now === undefined && wanted !== ROUTE_ABSENT) throw new Error(`${label}: what is there now is in a form nettune does not model; it leaves it alone`);
+  if ((now === null && wanted === ROUTE_ABSENT) || now === wanted) return { skip: `already ${now ?? 'absent'}` };
+  return { to: wanted };
+}
