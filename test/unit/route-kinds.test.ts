@@ -19,8 +19,8 @@ describe('canonical route and rule text', () => {
   });
 
   it('fields nettune does not model make a route or rule unmodeled (never silently dropped)', () => {
-    expect(canonicalRoute({ dst: '10.0.0.0/8', dev: 'd0', flags: [], metrics: [{ mtu: 1400 }] } as never).unmodeled).toEqual(['metrics']);
-    expect(canonicalRule({ priority: 5, src: 'all', table: '100', uidrange: '1-2' } as never, 'inet').unmodeled).toEqual(['uidrange']);
+    expect(canonicalRoute({ dst: '10.0.0.0/8', dev: 'd0', flags: [], metrics: [{ mtu: 1400 }] }).unmodeled).toEqual(['metrics']);
+    expect(canonicalRule({ priority: 5, src: 'all', table: '100', uidrange: '1-2' }, 'inet').unmodeled).toEqual(['uidrange']);
   });
 
   it('rules: host prefixes get their length, table → lookup, fwmark in hex, several sorted', () => {
