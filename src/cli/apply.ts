@@ -17,6 +17,7 @@ import { globMatches, parseSysctlConf } from '../lint/parse.js';
 import { buildPlan, checkDeadPeer } from '../plan/index.js';
 import { type Plan, planSchema } from '../plan/schema.js';
 import { WORKLOADS } from '../plan/types.js';
+import { checkIfacesIn, type IfaceSpec, parseIfaces } from '../plan/multihomed.js';
 import { parseDuration } from '../units/index.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { environmentError, usageError } from '../sys/errors.js';
@@ -45,7 +46,9 @@ const applyOptions = z
     dryRun: z.boolean().optional(),
     yes: z.boolean().optional(),
     force: z.boolean().optional(),
+    iface: z.array(z.string()).optional(),
   })
+  .refine((o) => (o.workload === 'multihomed') === Boolean(o.iface?.length), { message: '--workload multihomed and --iface IF=ADDR/PREFIX,gw=GW go together' })
   .refine((o) => Boolean(o.link) === Boolean(o.rtt), { message: '--link and --rtt go together' });
 
 type ApplyOptions = z.infer<typeof applyOptions>;
@@ -85,6 +88,13 @@ async function checkPlanBinding(inputs: Inputs, snap: Snapshot, netns: string | 
   logErr(`nettune: applying ${inputs.source} despite these differences (--force); the live values are recorded as the before-values:\n  ${lines.join('\n  ')}`);
 }
 
+function multihomedIfaces(flags: string[] | undefined, snap: Snapshot): IfaceSpec[] | null {
+  if (!flags?.length) return null;
+  const ifaces = parseIfaces(flags);
+  checkIfacesIn(snap, ifaces);
+  return ifaces;
+}
+
 /** Turns the one input the user gave (file, --set, --workload) into changes. */
 function readInputs(file: string | undefined, opts: ApplyOptions, snap: Snapshot): Inputs {
   const given = [file !== undefined, (opts.set?.length ?? 0) > 0, opts.workload !== undefined].filter(Boolean).length;
@@ -104,6 +114,7 @@ function readInputs(file: string | undefined, opts: ApplyOptions, snap: Snapshot
       link: linkSpec(opts),
       conns: opts.conns ?? null,
       dead_peer_s: opts.deadPeer ? checkDeadPeer(parseDuration(opts.deadPeer, '--dead-peer')) : null,
+      ifaces: multihomedIfaces(opts.iface, snap),
     });
     return { source: `--workload ${opts.workload}`, plan, changes: plan.changes.map(({ reason, source, ...change }) => ({ change, reason, source })) };
   }
@@ -155,6 +166,7 @@ export function registerApply(program: Command): void {
     .option('--loss <pct>', 'loss for --workload')
     .option('--conns <n>', 'expected connections for --workload')
     .option('--dead-peer <dur>', 'dead-peer target for --workload')
+    .option('--iface <IF=ADDR/PREFIX,gw=GW>', 'interfaces for --workload multihomed; repeatable', (v: string, acc: string[] = []) => [...acc, v])
     .option('--persist', `also write the settings to ${DEFAULT_PERSIST_FILE} (atomically; rollback restores the old file)`)
     .option('--persist-file <path>', 'where --persist writes')
     .option('--root <dir>', 'prefix for the persisted file path (staging, tests)')

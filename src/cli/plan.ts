@@ -11,6 +11,7 @@ import { targetLabel } from '../apply/io.js';
 import { MPTCP_ROLES, parseMptcpPaths } from '../plan/mptcp.js';
 import { toTarget } from '../apply/validate.js';
 import { baselineFromPlan, computeDrift } from '../monitor/drift.js';
+import { checkIfacesIn, parseIfaces } from '../plan/multihomed.js';
 import { formatMs, parseDuration, formatBytes, formatRate } from '../units/index.js';
 import { type Snapshot, snapshotSchema } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
@@ -37,7 +38,9 @@ const planOptions = z
     udpFlowHash: z.boolean().optional(),
     mptcpPaths: z.string().optional(),
     mptcpRole: z.enum(MPTCP_ROLES),
+    iface: z.array(z.string()).optional(),
   })
+  .refine((o) => (o.workload === 'multihomed') === Boolean(o.iface?.length), { message: '--workload multihomed and --iface IF=ADDR/PREFIX,gw=GW go together' })
   .refine((o) => !(o.netns && o.snapshot), { message: '--netns and --snapshot cannot be used together' })
   .refine((o) => Boolean(o.link) === Boolean(o.rtt), { message: '--link and --rtt go together (the BDP needs both)' });
 
@@ -142,7 +145,7 @@ const profilesOptions = sourceOptionsSchema.and(z.object({ fromTuned: z.string()
 
 export function registerPlan(program: Command): void {
   withSource(program.command('plan').description('compute the changes a workload and link need on this host, each with its reason'))
-    .requiredOption('--workload <w>', 'latency | throughput | connections | balanced')
+    .requiredOption('--workload <w>', 'latency | throughput | connections | balanced | multihomed (with --iface)')
     .option('--link <rate>', 'link rate, tc units (10gbit)')
     .option('--rtt <dur>', 'round-trip time (10ms)')
     .option('--loss <pct>', 'packet loss on the path, percent')
@@ -153,16 +156,19 @@ export function registerPlan(program: Command): void {
     .option('--udp-flow-hash', 'hash UDP flows on ports too (rx-flow-hash udp4/udp6 sdfn): many UDP flows between few hosts; fragmented datagrams then split across queues')
     .option('--mptcp-paths <if,if>', 'MPTCP over these interfaces (the first carries the initial subflow): endpoints and limits for them')
     .option('--mptcp-role <role>', 'client (subflow endpoints) | server (signal endpoints); with --mptcp-paths', 'client')
+    .option('--iface <IF=ADDR/PREFIX,gw=GW>', 'multihomed: an interface, its address and its gateway; repeatable', (v: string, acc: string[] = []) => [...acc, v])
     .action(async (raw: unknown) => {
       const opts = parseOptions(planOptions, raw);
       const mptcp = opts.mptcpPaths !== undefined ? { paths: parseMptcpPaths(opts.mptcpPaths), role: opts.mptcpRole } : null;
       const nic = opts.nic === undefined ? null : opts.nic.split(',').map((d) => d.trim());
       for (const d of nic ?? []) if (!IFNAME.test(d)) throw usageError(`--nic ${opts.nic}: ${JSON.stringify(d)} is not an interface name`);
+      const ifaces = opts.iface ? parseIfaces(opts.iface) : null; // exit 2 before probing
       const link = linkSpec(opts);
       if (opts.out !== undefined) checkOutputPath(opts.out, `--out ${opts.out}`); // before probing
       const deadPeer = opts.deadPeer ? checkDeadPeer(parseDuration(opts.deadPeer, '--dead-peer')) : null;
       const snap = await getSnapshot(opts);
-      const plan = buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, dead_peer_s: deadPeer, nic, udp_flow_hash: opts.udpFlowHash === true, mptcp });
+      if (ifaces) checkIfacesIn(snap, ifaces);
+      const plan = buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, dead_peer_s: deadPeer, nic, udp_flow_hash: opts.udpFlowHash === true, mptcp, ifaces });
       if (opts.out !== undefined) writeOutputFile(opts.out, `${JSON.stringify(plan, null, 2)}\n`, { label: `--out ${opts.out}` });
       if (opts.json) printJson(plan);
       else print(renderPlan(plan) + (opts.out ? `\n\nWritten to ${resolve(opts.out)}; review it, then: nettune apply ${opts.out}` : ''));

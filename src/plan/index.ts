@@ -9,6 +9,7 @@ import { INTENTS, type PlanParams } from './intents.js';
 import { PLAN_SCHEMA, type Plan, type PlannedChange } from './schema.js';
 import { planMptcp } from './mptcp.js';
 import { routingSetKey, routingTarget } from './multihomed-kinds.js';
+import { ifaceText } from './multihomed.js';
 
 export { INTENTS, keepaliveFor, checkDeadPeer, DEAD_PEER_MIN_S, DEAD_PEER_MAX_S, BDP_BUFFER_FACTOR, type PlanParams } from './intents.js';
 
@@ -66,7 +67,7 @@ export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()):
     host: { hostname: snap.hostname, machine_id: snap.machine_id ?? null, kernel: snap.kernel.release, netns: snap.netns.name, snapshot_taken_at: snap.taken_at },
     workload: params.workload,
     link: params.link,
-    params: { conns: params.conns, dead_peer_s: params.dead_peer_s, ...(params.nic?.length ? { nic: params.nic.join(',') } : {}), ...(params.udp_flow_hash ? { udp_flow_hash: 'on' } : {}) },
+    params: { conns: params.conns, dead_peer_s: params.dead_peer_s, ...(params.nic?.length ? { nic: params.nic.join(',') } : {}), ...(params.udp_flow_hash ? { udp_flow_hash: 'on' } : {}), ...(params.ifaces?.length ? { ifaces: params.ifaces.map(ifaceText).join(' ') } : {}) },
     changes,
     skipped: skipped.filter((x) => !changed.has(x.key)),
     notes,

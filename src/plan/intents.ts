@@ -9,6 +9,7 @@ import { nicIntent } from './nic.js';
 import { usageError } from '../sys/errors.js';
 import { formatMs, formatRate, formatSeconds } from '../units/index.js';
 import type { LinkSpec, PlanChange, Workload } from './types.js';
+import { type IfaceSpec, proposeMultihomed } from './multihomed.js';
 
 export interface PlanParams {
   workload: Workload;
@@ -23,6 +24,8 @@ export interface PlanParams {
   udp_flow_hash?: boolean;
   /** --mptcp-paths / --mptcp-role: MPTCP endpoints and limits for these paths (src/plan/mptcp.ts). */
   mptcp?: MptcpIntent | null;
+  /** --iface for the multihomed workload (src/plan/multihomed.ts). */
+  ifaces?: IfaceSpec[] | null;
 }
 
 /** One proposal from an intent: a target value for a key (or another change), with its reason. */
@@ -280,4 +283,11 @@ const connections: Intent = {
   },
 };
 
-export const INTENTS: readonly Intent[] = [buffers, congestion, latency, connections, nicIntent];
+const multihomed: Intent = {
+  name: 'multihomed',
+  workloads: ['multihomed'],
+  considers: 'per --iface source address: its own routing table (connected prefix, default via its gateway) and an ip rule from ADDR; rp_filter loose where strict; arp_filter/arp_ignore/arp_announce where two interfaces share a subnet',
+  propose: (snap, p) => proposeMultihomed(snap, p.ifaces ?? []),
+};
+
+export const INTENTS: readonly Intent[] = [buffers, congestion, latency, connections, nicIntent, multihomed];

@@ -33,6 +33,8 @@ export const NIC_PRESETS: Readonly<Record<Workload, NicPreset>> = {
   throughput: { queues: true, ringsToMax: true, coalesce: 'throughput', offloads: true, rfs: true },
   connections: { queues: true, ringsToMax: false, coalesce: null, offloads: true, rfs: true },
   balanced: { queues: true, ringsToMax: false, coalesce: null, offloads: true, rfs: false },
+  /** multihomed is about routing (src/plan/multihomed.ts): the NIC intent does not run for it. */
+  multihomed: { queues: false, ringsToMax: false, coalesce: null, offloads: false, rfs: false },
 };
 
 /** Latency preset: a fixed small timer. Bounds the wait of a lone packet to this many µs while

@@ -27,7 +27,7 @@ export const planChangeSchema = z.discriminatedUnion('kind', [
 
 export type PlanChange = z.infer<typeof planChangeSchema>;
 
-export const WORKLOADS = ['latency', 'throughput', 'connections', 'balanced'] as const;
+export const WORKLOADS = ['latency', 'throughput', 'connections', 'balanced', 'multihomed'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 /** The link a plan or audit is made for (--link RATE --rtt DUR [--loss PCT]). */

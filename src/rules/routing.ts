@@ -8,7 +8,7 @@ const IP_SYSCTL = 'Documentation/networking/ip-sysctl.rst';
 const MPTCP_SYSCTL = 'Documentation/networking/mptcp-sysctl.rst';
 
 /** sysctl writes a "." inside an interface name as "/" (eth0.100 → net.ipv4.conf.eth0/100.rp_filter). */
-const confKey = (dev: string, knob: string): string => `net.ipv4.conf.${dev.replace(/\./g, '/')}.${knob}`;
+export const confKey = (dev: string, knob: string): string => `net.ipv4.conf.${dev.replace(/\./g, '/')}.${knob}`;
 
 const isLoopback = (l: Link): boolean => l.name === 'lo' || l.flags.includes('LOOPBACK');
 /** Up: operstate up, or "unknown" (tun, some virtual devices) with the UP flag. */
