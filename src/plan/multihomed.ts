@@ -11,7 +11,7 @@ import { confKey } from '../rules/routing.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
 import { canonicalAddress, type Family, familyOfAddress, parsePrefix, parseRoutes, parseRules, prefixContains, prefixText, RESERVED_PRIORITIES, RESERVED_TABLES } from '../probe/parse-routes.js';
-import { parseRouteValue, parseRulesValue, ROUTE_IFNAME } from './multihomed-kinds.js';
+import { parseRouteValue, parseRulesValue, ROUTE_IFNAME, routingLabel } from './multihomed-kinds.js';
 import type { IntentResult, Proposal } from './intents.js';
 import type { PlanChange } from './types.js';
 
@@ -124,7 +124,7 @@ export function proposeMultihomed(snap: Snapshot, ifaces: readonly IfaceSpec[]):
     const route = (dst: string, value: string, reason: string): void => {
       const to = parseRouteValue(value, i.family).text;
       const now = routes.find((r) => r.family === i.family && r.table === table && r.dst === dst && r.metric === metric);
-      const label = `route table ${table} ${dst}`;
+      const label = routingLabel({ kind: 'route', family: i.family, table, dst, metric });
       if (now?.value.value === to) out.skipped.push({ key: label, reason: `already ${to}` });
       else routeProps.push({ change: { kind: 'route', family: i.family, table, dst, metric, from: now?.value.value ?? null, to } satisfies PlanChange, reason });
     };
