@@ -1,0 +1,78 @@
+// MPTCP: subflows and announced addresses the in-kernel path manager refused because of its
+// limits, from the MPTcpExt counters of /proc/net/netstat. Counter names as this kernel prints
+// them (6.18) and as net/mptcp/mib.c defines them: MPJoinSynRx (SYN + MP_JOIN received),
+// MPJoinRejected (MPTCP_MIB_JOINREJECTED: the path manager refused the join, the subflows limit
+// being reached), AddAddr (ADD_ADDR received), AddAddrDrop (MPTCP_MIB_ADDADDRDROP: an ADD_ADDR
+// dropped, no subflow could be created for it under add_addr_accepted / subflows).
+import { limitsFromRow, limitsValue, MPTCP_LIMIT_MAX } from '../plan/mptcp-change.js';
+import type { PlanChange } from '../plan/types.js';
+import { signalEvidence } from './buffers.js';
+import type { Rule, RuleContext } from './types.js';
+import { counterSignal, type CounterSignal } from './util.js';
+
+const SOURCES = ['net/mptcp/mib.c (MPJoinRejected, AddAddrDrop)', 'ip-mptcp(8) (limits: subflows, add_addr_accepted)', 'net/mptcp/pm_kernel.c', 'RFC 8684 §3.2, §3.4'];
+const rateText = (sig: CounterSignal): string => (sig.now && sig.rate !== null ? `${Number(sig.rate.toPrecision(3))}/s over the interval` : `${sig.total} since boot`);
+const bootOnly = (sig: CounterSignal): { severity?: 'info' } => (sig.now ? {} : { severity: 'info' as const });
+
+/** The limits change raising one limit (never past the kernel's 8), or none when it is at 8. */
+function raise(ctx: RuleContext, which: 'subflows' | 'add_addr_accepted'): PlanChange[] {
+  const live = limitsFromRow(ctx.snap.mptcp.limits);
+  if (!live || live[which] >= MPTCP_LIMIT_MAX) return [];
+  const to = { ...live, [which]: Math.min(MPTCP_LIMIT_MAX, Math.max(2, live[which] * 2)) };
+  return [{ kind: 'mptcp', object: 'limits', address: null, from: limitsValue(live), to: limitsValue(to) }];
+}
+
+const limitsEvidence = (ctx: RuleContext) => {
+  const l = limitsFromRow(ctx.snap.mptcp.limits);
+  return [
+    { what: 'mptcp limits subflows', value: l?.subflows ?? null },
+    { what: 'mptcp limits add_addr_accepted', value: l?.add_addr_accepted ?? null },
+  ];
+};
+
+export const mptcpRules: Rule[] = [
+  {
+    id: 'routing.mptcp-joins-rejected',
+    domain: 'routing',
+    title: 'MPTCP subflow joins are rejected by the path manager',
+    severity: 'warn',
+    severity_note: 'info when the counter grew only at some time since boot (no interval)',
+    why: 'A peer adds a path to an MPTCP connection by sending a SYN with MP_JOIN. The in-kernel path manager accepts it only while the connection has fewer extra subflows than the subflows limit (ip mptcp limits); otherwise it refuses the join (MPJoinRejected) and the connection stays on the paths it has: a multihomed client gets no second path here.',
+    sources: SOURCES,
+    risk: 'Each accepted subflow is per-connection state and traffic over another path; the kernel caps the limit at 8.',
+    check: (ctx) => {
+      const sig = counterSignal(ctx, ['netstat.MPTcpExt.MPJoinRejected']);
+      if (!sig.seen) return null;
+      return {
+        message: `the path manager rejected MP_JOIN requests (${rateText(sig)}): the subflows limit (${limitsFromRow(ctx.snap.mptcp.limits)?.subflows ?? '?'}) was reached`,
+        evidence: [...signalEvidence(sig), ctx.evidence('netstat.MPTcpExt.MPJoinSynRx', 'SYN + MP_JOIN received'), ...limitsEvidence(ctx)],
+        changes: raise(ctx, 'subflows'),
+        commands: ['# nettune plan --mptcp-paths IF,IF --mptcp-role server sizes the limits for the paths you name'],
+        confidence: 'high',
+        ...bootOnly(sig),
+      };
+    },
+  },
+  {
+    id: 'routing.mptcp-add-addr-dropped',
+    domain: 'routing',
+    title: 'MPTCP addresses announced by peers are dropped',
+    severity: 'warn',
+    severity_note: 'info when the counter grew only at some time since boot (no interval)',
+    why: 'A server announces its other addresses with ADD_ADDR; the client opens a subflow to each one it accepts, up to add_addr_accepted (and within subflows). Beyond that the announcement is dropped (AddAddrDrop) and the path it names is never used. The kernel default add_addr_accepted is 0: a client follows no announced address at all.',
+    sources: SOURCES,
+    risk: 'Accepting announced addresses lets the peer steer this host onto other paths (within the limit).',
+    check: (ctx) => {
+      const sig = counterSignal(ctx, ['netstat.MPTcpExt.AddAddrDrop']);
+      if (!sig.seen) return null;
+      return {
+        message: `ADD_ADDR announcements were dropped (${rateText(sig)}): add_addr_accepted is ${limitsFromRow(ctx.snap.mptcp.limits)?.add_addr_accepted ?? '?'}`,
+        evidence: [...signalEvidence(sig), ctx.evidence('netstat.MPTcpExt.AddAddr', 'ADD_ADDR received'), ...limitsEvidence(ctx)],
+        changes: raise(ctx, 'add_addr_accepted'),
+        commands: ['# nettune plan --mptcp-paths IF,IF sizes the limits for the paths you name'],
+        confidence: 'medium',
+        ...bootOnly(sig),
+      };
+    },
+  },
+];
