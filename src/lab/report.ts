@@ -264,7 +264,7 @@ export function renderMarkdown(r: ExperimentResult): string {
   const counterNames = [...new Set(arms.flatMap((a) => Object.keys(a.counters ?? {})))];
   if (counterNames.length) {
     L.push('## Counters', '', 'What the benchmark and the lab counted in each run (one value per run of the arm, in its run order).', '');
-    const perRun = (a: ArmResult, n: string): string => (a.counters?.[n] ?? []).map((v) => sig(v)).join(', ') || '—';
+    const perRun = (a: ArmResult, n: string): string => (a.counters?.[n] ?? []).map((v) => (Number.isInteger(v) ? String(v) : sig(v))).join(', ') || '—';
     L.push(...table(['counter', ...arms.map(armHead)], ['l', ...arms.map(() => 'r' as const)], counterNames.map((n) => [code(n), ...arms.map((a) => perRun(a, n))])), '');
   }
 
@@ -279,7 +279,7 @@ export function renderMarkdown(r: ExperimentResult): string {
   if (keys.length) {
     const settingRows = keys.map((k) => {
       const vs = arms.map((a) => a.settings[k]);
-      const fmt = (v: string | undefined): string => (v === undefined ? '—' : code(v));
+      const fmt = (v: string | undefined): string => (v === undefined ? '—' : code(v.replace(/\s*\n\s*/g, ' ').trim())); // a multi-line value (an nft table) on one line
       return [code(k), ...vs.map(fmt), new Set(vs).size > 1 ? 'differs' : ''];
     });
     L.push(...table(['setting', ...arms.map(armHead), ''], ['l', ...arms.map(() => 'l' as const), 'l'], settingRows), '');
