@@ -125,6 +125,8 @@ export function validateRouting(c: RoutingChange, snap: Snapshot): { to: string 
   })();
   if (c.kind === 'route') {
     if (c.table === 255) throw new Error(`${label}: the local table is the kernel's own (its addresses); nettune does not write it`);
+    // table 0 is RT_TABLE_UNSPEC: `ip route … table 0` reads every table and writes main
+    if (c.table === 0) throw new Error(`${label}: table 0 is not a table (unspec: ip reads every table and writes main); give a table by its number or as main`);
     if (wanted !== ROUTE_ABSENT) {
       const v = parseRouteValue(wanted, c.family);
       for (const d of v.devs) if (!snap.links.some((l) => l.name === d)) throw new Error(`${label}: no device ${d}`);

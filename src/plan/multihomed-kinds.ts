@@ -259,6 +259,9 @@ export function canonicalWanted(c: RoutingChange): string {
 export function parseRoutingSet(left: string, value: string, arg: string): RoutingChange | string | null {
   const m = /^(route|rule)(6?):(.*)$/.exec(left);
   if (!m) return null;
+  // a control character is refused, not taken as a blank
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(value)) return `--set ${JSON.stringify(arg)}: a control character in the value`;
   const f: Family = m[2] === '6' ? 'inet6' : 'inet';
   const rest = m[3] as string;
   if (m[1] === 'rule') {

@@ -57,6 +57,20 @@ const KINDS: KindCase[] = [
     label: /^mptcp endpoint 198\.18\.9\.6$/,
   },
   {
+    // the existing default route of table 100 replaced, and a new connected route added
+    name: 'route',
+    changes: () => [
+      { kind: 'route', family: 'inet', table: 100, dst: '0.0.0.0/0', metric: 0, from: 'via 198.18.9.1 dev p0 proto static scope global', to: 'via 198.18.9.5 dev p1 proto static scope global' },
+      { kind: 'route', family: 'inet', table: 100, dst: '198.18.9.4/30', metric: 0, from: null, to: 'dev p1 proto static scope link src 198.18.9.6' },
+    ],
+    label: /^route table 100 default$/,
+  },
+  {
+    name: 'rule',
+    changes: () => [{ kind: 'rule', family: 'inet', priority: 1000, from: null, to: 'from 198.18.9.6/32 lookup 100' }],
+    label: /^rule 1000$/,
+  },
+  {
     name: 'mptcp limits',
     changes: () => [{ kind: 'mptcp', object: 'limits', address: null, from: 'subflows 1 add_addr_accepted 0', to: 'subflows 2 add_addr_accepted 2' }],
     label: /^mptcp limits$/,
