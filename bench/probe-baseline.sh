@@ -26,6 +26,7 @@ ip -j -4 rule show
 ip -j -6 rule show
 ip -j mptcp endpoint show
 ip -j mptcp limits show
+nft -j list ruleset 2>/dev/null
 for d in /sys/class/net/*; do
   dev=${d##*/}
   cat "$d"/ifindex "$d"/mtu "$d"/operstate "$d"/address "$d"/tx_queue_len "$d"/carrier "$d"/speed "$d"/duplex "$d"/statistics/* "$d"/queues/*/rps_cpus "$d"/queues/*/xps_cpus 2>/dev/null

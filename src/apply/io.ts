@@ -14,6 +14,7 @@ import { readMptcp, writeMptcp } from './kind-mptcp.js';
 import { mptcpLabel } from '../plan/mptcp-change.js';
 import { readRouting, writeRouting } from './kind-route.js';
 import { routingLabel } from '../plan/multihomed-kinds.js';
+import { nftLabel, readNftTable, writeNftTable } from './kind-nft.js';
 
 /** ethtool -K short names → the feature names ethtool -k prints. */
 export const FEATURE_NAMES: Readonly<Record<string, string>> = {
@@ -154,6 +155,8 @@ export function systemIO(netns: string | null): SystemIO {
         }
         case 'mptcp':
           return readMptcp(netns, t);
+        case 'nft':
+          return readNftTable((cmd, args, input) => exec(netns, cmd, args, input), t);
         case 'file':
           return readLocal(t.path);
         case 'filemeta':
@@ -197,6 +200,9 @@ export function systemIO(netns: string | null): SystemIO {
         }
         case 'mptcp':
           return writeMptcp(netns, t, value);
+        case 'nft':
+          await writeNftTable((cmd, args, input) => exec(netns, cmd, args, input), t, value);
+          return;
         case 'file':
           writePersisted(t.path, value);
           return;
@@ -216,8 +222,8 @@ export function systemIO(netns: string | null): SystemIO {
 }
 
 /** Kinds whose null value means "absent" and is written (removed) on rollback, not refused
- *  (a file, an MPTCP endpoint, a route, the rules at a priority: the write may have created them). */
-export const REMOVABLE_KINDS: ReadonlySet<Target['kind']> = new Set(['file', 'mptcp', 'route', 'rule']);
+ *  (a file, an MPTCP endpoint, a route, the rules at a priority, an nft table: the write may have created them). */
+export const REMOVABLE_KINDS: ReadonlySet<Target['kind']> = new Set(['file', 'mptcp', 'route', 'rule', 'nft']);
 
 export const targetLabel = (t: Target): string =>
   t.kind === 'mptcp'
@@ -230,6 +236,8 @@ export const targetLabel = (t: Target): string =>
       ? `ethtool ${t.device} ${t.group} ${t.setting}`
       : t.kind === 'sysfs'
         ? t.path
-        : t.kind === 'filemeta'
+        : t.kind === 'nft'
+          ? nftLabel(t)
+          : t.kind === 'filemeta'
           ? `mode/owner ${t.path}`
           : `${t.kind} ${t.path}`;

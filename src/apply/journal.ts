@@ -38,6 +38,8 @@ export const targetSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('ethtool'), device: z.string(), group: z.enum(ETHTOOL_GROUPS), setting: z.string() }),
   z.object({ kind: z.literal('sysfs'), path: z.string() }),
   mptcpTargetSchema,
+  /** A whole nftables table nettune owns (src/apply/kind-nft.ts); null = absent. */
+  z.object({ kind: z.literal('nft'), family: z.enum(['inet', 'ip', 'ip6']), table: z.string() }),
   z.object({ kind: z.literal('file'), path: z.string() }),
   /** Mode and owner of a persisted file; and a directory the transaction created (src/apply/file-state.ts). */
   z.object({ kind: z.literal('filemeta'), path: z.string() }),

@@ -51,7 +51,7 @@ export async function restore(io: SystemIO, txId: number, steps: readonly StepRo
       if (s.target.kind === 'file') removeLeftoverTemps(s.target.path);
       mark(s.seq, { status: 'restored' });
       restored++;
-      log(`  restored ${label} = ${s.target.kind === 'file' ? (s.before === null ? '(removed)' : '(previous content)') : (s.before ?? '(removed)')}`);
+      log(`  restored ${label} = ${s.target.kind === 'file' || s.target.kind === 'nft' ? (s.before === null ? '(removed)' : '(previous content)') : (s.before ?? '(removed)')}`);
       fault('rollback-step'); // test-only: a crash after the k-th restored step
     } catch (err) {
       failures.push(`${label}: ${(err as Error).message}`);

@@ -14,6 +14,7 @@ import { nicUnitPath, type NicTarget, nicLine, parseNicUnit, parsePersisted, ren
 import { sleep } from '../sys/process.js';
 import { mptcpLine, mptcpUnitPath, parseMptcpUnit, renderMptcpUnit } from './kind-mptcp.js';
 import type { MptcpTarget } from '../plan/mptcp-change.js';
+import { nftPersistFiles, nftUnitPath } from './kind-nft.js';
 
 export interface TxChange {
   target: Target;
@@ -192,6 +193,15 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
         const lines = mp.map((c) => mptcpLine(c.target, c.to, req.netns, `${c.reason} (${c.source}; transaction ${txId}, ${at})`));
         await writeFileStep(unit, unitBefore, renderMptcpUnit(previous.lines, lines, txId, at));
         persisted.push(unit.path);
+      }
+      const nft = req.changes.flatMap((c) => (c.target.kind === 'nft' ? [{ target: c.target, to: c.to }] : []));
+      if (nft.length) {
+        // /etc/nftables.d/TABLE.nft and /etc/systemd/system/nettune-nft.service (same root; kind-nft.ts)
+        const unitBefore = await io.read({ kind: 'file', path: nftUnitPath(req.persistFile) });
+        for (const f of nftPersistFiles(nft, req.persistFile, req.netns, txId, at, unitBefore)) {
+          await writeFileStep({ kind: 'file', path: f.path }, await io.read({ kind: 'file', path: f.path }), f.content);
+          persisted.push(f.path);
+        }
       }
     }
 

@@ -11,6 +11,7 @@ import { parseSysfsPath } from './sysfs-path.js';
 import { mptcpAfter, parseMptcpSet, validateMptcp } from './kind-mptcp.js';
 import { parseRoutingSet, routingLabel, routingTarget } from '../plan/multihomed-kinds.js';
 import { validateRouting } from './kind-route.js';
+import { nftTableProblem } from './kind-nft.js';
 import type { TxChange } from './transaction.js';
 
 export interface Validated {
@@ -43,6 +44,8 @@ export function toTarget(c: PlanChange): Target {
     case 'route':
     case 'rule':
       return routingTarget(c);
+    case 'nft':
+      return { kind: 'nft', family: c.family, table: c.table };
   }
 }
 
@@ -152,6 +155,11 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
         out.changes.push({ target: toTarget(v.change), to: v.change.to, reason, source });
         mptcp = mptcpAfter(mptcp, v.change);
       }
+      continue;
+    } else if (c.kind === 'nft') {
+      const problem = nftTableProblem({ kind: 'nft', family: c.family, table: c.table }, c.to);
+      if (problem) out.errors.push(problem);
+      else out.changes.push({ target, to: c.to, reason, source });
       continue;
     } else {
       const sysfs = parseSysfsPath(c.path);

@@ -27,6 +27,7 @@ import { linkSpec } from './audit.js';
 import { CONNS, countFlag, HISTORY_LIMIT } from './flags.js';
 import { ask, getSnapshot, logErr, parseOptions, print, printJson, withJson } from './common.js';
 import { table } from './format.js';
+import { nftApplyWarnings, nftPersistPaths, nftPreviewRow } from '../apply/kind-nft-cli.js';
 
 const applyOptions = z
   .object({
@@ -190,16 +191,20 @@ export function registerApply(program: Command): void {
         // a symlink or non-regular file where a boot file goes: refused before the lock (file-state.ts)
         const kinds = new Set(v.changes.map((c) => c.target.kind));
         const paths: [string, string][] = [...(kinds.has('sysctl') ? [[persistFile, '--persist file'] as [string, string]] : []), ...(kinds.has('ethtool') || kinds.has('sysfs') ? [[nicUnitPath(persistFile), 'NIC unit'] as [string, string]] : []), ...(kinds.has('mptcp') ? [[mptcpUnitPath(persistFile), 'MPTCP unit'] as [string, string]] : [])];
+        paths.push(...nftPersistPaths(v.changes, persistFile));
         for (const [path, label] of paths) {
           const problem = persistPathProblem(path, label);
           if (problem) throw problem;
         }
       }
-      if (persistFile && opts.netns)
+      const warnings = nftApplyWarnings(inputs.changes, snap);
+      for (const w of warnings) logErr(`nettune: warning: ${w.message}`);
+      if (persistFile && opts.netns && v.changes.some((c) => c.target.kind === 'sysctl'))
         logErr(`nettune: note: systemd-sysctl applies ${persistFile} to the initial namespace at boot; for ${opts.netns} load it with: ip netns exec ${opts.netns} sysctl -p ${persistFile}`);
       const preview = v.changes.map((c) => ({ target: targetLabel(c.target), before: c.target.kind === 'sysctl' ? (snap.sysctl[c.target.key] ?? null) : c.target.kind === 'mptcp' ? (mptcpLiveValue(snap, c.target) ?? null) : null, wanted: c.to }));
       if (!opts.json) {
-        print(v.changes.length ? renderPreview(preview) : 'Nothing to change.');
+        print(v.changes.length ? renderPreview(preview.map((p, i) => nftPreviewRow(p, v.changes[i], snap))) : 'Nothing to change.');
+        for (const c of v.changes) if (c.target.kind === 'nft') print(`${targetLabel(c.target)} becomes:\n${c.to.replace(/\n+$/, '')}`);
         for (const s of v.skipped) print(`  skipped ${s.target}: ${s.reason}`);
       }
       if (v.changes.length === 0) {
@@ -209,7 +214,7 @@ export function registerApply(program: Command): void {
         return;
       }
       if (opts.dryRun) {
-        if (opts.json) printJson({ dry_run: true, changes: preview, skipped: v.skipped, persist_file: persistFile });
+        if (opts.json) printJson({ dry_run: true, changes: preview, skipped: v.skipped, persist_file: persistFile, ...(warnings.length ? { warnings } : {}) });
         else print('Dry run: nothing was changed.');
         return;
       }
@@ -232,7 +237,7 @@ export function registerApply(program: Command): void {
         startWatchdog: (tx) => (confirmS !== null ? startWatchdog(tx, confirmS) : null),
         snapshotAfter: () => getSnapshot({ netns: opts.netns }),
       });
-      if (opts.json) printJson({ ...result, skipped: v.skipped });
+      if (opts.json) printJson({ ...result, skipped: v.skipped, ...(warnings.length ? { warnings } : {}) });
       else {
         print(`Applied as transaction ${result.tx}${result.persisted.length ? `; persisted to ${result.persisted.join(' and ')}` : ''}.`);
         for (const s of result.steps.filter((x) => x.adjusted)) print(`  ${s.target}: the kernel holds ${s.after} (asked ${s.wanted})`);

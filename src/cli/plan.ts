@@ -3,7 +3,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { buildPlan, checkDeadPeer, INTENTS } from '../plan/index.js';
+import { buildPlan, checkDeadPeer, emptyPlan, INTENTS } from '../plan/index.js';
+import { parseNotrack } from '../plan/notrack.js';
+import { withNotrack } from '../plan/notrack-plan.js';
 import { type Plan, planSchema } from '../plan/schema.js';
 import { compareTuned, loadTunedProfile, type TunedStatus } from '../plan/tuned.js';
 import { changeCommand, WORKLOADS } from '../plan/types.js';
@@ -27,7 +29,9 @@ const planOptions = z
     json: z.boolean().optional(),
     netns: z.string().optional(),
     snapshot: z.string().optional(),
-    workload: z.enum(WORKLOADS),
+    workload: z.enum(WORKLOADS).optional(),
+    notrack: z.array(z.string()).optional(),
+    direction: z.string().optional(),
     link: z.string().optional(),
     rtt: z.string().optional(),
     loss: z.string().optional(),
@@ -42,6 +46,8 @@ const planOptions = z
   })
   .refine((o) => (o.workload === 'multihomed') === Boolean(o.iface?.length), { message: '--workload multihomed and --iface IF=ADDR/PREFIX,gw=GW go together' })
   .refine((o) => !(o.netns && o.snapshot), { message: '--netns and --snapshot cannot be used together' })
+  .refine((o) => o.workload !== undefined || o.notrack !== undefined, { message: 'give --workload W, --notrack PROTO:PORTS, or both' })
+  .refine((o) => o.direction === undefined || o.notrack !== undefined, { message: '--direction goes with --notrack' })
   .refine((o) => Boolean(o.link) === Boolean(o.rtt), { message: '--link and --rtt go together (the BDP needs both)' });
 
 const short = (v: string | null, n = 26): string => (v === null ? '(unset)' : v.length > n ? `${v.slice(0, n - 1)}…` : v);
@@ -49,7 +55,7 @@ const short = (v: string | null, n = 26): string => (v === null ? '(unset)' : v.
 export function renderPlan(plan: Plan): string {
   const l = plan.link;
   const out = [
-    `Plan for ${plan.host.hostname} (kernel ${plan.host.kernel}${plan.host.netns ? `, netns ${plan.host.netns}` : ''}) · workload ${plan.workload}${l ? ` · link ${formatRate(l.rate_bps)} × ${formatMs(l.rtt_s)}, BDP ${Number((l.bdp_bytes / 1e6).toPrecision(3))} MB (${formatBytes(l.bdp_bytes)})${l.loss_pct !== null ? `, loss ${l.loss_pct} %` : ''}` : ''}`,
+    `Plan for ${plan.host.hostname} (kernel ${plan.host.kernel}${plan.host.netns ? `, netns ${plan.host.netns}` : ''}) ${plan.workload ? ` · workload ${plan.workload}` : ''}${l ? ` · link ${formatRate(l.rate_bps)} × ${formatMs(l.rtt_s)}, BDP ${Number((l.bdp_bytes / 1e6).toPrecision(3))} MB (${formatBytes(l.bdp_bytes)})${l.loss_pct !== null ? `, loss ${l.loss_pct} %` : ''}` : ''}`,
     '',
   ];
   if (plan.changes.length === 0) out.push('No changes: nothing this workload and link need differs from the host.');
@@ -58,15 +64,16 @@ export function renderPlan(plan: Plan): string {
       table([
         ['CHANGE', 'FROM', 'TO', 'SOURCE'],
         ...plan.changes.map((c) => [
-          c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `${c.device} ${c.group} ${c.setting}` : c.kind === 'mptcp' || c.kind === 'route' || c.kind === 'rule' ? targetLabel(toTarget(c)) : c.path,
-          short(c.from),
-          short(c.to),
+          c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `${c.device} ${c.group} ${c.setting}` : c.kind === 'nft' ? `nft table ${c.family} ${c.table}` : c.kind === 'mptcp' || c.kind === 'route' || c.kind === 'rule' ? targetLabel(toTarget(c)) : c.path,
+          c.kind === 'nft' ? (c.from === null ? '(as live)' : 'a table') : short(c.from),
+          c.kind === 'nft' ? `table, ${c.to.split('\n').filter((l) => /^\s*chain /.test(l)).length} chains (below)` : short(c.to),
           c.source,
         ]),
       ]),
     );
     out.push('', 'Why:');
-    for (const c of plan.changes) out.push(`  ${c.kind === 'sysctl' ? c.key : changeCommand(c)}: ${c.reason}`);
+    for (const c of plan.changes) out.push(`  ${c.kind === 'sysctl' ? c.key : c.kind === 'nft' ? `nft table ${c.family} ${c.table}` : changeCommand(c)}: ${c.reason}`);
+    for (const c of plan.changes) if (c.kind === 'nft') out.push('', `nft table ${c.family} ${c.table} (applied in one nft -f transaction):`, ...c.to.replace(/\n+$/, '').split('\n').map((l) => `  ${l}`));
   }
   if (plan.skipped.length) {
     out.push('', `Considered, not changed (${plan.skipped.length}):`);
@@ -145,7 +152,9 @@ const profilesOptions = sourceOptionsSchema.and(z.object({ fromTuned: z.string()
 
 export function registerPlan(program: Command): void {
   withSource(program.command('plan').description('compute the changes a workload and link need on this host, each with its reason'))
-    .requiredOption('--workload <w>', 'latency | throughput | connections | balanced | multihomed (with --iface)')
+    .option('--workload <w>', 'latency | throughput | connections | balanced | multihomed (with --iface)')
+    .option('--notrack <proto:ports>', 'skip conntrack for these services (tcp:80,443,udp:53; ranges 8000-8100): an nft table inet nettune_raw; repeatable', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--direction <d>', 'with --notrack: in (services here: dport in, sport out; default), out (services this host connects to), both (a router forwarding them)')
     .option('--link <rate>', 'link rate, tc units (10gbit)')
     .option('--rtt <dur>', 'round-trip time (10ms)')
     .option('--loss <pct>', 'packet loss on the path, percent')
@@ -166,9 +175,12 @@ export function registerPlan(program: Command): void {
       const link = linkSpec(opts);
       if (opts.out !== undefined) checkOutputPath(opts.out, `--out ${opts.out}`); // before probing
       const deadPeer = opts.deadPeer ? checkDeadPeer(parseDuration(opts.deadPeer, '--dead-peer')) : null;
+      const notrack = opts.notrack ? parseNotrack(opts.notrack, opts.direction) : null;
+      if (typeof notrack === 'string') throw usageError(notrack); // before probing
       const snap = await getSnapshot(opts);
       if (ifaces) checkIfacesIn(snap, ifaces);
-      const plan = buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, dead_peer_s: deadPeer, nic, udp_flow_hash: opts.udpFlowHash === true, mptcp, ifaces });
+      const base = opts.workload ? buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, dead_peer_s: deadPeer, nic, udp_flow_hash: opts.udpFlowHash === true, mptcp, ifaces }) : emptyPlan(snap);
+      const plan = notrack ? withNotrack(base, snap, notrack) : base;
       if (opts.out !== undefined) writeOutputFile(opts.out, `${JSON.stringify(plan, null, 2)}\n`, { label: `--out ${opts.out}` });
       if (opts.json) printJson(plan);
       else print(renderPlan(plan) + (opts.out ? `\n\nWritten to ${resolve(opts.out)}; review it, then: nettune apply ${opts.out}` : ''));

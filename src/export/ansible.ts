@@ -10,7 +10,7 @@ import { nicLine, renderNicUnit } from '../apply/persist.js';
 import { renderExec } from '../apply/systemd-exec.js';
 import { usageError } from '../sys/errors.js';
 import { changeId } from './source.js';
-import { generatedBy, mptcpNotExpressed, nicChanges, oneLine, routingChanges, scopeOf, sysctlChanges } from './describe.js';
+import { generatedBy, mptcpNotExpressed, nftNotExpressed, nicChanges, oneLine, routingChanges, scopeOf, sysctlChanges } from './describe.js';
 import type { ExportDoc, Rendered, RenderOptions } from './types.js';
 
 /** ansible-lint's role-name rule: ^[a-z][a-z0-9_]*$. */
@@ -179,6 +179,7 @@ export function renderAnsible(doc: ExportDoc, opts: RenderOptions): Rendered {
   ];
   notes.push(...mptcpNotExpressed(doc, 'this Ansible role'));
   if (doc.host?.netns) notes.push(`the source was made in network namespace ${doc.host.netns}; the role sets the values in whatever namespace each inventory host's sshd runs in`);
+  notes.push(...nftNotExpressed(doc, 'this Ansible role (yet)'));
   notes.push('ansible.posix.sysctl persists bare key=value lines: the reasons live in defaults/main.yml and the README, not in the sysctl file');
   if (nics.length) notes.push('NIC settings are written when the NIC unit changes (handler): a NIC setting changed by hand later is not corrected by a re-run; the unit restores it at boot');
   notes.push(...routingNotes(routingChanges(doc), 'the role', 'not rendered yet: apply --persist writes them as a systemd-networkd drop-in or an ifupdown snippet; --format shell writes them with ip'));

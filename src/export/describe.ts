@@ -52,4 +52,11 @@ const changeIdOf = (c: MptcpExportChange): string => (c.object === 'limits' ? 'm
 export type RoutingExportChange = Extract<ExportChange, { kind: 'route' | 'rule' }>;
 export const routingChanges = (doc: ExportDoc): RoutingExportChange[] => doc.changes.filter((c): c is RoutingExportChange => c.kind === 'route' || c.kind === 'rule');
 
+export type NftExportChange = Extract<ExportChange, { kind: 'nft' }>;
+export const nftChanges = (doc: ExportDoc): NftExportChange[] => doc.changes.filter((c): c is NftExportChange => c.kind === 'nft');
+
+/** The "cannot express" note of a format for each nft table in the source. */
+export const nftNotExpressed = (doc: ExportDoc, format: string): string[] =>
+  nftChanges(doc).map((c) => `nft table ${c.family} ${c.table}: ${format} cannot express an nftables table; not exported (use --format shell, ansible or systemd, or nettune apply)`);
+
 export { oneLine };

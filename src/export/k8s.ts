@@ -10,7 +10,7 @@ import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { kubernetesClass } from '../catalog/kubernetes.js';
-import { generatedBy, mptcpNotExpressed, nicChanges, routingChanges, oneLine, sysctlChanges } from './describe.js';
+import { generatedBy, mptcpNotExpressed, nftNotExpressed, nicChanges, routingChanges, oneLine, sysctlChanges } from './describe.js';
 import { renderShell } from './shell.js';
 import { renderTuned } from './tuned.js';
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
@@ -141,6 +141,7 @@ export function renderK8s(doc: ExportDoc, opts: RenderOptions): Rendered {
   }
   notes.push(...mptcpNotExpressed(doc, 'Kubernetes (no pod or Tuned setting)'));
   notes.push(...routingNotes(routingChanges(doc), 'Kubernetes', 'a node\'s routing tables and rules are the CNI\'s and the node\'s network configuration, not something a pod or the Node Tuning Operator sets; use --format ansible or systemd on the nodes'));
+  notes.push(...nftNotExpressed(doc, 'Kubernetes (pod sysctls, Tuned, the DaemonSet)'));
   if (!docs.length) notes.push('nothing Kubernetes can set in this source');
   const content = [`# ${generatedBy(doc)}`, docs.join('---\n') || '# (nothing to set)\n'].join('\n');
   return { files: [{ path: `${opts.name}-k8s.yaml`, content }], notes };

@@ -6,14 +6,16 @@
 import { FEATURE_NAMES } from '../apply/io.js';
 import { FLOW_HASH_FIELDS, isNicGroup, nicArgs } from '../apply/kind-nic.js';
 import { usageError } from '../sys/errors.js';
+import { renderNotrackIptables } from '../plan/notrack.js';
 import { changeId } from './source.js';
 import { ROUTE_ABSENT } from '../plan/multihomed-kinds.js';
 import { routingShell } from './routing.js';
 import { generatedBy, oneLine, SCOPE_TEXT, scopeOf } from './describe.js';
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
 
-/** 'it'\''s' — a POSIX shell single-quoted literal. */
-export const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+import { shQuote } from '../sys/sh-quote.js';
+
+export { shQuote };
 
 /** What `ethtool -g`/`-l` print for a setting (after "Current hardware settings:"). */
 const RING_LABEL: Readonly<Record<string, string>> = { rx: 'RX', 'rx-mini': 'RX Mini', 'rx-jumbo': 'RX Jumbo', tx: 'TX', other: 'Other', combined: 'Combined' };
@@ -66,6 +68,42 @@ nt_coalesce_get() {
     adaptive-tx) ethtool -c "$1" | awk '/^Adaptive RX:/ { print $5; exit }' ;;
     *) ethtool -c "$1" | awk -v k="$2:" 'index($0, k) == 1 { sub(/^[^:]*:[ \t]*/, ""); print; exit }' ;;
   esac
+}
+# nt_nft FAMILY TABLE LINE...: create-or-replace the table in one nft transaction (nft -f -)
+# unless it already holds LINE... (compared with blanks squeezed); no LINE: delete the table.
+# Without nft, nt_ipt_* add the iptables/ip6tables raw rules that do the same (see the plan).
+nt_sq() { tr -s '[:space:]' ' ' | sed 's/^ //; s/ $//'; }
+nt_nft() {
+  fam=$1 tab=$2
+  shift 2
+  cur=$(nft list table "$fam" "$tab" 2>/dev/null | nt_sq)
+  want=$(printf '%s\n' "$@" | nt_sq)
+  if [ "$cur" = "$want" ]; then
+    unchanged=$((unchanged + 1))
+    return 0
+  fi
+  if [ "$check" = 1 ]; then
+    printf 'would %s nft table %s %s\n' "$([ $# -gt 0 ] && echo replace || echo delete)" "$fam" "$tab"
+  else
+    { printf 'table %s %s {}\ndelete table %s %s\n' "$fam" "$tab" "$fam" "$tab"; [ $# -eq 0 ] || printf '%s\n' "$@"; } | nft -f - || nt_fail "nft table $fam $tab: nft -f failed"
+    printf 'changed nft table %s %s\n' "$fam" "$tab"
+  fi
+  changed=$((changed + 1))
+}
+# nt_ipt TOOL CHAIN ARGS...: append the raw-table rule unless it is there (-C)
+nt_ipt() {
+  tool=$1 chain=$2
+  shift 2
+  if "$tool" -t raw -C "$chain" "$@" 2>/dev/null; then
+    unchanged=$((unchanged + 1))
+    return 0
+  fi
+  if [ "$check" = 1 ]; then printf 'would add %s -t raw -A %s %s\n' "$tool" "$chain" "$*"
+  else
+    "$tool" -t raw -A "$chain" "$@" || nt_fail "$tool -t raw -A $chain $*: failed"
+    printf 'changed %s raw %s: added %s\n' "$tool" "$chain" "$*"
+  fi
+  changed=$((changed + 1))
 }
 # sysfs: masks and numbers compared without commas and leading zeros
 nt_norm() { printf '%s' "$1" | tr -d ',\n' | sed 's/^0*//; s/^$/0/'; }
@@ -123,7 +161,18 @@ function line(c: ExportChange): string {
       if (!ring) throw usageError(`${changeId(c)}: ethtool ${c.group} has no setting ${c.setting}`);
       return `nt_set ${label} "$(nt_current_get ${dev} ${c.group === 'rings' ? '-g' : '-l'} ${shQuote(ring)})" ${to} ethtool ${c.group === 'rings' ? '-G' : '-L'} ${dev} ${set} ${to}`;
     }
+    case 'nft':
+      return nftLines(c);
   }
+}
+
+/** The nft table (one transaction); with a notrack spec, the iptables rules where nft is missing. */
+function nftLines(c: Extract<ExportChange, { kind: 'nft' }>): string {
+  const lines = c.to === '' ? [] : c.to.replace(/\n+$/, '').split('\n');
+  const nft = ['nt_nft', c.family, c.table, ...lines].map((w, i) => (i === 0 ? w : shQuote(w))).join(' ');
+  if (!c.notrack || c.to === '') return nft;
+  const ipt = renderNotrackIptables(c.notrack).map((r) => `  nt_ipt ${r.tool} ${[r.args[3] ?? '', ...r.args.slice(4)].map(shQuote).join(' ')}`);
+  return ['if command -v nft >/dev/null 2>&1; then', `  ${nft}`, 'else', ...ipt, 'fi'].join('\n');
 }
 
 /** The changes that restore a transaction: each step's before-value, newest first. */
@@ -131,6 +180,11 @@ function revertChanges(doc: ExportDoc, notes: string[]): ExportChange[] {
   if (doc.kind !== 'tx') throw usageError('--revert needs a transaction (tx:ID): only the journal records the before-values');
   const out: ExportChange[] = [];
   for (const c of [...doc.changes].reverse()) {
+    if (c.kind === 'nft' && c.from === null) {
+      // the table did not exist before the transaction: the revert deletes it
+      out.push({ ...c, from: c.to, to: '', notrack: undefined, reason: `delete the table transaction ${doc.transaction?.id ?? ''} created`, source: doc.label });
+      continue;
+    }
     if (c.from === null && (c.kind === 'route' || c.kind === 'rule')) {
       out.push({ ...c, from: c.to, to: ROUTE_ABSENT, reason: `remove what transaction ${doc.transaction?.id ?? ''} added`, source: doc.label });
       continue;
@@ -163,6 +217,8 @@ export function renderShell(doc: ExportDoc, opts: RenderOptions): Rendered {
     `printf 'nettune: %s changed, %s already set\\n' "$changed" "$unchanged"`,
     '',
   ].join('\n');
+  if (changes.some((c) => c.kind === 'nft'))
+    notes.push('nft tables are replaced whole, each in one nft transaction (nft -f -); on a host without nft the script adds the equivalent iptables/ip6tables raw rules instead (NOTRACK tables nettune planned)');
   if (changes.some((c) => c.kind === 'ethtool')) notes.push('ethtool settings need ethtool on the host; the script stops at the first write that fails (set -e), leaving earlier writes in place');
   return { files: [{ path: `${opts.name}${opts.revert ? '-revert' : ''}.sh`, content: script, mode: 0o755 }], notes };
 }

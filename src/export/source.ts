@@ -11,6 +11,7 @@ import type { StepRow, TxRow } from '../apply/journal.js';
 import { nicLine } from '../apply/persist.js';
 import { mptcpLine } from '../apply/kind-mptcp.js';
 import { toTarget } from '../apply/validate.js';
+import { nftTableProblem } from '../apply/kind-nft.js';
 import type { MptcpTarget } from '../plan/mptcp-change.js';
 import { type Plan, planSchema } from '../plan/schema.js';
 import type { Snapshot } from '../snapshot/index.js';
@@ -57,6 +58,9 @@ export function checkChanges(changes: readonly ExportChange[], label: string): v
       } catch (err) {
         problems.push(`${changeId(c)}: ${errorMessage(err)}`);
       }
+    } else if (c.kind === 'nft') {
+      const problem = nftTableProblem({ kind: 'nft', family: c.family, table: c.table }, c.to);
+      if (problem) problems.push(problem);
     } else {
       try {
         nicLine(c.kind === 'ethtool' ? { kind: 'ethtool', device: c.device, group: c.group, setting: c.setting } : { kind: 'sysfs', path: c.path }, c.to, null, '');
@@ -98,7 +102,7 @@ export function loadPlanFile(path: string): ExportDoc {
   return out;
 }
 
-const VALUE_KINDS = new Set(['sysctl', 'ethtool', 'sysfs', 'mptcp', 'route', 'rule']);
+const VALUE_KINDS = new Set(['sysctl', 'ethtool', 'sysfs', 'mptcp', 'route', 'rule', 'nft']);
 
 /** A transaction's value steps as changes: before → the value the kernel held after the write
  *  (what was asked when it was not read back). Reasons from the plan it applied, if any. */
@@ -130,6 +134,10 @@ export function docFromTransaction(tx: TxRow, steps: readonly StepRow[], before:
       else changes.push({ kind: 'mptcp', object: t.object, address: t.address, from: s.before, to, ...why });
     }
     else if (t.kind === 'route' || t.kind === 'rule') changes.push({ ...t, from: s.before, to, ...why });
+    else if (t.kind === 'nft') {
+      const planned = plan?.changes.find((p) => changeId(p) === id);
+      changes.push({ kind: 'nft', family: t.family, table: t.table, from: s.before, to, ...(planned?.kind === 'nft' && planned.notrack ? { notrack: planned.notrack } : {}), ...why });
+    }
     if (s.after !== null && s.after !== s.wanted) notes.push(`${id}: asked ${s.wanted}, the kernel holds ${s.after} (exported as held)`);
   }
   if (!['applied', 'confirmed', 'awaiting_confirm'].includes(tx.status)) notes.push(`transaction ${tx.id} is ${tx.status}: its values are not in effect on the host now`);

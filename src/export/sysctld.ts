@@ -3,7 +3,7 @@
 // they are listed as notes (the systemd format carries them).
 import { routingNotes } from './routing.js';
 import { changeId } from './source.js';
-import { evidenceOf, generatedBy, mptcpNotExpressed, nicChanges, routingChanges, oneLine, SCOPE_TEXT, scopeOf, sysctlChanges } from './describe.js';
+import { evidenceOf, generatedBy, mptcpNotExpressed, nftNotExpressed, nicChanges, routingChanges, oneLine, SCOPE_TEXT, scopeOf, sysctlChanges } from './describe.js';
 import type { ExportDoc, Rendered, RenderOptions } from './types.js';
 
 export function renderSysctlD(doc: ExportDoc, opts: RenderOptions): Rendered {
@@ -25,5 +25,6 @@ export function renderSysctlD(doc: ExportDoc, opts: RenderOptions): Rendered {
   const notes = nicChanges(doc).map((c) => `${changeId(c)} = ${c.to}: a NIC setting, which sysctl.d cannot hold (use --format systemd, tuned or ansible)`);
   notes.push(...mptcpNotExpressed(doc, 'sysctl.d'));
   notes.push(...routingNotes(routingChanges(doc), 'sysctl.d', 'use --format shell, systemd or ansible, or apply --persist'));
+  notes.push(...nftNotExpressed(doc, 'sysctl.d'));
   return { files: [{ path: file, content: lines.join('\n') }], notes };
 }

@@ -8,7 +8,7 @@ import { nicLine, renderNicUnit, NIC_UNIT_NAME } from '../apply/persist.js';
 import { isNicGroup } from '../apply/kind-nic.js';
 import { parseSysfsPath } from '../apply/sysfs-path.js';
 import { changeId } from './source.js';
-import { generatedBy, mptcpChanges, nicChanges, oneLine, routingChanges } from './describe.js';
+import { generatedBy, mptcpChanges, nftNotExpressed, nicChanges, oneLine, routingChanges } from './describe.js';
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
 import { MPTCP_UNIT_NAME, mptcpLine, renderMptcpUnit } from '../apply/kind-mptcp.js';
 import { toTarget } from '../apply/validate.js';
@@ -147,6 +147,7 @@ export function renderSystemd(doc: ExportDoc, opts: RenderOptions): Rendered {
     notes.push(`MPTCP limits and endpoints are in ${name} (systemctl enable ${name}); systemd-networkd has no MPTCP endpoint setting in systemd 252`);
   }
   if (!nics.length) notes.push('no NIC settings in the source: the unit has no ExecStart= line (sysctls belong to --format sysctl.d)');
+  notes.push(...nftNotExpressed(doc, 'this systemd export (yet)'));
   notes.push(`use either ${unitName} (systemctl enable ${unitName}) or the .link files for what they carry, not both`);
   notes.push(...routingNotes(routingChanges(doc), 'this format', 'not rendered yet: apply --persist writes them as a systemd-networkd drop-in or an ifupdown snippet; --format shell writes them with ip'));
   return { files, notes };

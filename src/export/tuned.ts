@@ -8,7 +8,7 @@ import { routingNotes } from './routing.js';
 import { parseSysfsPath } from '../apply/sysfs-path.js';
 import { usageError } from '../sys/errors.js';
 import { changeId } from './source.js';
-import { generatedBy, mptcpNotExpressed, nicChanges, routingChanges, oneLine, scopeOf, sysctlChanges } from './describe.js';
+import { generatedBy, mptcpNotExpressed, nftNotExpressed, nicChanges, routingChanges, oneLine, scopeOf, sysctlChanges } from './describe.js';
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
 
 type NicChange = Extract<ExportChange, { kind: 'ethtool' | 'sysfs' }>;
@@ -107,6 +107,7 @@ export function renderTuned(doc: ExportDoc, opts: RenderOptions): Rendered {
   notes.push(...mptcpNotExpressed(doc, "tuned (it has no MPTCP plugin)"));
   notes.push(...routingNotes(routingChanges(doc), 'tuned', 'tuned has no routing plugin; use --format shell, systemd or ansible, or apply --persist'));
   if (doc.host?.netns) notes.push(`the source was made in network namespace ${doc.host.netns}; tuned applies profiles in the initial namespace only`);
+  notes.push(...nftNotExpressed(doc, 'tuned (no nftables plugin)'));
   notes.push('tuned writes these at profile activation and restores the previous values when the profile is switched off; it does not re-check them later (dynamic tuning aside)');
   return { files: [{ path: `${opts.name}/tuned.conf`, content: lines.join('\n') }], notes };
 }

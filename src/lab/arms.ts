@@ -71,7 +71,7 @@ export interface ArmInput {
 
 /** Identity of a change's target (role-independent): sysctl key, ethtool device+setting, sysfs path. */
 export const targetId = (c: PlanChange): string =>
-  c.kind === 'route' || c.kind === 'rule' ? routingLabel(routingTarget(c)) : c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `ethtool ${c.device} ${c.group} ${c.setting}` : c.kind === 'mptcp' ? `mptcp ${c.object} ${c.address ?? ''}` : `sysfs ${c.path}`;
+  c.kind === 'route' || c.kind === 'rule' ? routingLabel(routingTarget(c)) : c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `ethtool ${c.device} ${c.group} ${c.setting}` : c.kind === 'nft' ? `nft ${c.family} ${c.table}` : c.kind === 'mptcp' ? `mptcp ${c.object} ${c.address ?? ''}` : `sysfs ${c.path}`;
 
 /** What a change's target is set to in a Snapshot. */
 export function valueIn(snap: Snapshot, c: PlanChange): string | null {

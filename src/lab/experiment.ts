@@ -50,7 +50,7 @@ export interface RunOptions {
 
 const roleNs = (lab: LabState, role: Role): string | null => (role === 'router' ? lab.namespaces.router : lab.namespaces[role]);
 
-const changeLabel = (role: Role, c: PlanChange): string => `${role}: ${c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `${c.device} ${c.setting}` : c.kind === 'mptcp' ? mptcpLabel(toTarget(c) as MptcpTarget) : c.kind === 'route' || c.kind === 'rule' ? routingLabel(routingTarget(c)) : c.path}`;
+const changeLabel = (role: Role, c: PlanChange): string => `${role}: ${c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `${c.device} ${c.setting}` : c.kind === 'nft' ? `nft table ${c.family} ${c.table}` : c.kind === 'mptcp' ? mptcpLabel(toTarget(c) as MptcpTarget) : c.kind === 'route' || c.kind === 'rule' ? routingLabel(routingTarget(c)) : c.path}`;
 
 interface Applied {
   shown: Record<string, string>;

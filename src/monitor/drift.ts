@@ -13,6 +13,7 @@ import { journalPath } from '../apply/state.js';
 import { featureOf } from '../apply/io.js';
 import { toTarget } from '../apply/validate.js';
 import { mptcpLabel, mptcpLiveValue } from '../plan/mptcp-change.js';
+import { nftTableShape, nftTextShape } from '../apply/kind-nft.js';
 import { type Plan, planSchema } from '../plan/schema.js';
 import type { PlanChange } from '../plan/types.js';
 import { normaliseValue } from '../probe/sysctl.js';
@@ -22,7 +23,7 @@ import { parseJsonText, readInputFile } from '../sys/fs.js';
 
 /** The targets drift compares: the plan-change kinds (files the transaction persisted are its own
  *  business, not live state). */
-export type DriftTarget = Extract<Target, { kind: 'sysctl' | 'ethtool' | 'sysfs' | 'mptcp' | 'route' | 'rule' }>;
+export type DriftTarget = Extract<Target, { kind: 'sysctl' | 'ethtool' | 'sysfs' | 'mptcp' | 'route' | 'rule' | 'nft' }>;
 
 export interface ExpectedValue {
   target: DriftTarget;
@@ -61,12 +62,12 @@ export interface DriftResult {
   unknown: number;
 }
 
-export const driftKey = (t: DriftTarget): string => (t.kind === 'route' || t.kind === 'rule' ? routingSetKey(t) : t.kind === 'sysctl' ? t.key : t.kind === 'ethtool' ? `ethtool:${t.device}:${t.group}.${t.setting}` : t.kind === 'mptcp' ? mptcpLabel(t) : t.path);
+export const driftKey = (t: DriftTarget): string => (t.kind === 'route' || t.kind === 'rule' ? routingSetKey(t) : t.kind === 'sysctl' ? t.key : t.kind === 'ethtool' ? `ethtool:${t.device}:${t.group}.${t.setting}` : t.kind === 'nft' ? `nft:${t.family}:${t.table}` : t.kind === 'mptcp' ? mptcpLabel(t) : t.path);
 
 /** A sysctl value as the kernel prints it (hex and octal in decimal, fields single-spaced). */
 const sysctlForm = (key: string, value: string): string => normaliseValue(kernelForm(findEntry(key), value));
 
-const isDriftTarget = (t: Target): t is DriftTarget => t.kind === 'sysctl' || t.kind === 'ethtool' || t.kind === 'sysfs' || t.kind === 'mptcp' || t.kind === 'route' || t.kind === 'rule';
+const isDriftTarget = (t: Target): t is DriftTarget => t.kind === 'sysctl' || t.kind === 'ethtool' || t.kind === 'sysfs' || t.kind === 'mptcp' || t.kind === 'route' || t.kind === 'rule' || t.kind === 'nft';
 
 const changeTarget = (c: PlanChange): DriftTarget => toTarget(c) as DriftTarget;
 
@@ -160,6 +161,12 @@ function liveValue(snap: Snapshot, t: DriftTarget): string | null | undefined {
       if (!link) return null;
       return (m[4] === 'rps_cpus' ? link.rps_cpus : link.xps_cpus)[Number(m[3])] ?? null;
     }
+    case 'nft': {
+      // the Snapshot has the ruleset as JSON: compared by shape (chains, hooks, rule counts)
+      if (!snap.nft) return undefined;
+      const table = snap.nft.tables.find((x) => x.family === t.family && x.name === t.table);
+      return table ? nftTableShape(table) : null;
+    }
   }
 }
 
@@ -181,6 +188,10 @@ function compare(snap: Snapshot, e: ExpectedValue): DriftEntry {
   if (e.target.kind === 'sysctl') {
     const expected = sysctlForm(e.target.key, e.value);
     return { ...base, expected, actual: live, drifted: normaliseValue(live) !== expected };
+  }
+  if (e.target.kind === 'nft') {
+    const expected = nftTextShape(e.value);
+    return { ...base, expected, actual: live, drifted: expected !== live, note: 'compared by shape: each chain@hook:rules' };
   }
   const expected = normaliseValue(e.value);
   const same = e.target.kind === 'sysfs' ? sameMask(expected, live) : expected.toLowerCase() === live.toLowerCase();

@@ -14,7 +14,7 @@ import { ifaceText } from './multihomed.js';
 export { INTENTS, keepaliveFor, checkDeadPeer, DEAD_PEER_MIN_S, DEAD_PEER_MAX_S, BDP_BUFFER_FACTOR, type PlanParams } from './intents.js';
 
 const changeKey = (c: PlannedChange): string =>
-  c.kind === 'route' || c.kind === 'rule' ? routingSetKey(routingTarget(c)) : c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `ethtool:${c.device}:${c.group}:${c.setting}` : c.kind === 'mptcp' ? `mptcp:${c.object}:${c.address ?? ''}` : `sysfs:${c.path}`;
+  c.kind === 'route' || c.kind === 'rule' ? routingSetKey(routingTarget(c)) : c.kind === 'sysctl' ? c.key : c.kind === 'ethtool' ? `ethtool:${c.device}:${c.group}:${c.setting}` : c.kind === 'nft' ? `nft:${c.family}:${c.table}` : c.kind === 'mptcp' ? `mptcp:${c.object}:${c.address ?? ''}` : `sysfs:${c.path}`;
 
 export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()): Plan {
   const changes: PlannedChange[] = [];
@@ -62,14 +62,27 @@ export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()):
   // "considered, not changed" line for it would contradict it.
   const changed = new Set(changes.map((c) => (c.kind === 'sysctl' ? c.key : changeKey(c))));
   return {
-    schema: PLAN_SCHEMA,
-    created_at: now.toISOString(),
-    host: { hostname: snap.hostname, machine_id: snap.machine_id ?? null, kernel: snap.kernel.release, netns: snap.netns.name, snapshot_taken_at: snap.taken_at },
+    ...emptyPlan(snap, now),
     workload: params.workload,
     link: params.link,
     params: { conns: params.conns, dead_peer_s: params.dead_peer_s, ...(params.nic?.length ? { nic: params.nic.join(',') } : {}), ...(params.udp_flow_hash ? { udp_flow_hash: 'on' } : {}), ...(params.ifaces?.length ? { ifaces: params.ifaces.map(ifaceText).join(' ') } : {}) },
     changes,
     skipped: skipped.filter((x) => !changed.has(x.key)),
     notes,
+  };
+}
+
+/** A plan bound to the Snapshot's host with nothing in it yet (no workload). */
+export function emptyPlan(snap: Snapshot, now = new Date()): Plan {
+  return {
+    schema: PLAN_SCHEMA,
+    created_at: now.toISOString(),
+    host: { hostname: snap.hostname, machine_id: snap.machine_id ?? null, kernel: snap.kernel.release, netns: snap.netns.name, snapshot_taken_at: snap.taken_at },
+    workload: null,
+    link: null,
+    params: {},
+    changes: [],
+    skipped: [],
+    notes: [],
   };
 }

@@ -28,7 +28,8 @@ export const planSchema = z.object({
     netns: z.string().regex(NETNS_NAME, 'not a network namespace name').nullable(),
     snapshot_taken_at: z.string(),
   }),
-  workload: z.enum(WORKLOADS),
+  /** null: a plan with no workload intents (`plan --notrack …` alone). */
+  workload: z.enum(WORKLOADS).nullable(),
   link: z
     .object({ rate_bps: z.number(), rtt_s: z.number(), bdp_bytes: z.number(), loss_pct: z.number().nullable() })
     .nullable(),

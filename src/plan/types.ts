@@ -1,5 +1,7 @@
 // A proposed change, as audit rules suggest it and the planner/apply stages consume it.
 import { z } from 'zod';
+import { nftShellCommand } from '../apply/kind-nft.js';
+import { nftChangeSchema } from './notrack.js';
 import { isNicGroup, nicCommand } from '../apply/kind-nic.js';
 import { mptcpChangeSchema, mptcpCommand } from './mptcp-change.js';
 
@@ -23,6 +25,7 @@ export const planChangeSchema = z.discriminatedUnion('kind', [
   /** A route in a table, and the policy rules at one priority (src/plan/multihomed-kinds.ts). */
   routeChangeSchema,
   ruleChangeSchema,
+  nftChangeSchema,
 ]);
 
 export type PlanChange = z.infer<typeof planChangeSchema>;
@@ -57,5 +60,7 @@ export function changeCommand(c: PlanChange, netns: string | null = null): strin
     case 'route':
     case 'rule':
       return routingCommand(c, netns);
+    case 'nft':
+      return nftShellCommand({ kind: 'nft', family: c.family, table: c.table }, c.to, netns);
   }
 }

@@ -4,6 +4,7 @@
 import { parseCpuList, SNAPSHOT_SCHEMA } from '../snapshot/plain.js';
 import type { Link, ProbeError, Snapshot, SysctlRedaction } from '../snapshot/schema.js';
 import { VERSION } from '../version.js';
+import type { NftRuleset } from '../snapshot/nft.js';
 
 /** What one probe gathered (parsed already; text parsing lives in parse-*.ts). */
 export interface SnapshotParts {
@@ -32,6 +33,8 @@ export interface SnapshotParts {
   rules6: unknown[];
   mptcpEndpoints: unknown[];
   mptcpLimits: unknown[];
+  /** `nft -j list ruleset`, parsed (src/probe/parse-nft.ts); null/absent: not read. */
+  nft?: NftRuleset | null;
   errors: ProbeError[];
 }
 
@@ -98,6 +101,7 @@ export function assembleSnapshot(p: SnapshotParts): Snapshot {
       endpoints: records(p.mptcpEndpoints),
       limits: records(p.mptcpLimits)[0] ?? null,
     },
+    nft: p.nft ?? null,
     errors: p.errors,
   };
 }

@@ -18,6 +18,7 @@ import {
   parseSockstat,
   parseSoftnet,
 } from './parse-proc.js';
+import { probeNftRuleset } from './parse-nft.js';
 import { classifySysctls, modesFromFind, SPECIAL_MODES_FIND, statMode, walkSysctls } from './sysctl.js';
 
 export interface ProbeOptions {
@@ -121,6 +122,7 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
   }
   const find = which('find');
   const modes = find ? batch.run(find, SPECIAL_MODES_FIND(), { timeoutMs: 10_000 }) : null;
+  const nft = probeNftRuleset(which('nft'), batch.run, errors); // in the batch: no spawn of its own
   batch.flush();
 
   const counters: Snapshot['counters'] = {
@@ -185,6 +187,7 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
     rules6,
     mptcpEndpoints,
     mptcpLimits,
+    nft: await nft,
     errors,
   });
 }

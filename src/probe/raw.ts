@@ -18,6 +18,7 @@ import {
   parseSoftnet,
 } from './parse-proc.js';
 import { EXTRA_SYSCTLS, isSecret, normaliseValue } from './sysctl.js';
+import { nftFromText } from './parse-nft.js';
 
 /** One source's result on the remote host. */
 export interface RawSource {
@@ -87,6 +88,7 @@ export function rawSourceCommands(mark = ETHTOOL_MARK): Record<string, string> {
     rule6: 'ip -j -6 rule show',
     mptcp_endpoints: 'ip -j mptcp endpoint show',
     mptcp_limits: 'ip -j mptcp limits show',
+    nft: 'nft -j list ruleset',
     sysfs: `cd /sys/class/net && grep -H '' ${SYSFS_FILES.map((f) => `*/${f}`).join(' ')} 2>/dev/null; true`,
     sysfs_paths: 'cd /sys/class/net && ls -d */queues/* */device 2>/dev/null; for l in */device/driver; do [ -e "$l" ] && printf \'%s -> %s\\n\' "$l" "$(readlink "$l")"; done; true',
     ethtool: ethtoolScript(mark),
@@ -272,6 +274,7 @@ export async function snapshotFromRaw(sources: Readonly<Record<string, RawSource
     mptcpEndpoints: rows('mptcp_endpoints', 'mptcp'),
     // iproute2 6.1 prints limits as text even with -j: "add_addr_accepted 0 subflows 2"
     mptcpLimits: rows('mptcp_limits', 'mptcp', parseWordPairs),
+    nft: ((t) => (t === null ? null : nftFromText(t, commands.nft ?? 'nft', errors)))(get('nft', 'nft')),
     errors,
   });
 }

@@ -2,6 +2,7 @@
 // live host; every analysis takes one, so it runs the same on a file captured elsewhere.
 import { z } from 'zod';
 import { SNAPSHOT_SCHEMA } from './plain.js';
+import { nftRulesetSchema } from './nft.js';
 
 export { SNAPSHOT_SCHEMA };
 
@@ -141,6 +142,9 @@ export const snapshotSchema = z.object({
   routes: z.array(json),
   rules: z.array(json),
   mptcp: z.object({ endpoints: z.array(json), limits: json.nullable() }),
+  /** `nft -j list ruleset` (src/probe/parse-nft.ts); null when not readable (see errors) and in
+   *  Snapshots taken before it was added. */
+  nft: nftRulesetSchema.nullable().default(null),
   errors: z.array(probeErrorSchema),
 });
 

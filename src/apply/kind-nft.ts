@@ -1,0 +1,239 @@
+// Plan-change kind `nft`: one nftables table nettune owns (inet nettune_raw), read as the text
+// `nft list table` prints (canonical: no handles; deterministic), written with one `nft -f -`
+// that creates-or-replaces the table in a single transaction, and read back with
+// `nft -j list table` (parsed by the probe's parser) before the step counts as done.
+//
+// Atomicity: nft -f sends the whole input as one netlink batch, which the kernel commits or aborts
+// as a whole (nft(8): "-f … read input from file"; wiki.nftables.org "Atomic rule replacement":
+// the file is applied in one transaction, all or nothing). nft 1.0.6 has no `destroy table`
+// (added in 1.0.8 with Linux 6.3), so the batch is `table F T {}` (adds it if absent, a no-op
+// if present) + `delete table F T` + the new table: the old table never coexists with the new
+// and a syntax or kernel error leaves the old one untouched.
+import { join } from 'node:path';
+import { parseNftJson } from '../probe/parse-nft.js';
+import { NFT_OWN_TABLE } from '../plan/notrack.js';
+import type { NftTable } from '../snapshot/nft.js';
+import { validNetns } from '../sys/names.js';
+import { shQuote } from '../sys/sh-quote.js';
+import { VERSION } from '../version.js';
+
+export interface NftTarget {
+  kind: 'nft';
+  family: 'inet' | 'ip' | 'ip6';
+  table: string;
+}
+
+/** Runs a tool (in the transaction's namespace) and returns stdout; throws with its first stderr line. */
+export type Exec = (cmd: string, args: string[], input?: string) => Promise<string>;
+
+export const nftLabel = (t: Pick<NftTarget, 'family' | 'table'>): string => `nft table ${t.family} ${t.table}`;
+
+/** The batch `nft -f -` reads: create-or-replace (value) or delete (null) the table. */
+export function nftScript(t: NftTarget, value: string | null): string {
+  const head = [`table ${t.family} ${t.table} {}`, `delete table ${t.family} ${t.table}`];
+  return `${[...head, ...(value === null ? [] : [value.replace(/\n+$/, '')])].join('\n')}\n`;
+}
+
+const TOP_LEVEL = /^(table|flush|delete|destroy|include|define|redefine|undefine|add|create|insert|replace|reset|list|monitor|export|import|describe|rename)\b/;
+
+/** Why `text` is not one table nettune may write as `t` (before the lock; exit 2), or null. The
+ *  batch must touch only that table: one `table F T {` block and nothing after it. */
+export function nftTableProblem(t: NftTarget, text: string): string | null {
+  const label = nftLabel(t);
+  if (!NFT_OWN_TABLE.test(t.table)) return `${label}: nettune writes only its own tables (nettune_WORD)`;
+  if (text.length > 1024 * 1024) return `${label}: the table text is over 1 MiB`;
+  // eslint-disable-next-line no-control-regex -- control characters other than tab and newline are refused
+  if (/[\x00-\x08\x0b-\x1f\x7f]/.test(text)) return `${label}: a control character in the table text`;
+  const lines = text.split('\n').map((l) => l.trim());
+  const body = lines.filter((l) => l !== '' && !l.startsWith('#'));
+  if (body[0] !== `table ${t.family} ${t.table} {`) return `${label}: the text must start with "table ${t.family} ${t.table} {"`;
+  let depth = 0;
+  for (const [i, l] of body.entries()) {
+    if (i > 0 && depth === 1 && TOP_LEVEL.test(l)) return `${label}: "${l.slice(0, 60)}" inside the table is a command, not a chain, set or rule`;
+    if (depth === 0 && i > 0) return `${label}: text after the table's closing brace: "${l.slice(0, 60)}"`;
+    for (const ch of l.replace(/"[^"]*"/g, '')) {
+      if (ch === '{') depth++;
+      else if (ch === '}') depth--;
+      if (depth < 0) return `${label}: unbalanced braces`;
+    }
+  }
+  if (depth !== 0) return `${label}: unbalanced braces`;
+  return null;
+}
+
+const NO_SUCH = /No such file or directory/;
+
+/** The table as `nft list table` prints it, or null when it does not exist. */
+export async function readNftTable(exec: Exec, t: NftTarget): Promise<string | null> {
+  try {
+    return await exec('nft', ['list', 'table', t.family, t.table]);
+  } catch (err) {
+    if (NO_SUCH.test((err as Error).message)) return null;
+    throw err;
+  }
+}
+
+/** Writes the table in one nft transaction (null: deletes it), then reads it back as JSON and
+ *  checks the kernel holds the declared chains on their hooks (or that it is gone). */
+export async function writeNftTable(exec: Exec, t: NftTarget, value: string | null): Promise<void> {
+  await exec('nft', ['-f', '-'], nftScript(t, value));
+  let json: string | null;
+  try {
+    json = await exec('nft', ['-j', 'list', 'table', t.family, t.table]);
+  } catch (err) {
+    if (!NO_SUCH.test((err as Error).message)) throw err;
+    json = null;
+  }
+  if (value === null) {
+    if (json !== null) throw new Error(`${nftLabel(t)}: still present after delete`);
+    return;
+  }
+  if (json === null) throw new Error(`${nftLabel(t)}: absent after nft -f`);
+  const parsed = parseNftJson(json).data;
+  const table = parsed?.tables.find((x) => x.family === t.family && x.name === t.table);
+  if (!table) throw new Error(`${nftLabel(t)}: nft -j list table does not show it`);
+  for (const { name, hook } of textChains(value)) {
+    const live = table.chains.find((c) => c.name === name);
+    if (!live) throw new Error(`${nftLabel(t)}: chain ${name} missing after nft -f`);
+    if (hook !== null && live.hook !== hook) throw new Error(`${nftLabel(t)}: chain ${name} on hook ${live.hook ?? '(none)'}, not ${hook}`);
+  }
+}
+
+
+/** The command a user would type: the same batch through `nft -f -`, one printf argument per
+ *  line (no here-document, no data evaluated by the shell). */
+export function nftShellCommand(t: NftTarget, value: string | null, netns: string | null = null): string {
+  const lines = nftScript(t, value).replace(/\n$/, '').split('\n');
+  return `printf '%s\\n' ${lines.map(shQuote).join(' ')} | ${netns ? `ip netns exec ${netns} ` : ''}nft -f -`;
+}
+
+// ── persistence ──────────────────────────────────────────────────────────────────────────────
+// Debian 12: /etc/nftables.conf starts with `flush ruleset` and includes nothing, and
+// nftables.service is disabled by default; a file in /etc/nftables.d is loaded by nobody. So the
+// table is persisted as a self-contained batch file under <root>/etc/nftables.d/ (the same batch
+// apply ran: loading it twice is harmless), and a oneshot unit nettune-nft.service that loads it
+// after nftables.service (whose `flush ruleset` would otherwise remove it). Like the NIC unit,
+// nettune writes the unit and never enables it: `systemctl enable nettune-nft.service`.
+
+export const NFT_UNIT_NAME = 'nettune-nft.service';
+
+/** /etc/sysctl.d/90-nettune.conf → /etc (the --root the persist file lives under). */
+const etcOf = (persistFile: string): string => join(persistFile, '..', '..');
+
+export const nftPersistPath = (persistFile: string, t: NftTarget): string => join(etcOf(persistFile), 'nftables.d', `${t.table}.nft`);
+export const nftUnitPath = (persistFile: string): string => join(etcOf(persistFile), 'systemd', 'system', NFT_UNIT_NAME);
+
+/** The boot-time file: the batch apply ran, with a header saying why and how to undo. */
+export function renderNftFile(t: NftTarget, value: string, tx: number, at: string): string {
+  return [
+    '#!/usr/sbin/nft -f',
+    `# nettune: written by nettune ${VERSION}, transaction ${tx}, ${at}.`,
+    `# Loaded at boot by ${NFT_UNIT_NAME} (systemctl enable ${NFT_UNIT_NAME}), or add to /etc/nftables.conf:`,
+    '#   include "/etc/nftables.d/*.nft"',
+    `# Undo with: nettune rollback ${tx}`,
+    nftScript(t, value),
+  ].join('\n');
+}
+
+/** The unit's line that loads one table's file at boot (the path as boot sees it, under /). */
+export const nftExecLine = (t: NftTarget, netns: string | null): string =>
+  `ExecStart=${netns ? `/usr/sbin/ip netns exec ${validNetns(netns)} ` : ''}/usr/sbin/nft -f /etc/nftables.d/${t.table}.nft`;
+
+const EXEC_LINE = /^ExecStart=(?:\/usr\/sbin\/ip netns exec [A-Za-z0-9_.-]+ )?\/usr\/sbin\/nft -f \/etc\/nftables\.d\/(nettune_[a-z0-9_]{1,24})\.nft$/;
+
+/** The ExecStart lines of a unit nettune wrote, by table (a later apply keeps the others). */
+export function unitLines(text: string | null): { table: string; line: string }[] {
+  const out: { table: string; line: string }[] = [];
+  for (const line of (text ?? '').split('\n')) {
+    const m = EXEC_LINE.exec(line.trim());
+    if (m?.[1]) out.push({ table: m[1], line: line.trim() });
+  }
+  return out;
+}
+
+export function renderNftUnit(execLines: readonly string[], tx: number, at: string): string {
+  return [
+    `# nettune: written by nettune ${VERSION}, transaction ${tx}, ${at}.`,
+    '# nftables tables nettune applied. nettune does not enable this unit; to run it at boot:',
+    `#   systemctl enable ${NFT_UNIT_NAME}`,
+    `# Undo with: nettune rollback ${tx}`,
+    '[Unit]',
+    'Description=nettune nftables tables (NOTRACK)',
+    'After=nftables.service',
+    'Before=network-pre.target',
+    'Wants=network-pre.target',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    ...execLines,
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/** The files a transaction persists for its nft tables: each table's batch file, and the unit
+ *  (earlier tables' lines kept, this transaction's replaced). */
+export function nftPersistFiles(
+  tables: readonly { target: NftTarget; to: string }[],
+  persistFile: string,
+  netns: string | null,
+  tx: number,
+  at: string,
+  unitBefore: string | null,
+): { path: string; content: string }[] {
+  const files = tables.map((t) => ({ path: nftPersistPath(persistFile, t.target), content: renderNftFile(t.target, t.to, tx, at) }));
+  const kept = unitLines(unitBefore).filter((l) => !tables.some((t) => t.target.table === l.table)).map((l) => l.line);
+  files.push({ path: nftUnitPath(persistFile), content: renderNftUnit([...kept, ...tables.map((t) => nftExecLine(t.target, netns))], tx, at) });
+  return files;
+}
+
+// ── drift ───────────────────────────────────────────────────────────────────────────────────
+// A Snapshot holds the ruleset as parsed JSON, not the text; drift compares the shape both
+// have: every chain with its hook and its number of rules.
+
+const shape = (chains: readonly { name: string; hook: string | null; rules: number }[]): string =>
+  [...chains].sort((a, b) => a.name.localeCompare(b.name)).map((c) => `${c.name}@${c.hook ?? '-'}:${c.rules}`).join(' ');
+
+interface TextChain {
+  name: string;
+  /** null for a regular chain (reached by jump/goto). */
+  hook: string | null;
+  rules: number;
+}
+
+/** The chains a table text declares, each with its hook and number of rules. */
+export function textChains(text: string): TextChain[] {
+  const chains: TextChain[] = [];
+  let current: TextChain | null = null;
+  let depth = 0;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const start = depth;
+    for (const ch of line.replace(/"[^"]*"/g, '')) depth += ch === '{' ? 1 : ch === '}' ? -1 : 0;
+    const c = start === 1 ? /^chain\s+"?([A-Za-z0-9_./-]+)"?\s*\{/.exec(line) : null;
+    if (c?.[1]) {
+      current = { name: c[1], hook: null, rules: 0 };
+      chains.push(current);
+      continue;
+    }
+    if (!current) continue;
+    if (depth <= 1) {
+      current = null; // the chain's closing brace
+      continue;
+    }
+    if (start !== 2 || line === '' || line.startsWith('#')) continue;
+    const hook = /^type\s+\w+\s+hook\s+([a-z]+)\b/.exec(line);
+    if (hook?.[1]) current.hook = hook[1];
+    else if (!/^(policy|comment)\b/.test(line)) current.rules++;
+  }
+  return chains;
+}
+
+/** The shape of a table text ("output@output:1 prerouting@prerouting:1"). */
+export const nftTextShape = (text: string): string => shape(textChains(text));
+
+/** The same shape from the Snapshot's parsed table. */
+export const nftTableShape = (t: NftTable): string => shape(t.chains.map((c) => ({ name: c.name, hook: c.hook, rules: c.rules.length })));

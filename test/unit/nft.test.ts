@@ -1,0 +1,199 @@
+// Kind nft on fixtures captured here (test/fixtures/nft: rulesets loaded into a test namespace with
+// nft 1.0.6 and listed back with `nft list` / `nft -j list`): the NOTRACK renderer against nft's
+// own listing, the ruleset parser, the stateful-filter check, and the table validator.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { nftScript, nftShellCommand, nftTableProblem, nftTableShape, nftTextShape, nftPersistFiles, textChains, unitLines } from '../../src/apply/kind-nft.js';
+import { parseNftJson } from '../../src/probe/parse-nft.js';
+import { iptablesLine, mergeRanges, parseNotrack, renderNotrackIptables, renderNotrackTable, type NotrackSpec } from '../../src/plan/notrack.js';
+import { notrackWarnings } from '../../src/plan/notrack-check.js';
+import { planNotrack, withNotrack } from '../../src/plan/notrack-plan.js';
+import { emptyPlan } from '../../src/plan/index.js';
+import { planSchema } from '../../src/plan/schema.js';
+import { snapshotSchema } from '../../src/snapshot/schema.js';
+import { validateChanges } from '../../src/apply/validate.js';
+import { snapshotFixture } from '../helpers.js';
+
+const fx = (name: string): string => readFileSync(new URL(`../fixtures/nft/${name}`, import.meta.url), 'utf8');
+const ruleset = (name: string) => {
+  const p = parseNftJson(fx(name));
+  expect(p.problems).toEqual([]);
+  if (!p.data) throw new Error('no ruleset');
+  return p.data;
+};
+const spec = (args: string[], direction?: string): NotrackSpec => {
+  const s = parseNotrack(args, direction);
+  if (typeof s === 'string') throw new Error(s);
+  return s;
+};
+const T = { kind: 'nft', family: 'inet', table: 'nettune_raw' } as const;
+
+describe('--notrack parsing', () => {
+  it('reads protocol groups, ranges and repeats; merges what nft would merge', () => {
+    expect(spec(['tcp:80,443,udp:53'])).toEqual({ direction: 'in', services: [{ proto: 'tcp', ports: [[80, 80], [443, 443]] }, { proto: 'udp', ports: [[53, 53]] }] });
+    expect(spec(['udp:5000-5010', 'tcp:443', 'udp:53'], 'both').services).toEqual([{ proto: 'tcp', ports: [[443, 443]] }, { proto: 'udp', ports: [[53, 53], [5000, 5010]] }]);
+    expect(mergeRanges([[81, 81], [80, 80], [90, 100], [95, 120]])).toEqual([[80, 81], [90, 120]]);
+  });
+  it('refuses bad protocols, ports, ranges and directions with one line each', () => {
+    expect(parseNotrack(['80'], undefined)).toMatch(/start with a protocol/);
+    expect(parseNotrack(['icmp:1'], undefined)).toMatch(/unknown protocol "icmp"/);
+    expect(parseNotrack(['tcp:0'], undefined)).toMatch(/outside 1-65535/);
+    expect(parseNotrack(['tcp:65536'], undefined)).toMatch(/outside 1-65535/);
+    expect(parseNotrack(['tcp:90-80'], undefined)).toMatch(/runs backwards/);
+    expect(parseNotrack(['tcp:80,'], undefined)).toMatch(/not a port/);
+    expect(parseNotrack(['tcp:http'], undefined)).toMatch(/not a port/);
+    expect(parseNotrack(['tcp:80'], 'sideways')).toMatch(/in, out or both/);
+    expect(parseNotrack([], undefined)).toMatch(/at least one/);
+  });
+});
+
+describe('the NOTRACK table', () => {
+  it('is byte for byte what nft 1.0.6 lists after loading it, for each direction', () => {
+    expect(renderNotrackTable(spec(['tcp:80,443,udp:53'], 'in'))).toBe(fx('notrack-in.nft'));
+    expect(renderNotrackTable(spec(['tcp:80,81,443,8000-8100,udp:53,5000-5010'], 'both'))).toBe(fx('notrack-both.nft'));
+    expect(renderNotrackTable(spec(['udp:53'], 'out'))).toBe(fx('notrack-out.nft'));
+  });
+  it('in = dport on prerouting + sport on output; out is the mirror', () => {
+    const read = (d: string) => ruleset(`notrack-${d}.json`).tables[0]?.chains.map((c) => [c.name, c.hook, c.prio, c.rules.map((r) => r.text)]);
+    expect(read('in')).toEqual([
+      ['prerouting', 'prerouting', -300, ['tcp dport { 80, 443 } notrack', 'udp dport 53 notrack']],
+      ['output', 'output', -300, ['tcp sport { 80, 443 } notrack', 'udp sport 53 notrack']],
+    ]);
+    expect(read('out')).toEqual([
+      ['prerouting', 'prerouting', -300, ['udp sport 53 notrack']],
+      ['output', 'output', -300, ['udp dport 53 notrack']],
+    ]);
+  });
+  it('has the iptables equivalent for both families (multiport only for several ports, ranges with :)', () => {
+    const lines = renderNotrackIptables(spec(['tcp:80,443', 'udp:5000-5010'], 'in')).map(iptablesLine);
+    expect(lines).toContain('iptables -t raw -A PREROUTING -p tcp -m multiport --dports 80,443 -m comment --comment nettune_raw -j CT --notrack');
+    expect(lines).toContain('ip6tables -t raw -A OUTPUT -p udp --sport 5000:5010 -m comment --comment nettune_raw -j CT --notrack');
+    expect(lines).toHaveLength(8);
+    // multiport takes 15 ports: 20 single ports are two rules per chain and family
+    const many = spec([`tcp:${Array.from({ length: 20 }, (_, i) => 1000 + 2 * i).join(',')}`], 'in');
+    expect(renderNotrackIptables(many).filter((c) => c.tool === 'iptables' && c.args[3] === 'PREROUTING')).toHaveLength(2);
+  });
+});
+
+describe('nft -j list ruleset parsing', () => {
+  it('keeps tables, base chains (hook, priority, policy) and rules (matches, verdicts)', () => {
+    const r = ruleset('stateful.json');
+    expect(r.version).toBe('1.0.6');
+    const input = r.tables[0]?.chains[0];
+    expect(input).toMatchObject({ name: 'input', type: 'filter', hook: 'input', prio: 0, policy: 'drop' });
+    expect(input?.rules.map((x) => x.text)).toEqual([
+      'ct state established,related accept',
+      'ct state invalid drop',
+      'meta iifname lo accept',
+      'tcp dport 22 accept',
+      'tcp dport { 80, 443 } ct state new accept',
+      'meta l4proto { icmp, ipv6-icmp } accept',
+    ]);
+    expect(input?.rules[0]).toMatchObject({ handle: 4, verdict: { kind: 'accept', target: null }, matches: [{ key: 'ct state', op: 'in', values: ['established', 'related'] }] });
+    const nat = ruleset('reject.json').tables.find((t) => t.name === 'nat');
+    expect(nat?.chains[0]).toMatchObject({ type: 'nat', hook: 'postrouting', prio: 100 });
+    expect(nat?.chains[0]?.rules[0]).toMatchObject({ nat: true, text: 'meta oifname eth0 masquerade' });
+    expect(ruleset('router.json').tables[0]?.chains[1]).toMatchObject({ name: 'allowed', hook: null, rules: [{ text: 'tcp dport 8080 accept' }] });
+    expect(ruleset('empty.json').tables).toEqual([]);
+  });
+  it('says why when the text is not a ruleset', () => {
+    expect(parseNftJson('Error: Operation not permitted').problems[0]).toMatch(/not JSON/);
+    expect(parseNftJson('{"x":1}').problems[0]).toMatch(/no "nftables" array/);
+  });
+  it('a Snapshot from before the field parses with nft null', () => {
+    const snap = snapshotSchema.parse(JSON.parse(readFileSync(new URL('../fixtures/snapshot-6.18.json', import.meta.url), 'utf8')));
+    expect(snap.nft).toBeNull();
+  });
+});
+
+describe('stateful filtering that would drop the untracked traffic', () => {
+  it('ct state established,related accept + policy drop: warns with the rule to add after it', () => {
+    const w = notrackWarnings(ruleset('stateful.json'), spec(['tcp:80,443,udp:53']));
+    expect(w.map((x) => [x.chain, x.traffic, x.dropped_by, x.fix])).toEqual([
+      ['inet filter input', 'tcp dport 80,443', 'policy drop', 'nft add rule inet filter input position 4 ct state untracked accept'],
+      ['inet filter input', 'udp dport 53', 'policy drop', 'nft add rule inet filter input position 4 ct state untracked accept'],
+    ]);
+    // the forward chain has no stateful accept (drops tracked traffic too): not this warning
+    expect(notrackWarnings(ruleset('stateful.json'), spec(['tcp:22']))).toEqual([]);
+  });
+  it('no warning once ct state untracked accept is there', () => {
+    expect(notrackWarnings(ruleset('untracked.json'), spec(['tcp:80,443'], 'both'))).toEqual([]);
+  });
+  it('a final reject or drop rule counts like the policy; an accepted port does not warn; NAT is named', () => {
+    const w = notrackWarnings(ruleset('reject.json'), spec(['tcp:80', 'udp:53']));
+    expect(w.map((x) => [x.chain, x.traffic, x.dropped_by])).toEqual([
+      ['ip filter INPUT', 'tcp dport 80', 'counter reject'],
+      ['ip filter OUTPUT', 'tcp sport 80', 'drop'],
+      ['ip filter OUTPUT', 'udp sport 53', 'drop'],
+      ['ip nat POSTROUTING', 'all untracked traffic', 'nat'],
+    ]);
+  });
+  it('follows jumps: a router accepts requests to 8080 untracked (jump allowed) but not the replies from it', () => {
+    // the replies (sport 8080) were accepted only as established: untracked, the policy drops them
+    expect(notrackWarnings(ruleset('router.json'), spec(['tcp:8080'], 'both')).map((x) => [x.traffic, x.dropped_by])).toEqual([['tcp sport 8080', 'policy drop']]);
+    const w = notrackWarnings(ruleset('router.json'), spec(['tcp:9090'], 'both'));
+    expect(w.map((x) => [x.chain, x.traffic])).toEqual([
+      ['inet fw fw_forward', 'tcp dport 9090'],
+      ['inet fw fw_forward', 'tcp sport 9090'],
+    ]);
+  });
+  it('our own table is never the culprit; nothing to say without a ruleset', () => {
+    expect(notrackWarnings(ruleset('stateful-notrack.json'), spec(['tcp:80,443'])).map((x) => x.chain)).toEqual(['inet filter input']);
+    expect(notrackWarnings(null, spec(['tcp:80']))).toEqual([]);
+  });
+});
+
+describe('the plan change', () => {
+  it('carries the table, the intent and the notes; skips a table already in place', () => {
+    const snap = { ...snapshotFixture(), nft: ruleset('stateful.json') };
+    const p = planNotrack(snap, spec(['tcp:80,443']));
+    expect(p.change).toMatchObject({ kind: 'nft', family: 'inet', table: 'nettune_raw', from: null, to: fx('notrack-in.nft').replace(/\s*udp [ds]port 53 notrack/g, ''), source: 'cli:--notrack' });
+    expect(p.notes.some((n) => n.startsWith('warning: inet filter input accepts tcp dport 80,443'))).toBe(true);
+    const plan = withNotrack(emptyPlan(snap), snap, spec(['tcp:80,443']));
+    expect(planSchema.parse(JSON.parse(JSON.stringify(plan))).workload).toBeNull();
+    const again = planNotrack({ ...snap, nft: ruleset('stateful-notrack.json') }, spec(['tcp:80,443']));
+    expect(again.change).toBeNull();
+    expect(again.skipped[0]?.reason).toMatch(/already holds tcp 80,443/);
+  });
+  it('passes the one validator; a table that is not nettune_WORD or carries commands does not', () => {
+    const snap = snapshotFixture();
+    const to = renderNotrackTable(spec(['tcp:80']));
+    expect(validateChanges([{ change: { kind: 'nft', family: 'inet', table: 'nettune_raw', from: null, to }, reason: 'r', source: 's' }], snap).changes).toHaveLength(1);
+    expect(nftTableProblem({ ...T, table: 'filter' }, to)).toMatch(/only its own tables/);
+    expect(nftTableProblem(T, to.replace('table inet nettune_raw', 'table ip nettune_raw'))).toMatch(/must start with/);
+    expect(nftTableProblem(T, `${to}flush ruleset\n`)).toMatch(/after the table's closing brace/);
+    expect(nftTableProblem(T, to.replace('\tchain output {', '\tflush ruleset\n\tchain output {'))).toMatch(/is a command/);
+    expect(nftTableProblem(T, to.replace(/}\n$/, ''))).toMatch(/unbalanced/);
+    expect(nftTableProblem(T, `${to}\u0007`)).toMatch(/control character/);
+  });
+});
+
+describe('apply, persist and drift helpers', () => {
+  it('the batch creates-or-replaces (or deletes) the table in one nft -f', () => {
+    expect(nftScript(T, null)).toBe('table inet nettune_raw {}\ndelete table inet nettune_raw\n');
+    expect(nftScript(T, 'table inet nettune_raw {\n}\n')).toBe('table inet nettune_raw {}\ndelete table inet nettune_raw\ntable inet nettune_raw {\n}\n');
+    expect(nftShellCommand(T, 'table inet nettune_raw {\n}\n', 'ns1')).toBe(
+      "printf '%s\\n' 'table inet nettune_raw {}' 'delete table inet nettune_raw' 'table inet nettune_raw {' '}' | ip netns exec ns1 nft -f -",
+    );
+  });
+  it('the text and the Snapshot JSON have the same shape', () => {
+    const live = ruleset('notrack-both.json').tables[0];
+    if (!live) throw new Error('no table');
+    expect(nftTextShape(fx('notrack-both.nft'))).toBe('output@output:4 prerouting@prerouting:4');
+    expect(nftTableShape(live)).toBe(nftTextShape(fx('notrack-both.nft')));
+    expect(textChains(fx('router.nft'))).toEqual([
+      { name: 'fw_forward', hook: 'forward', rules: 2 },
+      { name: 'allowed', hook: null, rules: 1 },
+    ]);
+  });
+  it('persists the batch under the --persist root and a unit that keeps other tables', () => {
+    const to = fx('notrack-in.nft');
+    const before = '[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.d/nettune_other.nft\nExecStart=/usr/sbin/nft -f /etc/nftables.d/nettune_raw.nft\n';
+    const files = nftPersistFiles([{ target: T, to }], '/tmp/r/etc/sysctl.d/90-nettune.conf', null, 7, '2026-12-02T00:00:00Z', before);
+    expect(files.map((f) => f.path)).toEqual(['/tmp/r/etc/nftables.d/nettune_raw.nft', '/tmp/r/etc/systemd/system/nettune-nft.service']);
+    expect(files[0]?.content).toContain(`delete table inet nettune_raw\n${to}`);
+    expect(files[0]?.content.startsWith('#!/usr/sbin/nft -f\n')).toBe(true);
+    expect(unitLines(files[1]?.content ?? null).map((l) => l.table)).toEqual(['nettune_other', 'nettune_raw']);
+    expect(files[1]?.content).toContain('After=nftables.service');
+  });
+});
