@@ -34,6 +34,9 @@ export function nftScript(t: NftTarget, value: string | null): string {
   return `${[...head, ...(value === null ? [] : [value.replace(/\n+$/, '')])].join('\n')}\n`;
 }
 
+/** Scope commands nft's parser takes in every block (parser_bison.y common_block): an include
+ *  would read a file nettune never checked. */
+const SCOPE_LEVEL = /^(include|define|redefine|undefine)\b/;
 const TOP_LEVEL = /^(table|flush|delete|destroy|include|define|redefine|undefine|add|create|insert|replace|reset|list|monitor|export|import|describe|rename)\b/;
 
 /** Why `text` is not one table nettune may write as `t` (before the lock; exit 2), or null. The
@@ -44,19 +47,71 @@ export function nftTableProblem(t: NftTarget, text: string): string | null {
   if (text.length > 1024 * 1024) return `${label}: the table text is over 1 MiB`;
   // eslint-disable-next-line no-control-regex -- control characters other than tab and newline are refused
   if (/[\x00-\x08\x0b-\x1f\x7f]/.test(text)) return `${label}: a control character in the table text`;
-  const lines = text.split('\n').map((l) => l.trim());
-  const body = lines.filter((l) => l !== '' && !l.startsWith('#'));
-  if (body[0] !== `table ${t.family} ${t.table} {`) return `${label}: the text must start with "table ${t.family} ${t.table} {"`;
+  // Read the text as nft's scanner does: comments (# to the end of the line) and quoted strings
+  // (nft has no escapes inside "…") hide braces and separators; statements end at a newline, `;`,
+  // `{` or `}`. Whatever follows the brace that closes the table, on the same line too, is refused:
+  // nft would run it as a command of its own (`}; delete table inet other`).
   let depth = 0;
-  for (const [i, l] of body.entries()) {
-    if (i > 0 && depth === 1 && TOP_LEVEL.test(l)) return `${label}: "${l.slice(0, 60)}" inside the table is a command, not a chain, set or rule`;
-    if (depth === 0 && i > 0) return `${label}: text after the table's closing brace: "${l.slice(0, 60)}"`;
-    for (const ch of l.replace(/"[^"]*"/g, '')) {
-      if (ch === '{') depth++;
-      else if (ch === '}') depth--;
-      if (depth < 0) return `${label}: unbalanced braces`;
+  let opened = false;
+  let closed = false;
+  let stmt = '';
+  let inString = false;
+  let inComment = false;
+  const statement = (): string | null => {
+    const s = stmt.trim();
+    stmt = '';
+    if (s === '') return null;
+    if (!opened) return `${label}: the text must start with "table ${t.family} ${t.table} {"`;
+    if (depth === 1 && TOP_LEVEL.test(s)) return `${label}: "${s.slice(0, 60)}" inside the table is a command, not a chain, set or rule`;
+    if (SCOPE_LEVEL.test(s)) return `${label}: "${s.slice(0, 60)}" is not allowed in a table nettune writes`;
+    return null;
+  };
+  for (const ch of text) {
+    if (inComment) {
+      if (ch === '\n') inComment = false;
+      continue;
     }
+    if (inString) {
+      if (ch === '"') inString = false;
+      stmt += ch;
+      continue;
+    }
+    if (closed && !/[\s;]/.test(ch) && ch !== '#') return `${label}: text after the table's closing brace: "${text.slice(text.lastIndexOf('}') + 1).trim().slice(0, 60)}"`;
+    if (ch === '"') inString = true;
+    if (ch === '#') {
+      inComment = true;
+      continue;
+    }
+    if (ch === '{') {
+      if (!opened) {
+        if (stmt.trim().replace(/\s+/g, ' ') !== `table ${t.family} ${t.table}`) return `${label}: the text must start with "table ${t.family} ${t.table} {"`;
+        stmt = '';
+        opened = true;
+      } else {
+        const p = statement();
+        if (p) return p;
+      }
+      depth++;
+      continue;
+    }
+    if (ch === '\n' || ch === ';' || ch === '}') {
+      const p = statement();
+      if (p) return p;
+      if (ch === '}') {
+        depth--;
+        if (depth < 0) return `${label}: unbalanced braces`;
+        if (depth === 0) closed = true;
+      }
+      continue;
+    }
+    stmt += ch;
   }
+  if (inString) return `${label}: an unterminated string`;
+  if (stmt.trim() !== '' && !closed) {
+    const p = statement();
+    if (p) return p;
+  }
+  if (!opened) return `${label}: the text must start with "table ${t.family} ${t.table} {"`;
   if (depth !== 0) return `${label}: unbalanced braces`;
   return null;
 }

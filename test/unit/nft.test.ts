@@ -166,6 +166,24 @@ describe('the plan change', () => {
     expect(nftTableProblem(T, to.replace(/}\n$/, ''))).toMatch(/unbalanced/);
     expect(nftTableProblem(T, `${to}\u0007`)).toMatch(/control character/);
   });
+  it('refuses text that would escape the table on the line that closes it, or hide a brace from the count', () => {
+    const to = renderNotrackTable(spec(['tcp:80']));
+    expect(nftTableProblem(T, to)).toBeNull();
+    expect(nftTableProblem(T, `${to}# a comment after the table\n`)).toBeNull();
+    const body = to.replace(/}\n$/, '');
+    // txcheck's repro: the last line "}" → "}; delete table inet keepme"
+    expect(nftTableProblem(T, `${body}}; delete table inet keepme\n`)).toMatch(/after the table's closing brace/);
+    expect(nftTableProblem(T, to.replace('notrack\n', 'notrack; }; }; delete table inet keepme\n'))).toMatch(/after the table's closing brace|is a command/);
+    // a brace in a comment is not a brace to nft: "} # {" closes the table
+    expect(nftTableProblem(T, `${body}} # {\ndelete table inet keepme\n}\n`)).toMatch(/after the table's closing brace/);
+    expect(nftTableProblem(T, `${body}}; delete table inet keepme # {\n}\n`)).toMatch(/after the table's closing brace/);
+    // a brace inside a string is not one either, and nft strings have no escapes
+    expect(nftTableProblem(T, to.replace('notrack\n', 'notrack comment "}"\n'))).toBeNull();
+    expect(nftTableProblem(T, to.replace('notrack\n', 'notrack comment "x\n'))).toMatch(/unterminated string|unbalanced/);
+    // include/define are taken in every block by nft's parser
+    expect(nftTableProblem(T, to.replace('notrack\n', 'notrack\n\t\tinclude "/tmp/x.nft"\n'))).toMatch(/not allowed/);
+    expect(nftTableProblem(T, to.replace('\tchain output {', '\tdefine X = 1\n\tchain output {'))).toMatch(/is a command|not allowed/);
+  });
 });
 
 describe('apply, persist and drift helpers', () => {
