@@ -199,6 +199,8 @@ export function registerApply(program: Command): void {
       }
       const warnings = nftApplyWarnings(inputs.changes, snap);
       for (const w of warnings) logErr(`nettune: warning: ${w.message}`);
+      if (persistFile && v.changes.some((c) => c.target.kind === 'route' || c.target.kind === 'rule'))
+        logErr('nettune: note: routes and rules are not persisted by this version (no systemd-networkd drop-in or ifupdown snippet is written): they last until reboot; --format shell exports them as ip commands');
       if (persistFile && opts.netns && v.changes.some((c) => c.target.kind === 'sysctl'))
         logErr(`nettune: note: systemd-sysctl applies ${persistFile} to the initial namespace at boot; for ${opts.netns} load it with: ip netns exec ${opts.netns} sysctl -p ${persistFile}`);
       const preview = v.changes.map((c) => ({ target: targetLabel(c.target), before: c.target.kind === 'sysctl' ? (snap.sysctl[c.target.key] ?? null) : c.target.kind === 'mptcp' ? (mptcpLiveValue(snap, c.target) ?? null) : null, wanted: c.to }));

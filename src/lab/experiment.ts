@@ -3,6 +3,7 @@
 // first (bootstrap interval, or observed ranges below 3 runs, or a bound when cut off), the
 // verdict judged against the experiment's claim → report. The lab and the apply-state temp
 // directory are always removed: on success, on failure and on SIGINT/SIGTERM.
+import { checkIfacesIn, parseIfaces } from '../plan/multihomed.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -189,16 +190,32 @@ export async function plannedBuffers(ctx: ArmContext): Promise<Changes> {
   return { client: buf, server: buf };
 }
 
+/** An arm's fixed changes plus what the planner proposes in the lab for one role (its own
+ *  intent's changes only, not the audit fixes a plan also carries). */
+function plannedArm(fixed: Changes, p: NonNullable<ArmSpec['plan']>): (ctx: ArmContext) => Promise<Changes> {
+  const ifaces = parseIfaces(p.ifaces);
+  return async (ctx) => {
+    const snap = await ctx.snapshot(p.role);
+    if (!snap) throw environmentError(`the lab has no ${p.role} namespace to plan for`);
+    checkIfacesIn(snap, ifaces);
+    const plan = buildPlan(snap, { workload: p.workload, link: null, conns: null, dead_peer_s: null, ifaces });
+    const own = plan.changes.filter((c) => c.source === `intent:${p.workload}`).map(({ reason: _r, source: _s, ...c }) => c);
+    return { ...fixed, [p.role]: [...(fixed[p.role] ?? []), ...own] };
+  };
+}
+
 /** An experiment's built-in arm as an ArmInput ('baseline' → no changes of its own: completion
  *  fills in the lab's values for the other arms' keys). */
 export function builtinArm(spec: ArmSpec | 'plan-buffers'): ArmInput {
   if (spec === 'plan-buffers') return { label: 'planned buffers', source: 'built-in (nettune plan for the lab link)', changes: plannedBuffers };
-  return { label: spec.label, source: 'built-in', changes: spec.changes === 'baseline' ? {} : spec.changes, ...(spec.bench ? { bench: spec.bench } : {}) };
+  const fixed = spec.changes === 'baseline' ? {} : spec.changes;
+  const changes = spec.plan && typeof fixed !== 'function' ? plannedArm(fixed, spec.plan) : fixed;
+  return { label: spec.label, source: spec.plan ? `built-in (nettune plan --workload ${spec.plan.workload} on the ${spec.plan.role})` : 'built-in', changes, ...(spec.bench ? { bench: spec.bench } : {}) };
 }
 
 /** The arms this run compares: the built-in A and B, replaced or extended by the command line. */
 export function armsFor(def: ExperimentDef, o: Pick<RunOptions, 'arms' | 'extra'>): ArmInput[] {
-  const arms = [builtinArm(def.a), builtinArm(def.b)];
+  const arms = [builtinArm(def.a), builtinArm(def.b), ...(def.more ?? []).map(builtinArm)];
   for (const { index, arm } of o.arms ?? []) arms[index] = arm;
   return [...arms, ...(o.extra ?? [])];
 }

@@ -36,6 +36,9 @@ export interface ArmSpec {
   kinds?: PlanChange['kind'][];
   /** Benchmark parameters that differ for this arm (e.g. the per-socket congestion control). */
   bench?: Partial<{ congestion: string; mptcp: boolean }>;
+  /** Changes computed by the planner in the lab once it is up, added to `changes` for that role
+   *  (e.g. `plan --workload multihomed --iface …` on the server). Only the planner's own intent. */
+  plan?: { role: Role; workload: 'multihomed'; ifaces: string[] };
 }
 
 export interface MetricSpec {
@@ -64,6 +67,8 @@ export interface ExperimentDef {
   a: ArmSpec;
   /** B may be computed from the lab (e.g. the planner's BDP buffers). */
   b: ArmSpec | 'plan-buffers';
+  /** Further built-in arms (C, D, …), compared with A like B. */
+  more?: ArmSpec[];
   reps: number;
   notes: string[];
   /** What the claim says about B relative to A: the report judges the result against it. */
@@ -85,6 +90,7 @@ const both = (m: Record<string, string>): Partial<Record<Role, PlanChange[]>> =>
 const features = (dev: string, on: boolean, names: string[]): PlanChange[] =>
   names.map((setting) => ({ kind: 'ethtool', device: dev, group: 'features', setting, from: null, to: on ? 'on' : 'off' }));
 
+const STRICT = { 'net.ipv4.conf.all.rp_filter': '1', 'net.ipv4.conf.nt1.rp_filter': '1' };
 const BIG_BUFFERS = { 'net.ipv4.tcp_rmem': '4096 131072 134217728', 'net.ipv4.tcp_wmem': '4096 16384 134217728' };
 const THROUGHPUT: BenchSpec = { kind: 'throughput', duration_s: 10, omit_s: 3, parallel: 1 };
 const OFFLOAD_VETH = 'the claim is about a veth pair: an emulated delay, jitter or loss replaces the veth with the delay line (TUN devices), whose offloads are not the ones tested';
@@ -226,17 +232,26 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
   },
   {
     name: 'source-routing',
-    claim: 'Strict reverse-path filtering (rp_filter=1) drops replies that return over another interface; loose mode (2) keeps asymmetric routing working.',
+    claim: "On a host with two uplinks, nettune's source-based routing (a table and an ip rule per source address) sends each reply out of the interface its request came in on, so a peer with strict reverse-path filtering accepts it; without it strict mode drops the asymmetric replies, and loose mode only hides the asymmetry.",
     topology: 'multipath',
     link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
     routes: { server: [['198.18.0.1/32', 'dev', 'nt1']] },
     bench: { kind: 'backlog', backlog: 4096, connects: 200, count: 'failed' },
     metric: { name: 'failed connects', unit: 'connections', higher_is_better: false, integer: true },
-    a: { label: 'strict (rp_filter=1)', changes: { client: sysctls({ 'net.ipv4.conf.all.rp_filter': '1', 'net.ipv4.conf.nt1.rp_filter': '1' }) } },
-    b: { label: 'loose (rp_filter=2)', changes: { client: sysctls({ 'net.ipv4.conf.all.rp_filter': '2', 'net.ipv4.conf.nt1.rp_filter': '2' }) } },
+    a: { label: 'strict, no source routing', changes: { client: sysctls(STRICT) } },
+    b: {
+      label: 'strict + source routing (plan --workload multihomed on the server)',
+      changes: { client: sysctls(STRICT) },
+      plan: { role: 'server', workload: 'multihomed', ifaces: ['nt0=198.18.0.2/30,gw=198.18.0.1', 'nt1=198.18.0.6/30,gw=198.18.0.5'] },
+    },
+    more: [{ label: 'loose (rp_filter=2), no source routing', changes: { client: sysctls({ 'net.ipv4.conf.all.rp_filter': '2', 'net.ipv4.conf.nt1.rp_filter': '2' }) } }],
     reps: 2,
     expect: 'b-better',
-    notes: ['The client connects to 198.18.0.2 over path 1; the server routes its replies back over path 2, so they arrive on the client interface that is not the route to 198.18.0.2.'],
+    notes: [
+      'The client connects to 198.18.0.2 over path 1 (nt0); the server\'s main table sends 198.18.0.1 out of path 2 (nt1), so without source routing every SYN-ACK arrives on the client interface that is not the route back to 198.18.0.2.',
+      "A and B keep the client strict (rp_filter=1): a connect completes only when the server's reply came back on nt0, the path its request took — that is what the failed-connect count measures. B's server changes are nettune's own plan (routes in tables 100/101, rules from 198.18.0.2 and 198.18.0.6), applied through the apply stage like any arm.",
+      'C (loose) also completes every connect, but its replies still take path 2: loose mode accepts them, it does not make routing symmetric.',
+    ],
   },
   {
     name: 'conntrack-full',

@@ -167,12 +167,14 @@ describe.skipIf(!isRoot)('lab (root)', () => {
     expect(netns().filter((n) => /^nt-ex\d+-/.test(n))).toEqual([]);
   }, 150_000); // 4 runs of 8 s plus lab and apply: 47 s measured with load average 6 on 2 cores
 
-  it('source-routing: strict rp_filter drops asymmetric replies, loose keeps them', () => {
+  it('source-routing: strict rp_filter drops asymmetric replies; the multihomed plan makes them symmetric (strict accepts them); loose hides them', () => {
     const r = nettune(['experiment', 'run', 'source-routing', '--reps', '1', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { a: { median: number }; b: { median: number }; verdict: string };
+    const j = JSON.parse(r.stdout) as { a: { median: number }; b: { median: number; settings: Record<string, string> }; arms: { median: number }[]; verdict: string };
     expect(j.a.median).toBe(200);
-    expect(j.b.median).toBe(0);
+    expect(j.b.median).toBe(0); // the client stays strict: every reply came back on nt0
+    expect(j.b.settings['server: rule 1000']).toBe('from 198.18.0.2/32 lookup 100');
+    expect(j.arms[2]?.median).toBe(0);
     expect(j.verdict).toBe('better');
   });
 
