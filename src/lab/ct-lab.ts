@@ -23,35 +23,11 @@ import { environmentError } from '../sys/errors.js';
 import { run } from '../sys/run.js';
 import { checkTarget, tool } from './bench-util.js';
 import { rrBench } from './bench.js';
+
+export { LAB_TABLE, routerRuleset };
 import { startFlood, startListener, stop, type Proc } from './ct-flood.js';
+import { LAB_TABLE, routerRuleset } from './ct-rules.js';
 import type { LabState } from './lab.js';
-
-export const LAB_TABLE = 'nettune_lab';
-/** The router's client-side device (lab.ts, router topology). */
-const CLIENT_DEV = 'nt0';
-
-/** The lab router's forward ruleset: established/related and untracked traffic pass, invalid is
- *  dropped, new flows from the client side are admitted (up to `limit` entries when given). */
-export function routerRuleset(limit: number | null): string {
-  return [
-    `table inet ${LAB_TABLE} {`,
-    '\tcounter ct_new { }',
-    '\tcounter ct_untracked { }',
-    '\tcounter ct_invalid { }',
-    '\tcounter ct_limit_drop { }',
-    '\tchain forward {',
-    '\t\ttype filter hook forward priority filter; policy drop;',
-    '\t\tct state established,related accept',
-    // The rule `nettune plan --notrack` tells users to add in front of a stateful ruleset.
-    '\t\tct state untracked counter name "ct_untracked" accept',
-    '\t\tct state invalid counter name "ct_invalid" drop',
-    ...(limit !== null ? [`\t\tct state new ct count over ${limit} counter name "ct_limit_drop" drop`] : []),
-    `\t\tiifname "${CLIENT_DEV}" ct state new counter name "ct_new" accept`,
-    '\t}',
-    '}',
-    '',
-  ].join('\n');
-}
 
 const nft = async (ns: string, args: string[], input?: string): Promise<string> => {
   const r = await run(tool('ip'), ['netns', 'exec', ns, tool('nft'), ...args], { timeoutMs: 20_000, ...(input !== undefined ? { input } : {}) });

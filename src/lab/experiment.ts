@@ -210,7 +210,8 @@ export function builtinArm(spec: ArmSpec | 'plan-buffers'): ArmInput {
   if (spec === 'plan-buffers') return { label: 'planned buffers', source: 'built-in (nettune plan for the lab link)', changes: plannedBuffers };
   const fixed = spec.changes === 'baseline' ? {} : spec.changes;
   const changes = spec.plan && typeof fixed !== 'function' ? plannedArm(fixed, spec.plan) : fixed;
-  return { label: spec.label, source: spec.plan ? `built-in (nettune plan --workload ${spec.plan.workload} on the ${spec.plan.role})` : 'built-in', changes, ...(spec.bench ? { bench: spec.bench } : {}) };
+  const source = spec.source ?? (spec.plan ? `built-in (nettune plan --workload ${spec.plan.workload} on the ${spec.plan.role})` : 'built-in');
+  return { label: spec.label, source, changes, ...(spec.bench ? { bench: spec.bench } : {}), ...(spec.notes ? { notes: spec.notes } : {}) };
 }
 
 /** The arms this run compares: the built-in A and B, replaced or extended by the command line. */

@@ -3,6 +3,7 @@
 // runs the benchmark interleaved, and judges the difference.
 import type { PlanChange } from '../plan/types.js';
 import type { ArmContext, Changes } from './arms.js';
+import { labRuleset, plannedNotrack, plannerNotes, rawTableWithoutNotrack } from './ct-arms.js';
 import { CT_FULL_NOTES, NOTRACK_CRR_NOTES } from './ct-notes.js';
 import type { LinkEmulation, Topology } from './lab.js';
 import type { ClaimDirection } from './stats.js';
@@ -34,6 +35,10 @@ export interface ArmSpec {
   changes: Partial<Record<Role, PlanChange[]>> | 'baseline' | ((ctx: ArmContext) => Promise<Changes>);
   /** A computed arm (changes is a function): the kinds of change it makes, for the export report. */
   kinds?: PlanChange['kind'][];
+  /** Where the arm comes from, for the report (default "built-in"). */
+  source?: string;
+  /** Notes for the report, asked once the arm has been resolved (e.g. what the planner warned). */
+  notes?: () => string[];
   /** Benchmark parameters that differ for this arm (e.g. the per-socket congestion control). */
   bench?: Partial<{ congestion: string; mptcp: boolean }>;
   /** Changes computed by the planner in the lab once it is up, added to `changes` for that role
@@ -258,28 +263,28 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     claim: "When a router's conntrack table is full, new connections through it are dropped; NOTRACK for the flooding traffic keeps the table free for them.",
     topology: 'router',
     link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
+    setup: { router: [labRuleset(2048)] },
     bench: { kind: 'ct-full', duration_s: 5, limit: 2048, fill: 3072, rate: 500, udp_port: 5353, tcp_port: 8080, connects: 100, connect_timeout_ms: 2500 },
     metric: { name: 'failed connects', unit: '%', higher_is_better: false },
-    a: { label: 'conntrack', changes: 'baseline' },
-    b: { label: 'NOTRACK udp:5353', changes: {} },
+    a: { label: 'conntrack (nettune_raw without NOTRACK rules)', changes: { router: [rawTableWithoutNotrack()] } },
+    b: { label: 'planned NOTRACK udp:5353', source: 'built-in: nettune plan --notrack udp:5353 --direction both (the planner, for the lab router)', changes: plannedNotrack('udp:5353'), kinds: ['nft'], notes: () => plannerNotes('udp:5353') },
     reps: 3,
     expect: 'b-better',
     notes: CT_FULL_NOTES,
-    unavailable: 'the router side is built (src/lab/ct-lab.ts); B waits for the nft plan-change kind (the planner\'s NOTRACK table).',
   },
   {
     name: 'notrack-crr',
     claim: 'NOTRACK in the raw table raises the connection rate a stateful router sustains.',
     topology: 'router',
     link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
+    setup: { router: [labRuleset(null)] },
     bench: { kind: 'ct-crr', duration_s: 5, connections: 8, size: 64, port: 8080 },
     metric: { name: 'connections per second', unit: 'conn/s', higher_is_better: true },
-    a: { label: 'conntrack', changes: 'baseline' },
-    b: { label: 'NOTRACK tcp:8080', changes: {} },
+    a: { label: 'conntrack (nettune_raw without NOTRACK rules)', changes: { router: [rawTableWithoutNotrack()] } },
+    b: { label: 'planned NOTRACK tcp:8080', source: 'built-in: nettune plan --notrack tcp:8080 --direction both (the planner, for the lab router)', changes: plannedNotrack('tcp:8080'), kinds: ['nft'], notes: () => plannerNotes('tcp:8080') },
     reps: 5,
     expect: 'b-better',
     notes: NOTRACK_CRR_NOTES,
-    unavailable: 'the router side is built (src/lab/ct-lab.ts); B waits for the nft plan-change kind (the planner\'s NOTRACK table).',
   },
 ];
 

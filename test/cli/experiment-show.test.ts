@@ -16,6 +16,9 @@ describe('experiment show', () => {
     expect(doc.topology).toBe('router');
     expect(doc.bench).toMatchObject({ kind: 'ct-full', limit: 2048 });
     expect(doc.notes.join(' ')).toMatch(/early_drop/);
+    expect(doc.arms.b.changes.join(' ')).toMatch(/computed in the lab by the planner \(nft\)/);
+    const list = JSON.parse(nettune('experiment', 'list', '--json').stdout) as { experiments: { name: string; available: boolean }[] };
+    for (const name of ['conntrack-full', 'notrack-crr']) expect(list.experiments.find((e) => e.name === name)?.available, name).toBe(true);
   });
 
   it('an unknown experiment is exit 2 with the list', () => {

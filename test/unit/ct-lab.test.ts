@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { LAB_TABLE, routerRuleset } from '../../src/lab/ct-lab.js';
 import { startFlood } from '../../src/lab/ct-flood.js';
 import { EXPERIMENTS } from '../../src/lab/experiments.js';
+import type { ArmContext } from '../../src/lab/arms.js';
+import { labRuleset, plannedNotrack, plannerNotes, rawTableWithoutNotrack } from '../../src/lab/ct-arms.js';
+import { nftTableProblem } from '../../src/apply/kind-nft.js';
+import { renderNotrackTable } from '../../src/plan/notrack.js';
+import { snapshotFixture } from '../helpers.js';
 
 describe('conntrack lab router', () => {
   it('is stateful: established and untracked pass, invalid is dropped, policy drop', () => {
@@ -39,5 +44,26 @@ describe('conntrack lab router', () => {
       expect(e?.topology).toBe('router');
       expect(e?.notes.length).toBeGreaterThan(2);
     }
+  });
+});
+
+describe('conntrack experiment arms', () => {
+  it('B is the planner\'s NOTRACK table for the flood, both directions; A the same table without rules', async () => {
+    const snap = snapshotFixture();
+    const ctx = { snapshot: () => Promise.resolve(snap) } as unknown as ArmContext;
+    const b = await plannedNotrack('udp:5353')(ctx);
+    const c = b.router?.[0];
+    expect(c?.kind).toBe('nft');
+    if (c?.kind !== 'nft') return;
+    expect(c.table).toBe('nettune_raw');
+    expect(c.to).toBe(renderNotrackTable({ direction: 'both', services: [{ proto: 'udp', ports: [[5353, 5353]] }] }));
+    // a router forwards requests (dport) and replies (sport): both on prerouting
+    expect(c.to).toMatch(/chain prerouting \{[^}]*udp dport 5353 notrack[^}]*udp sport 5353 notrack/);
+    expect(plannerNotes('udp:5353').length).toBe(1);
+    const a = rawTableWithoutNotrack();
+    expect(a.kind === 'nft' && a.table).toBe('nettune_raw');
+    expect(a.to).not.toMatch(/notrack/);
+    expect(a.to).toMatch(/priority raw/);
+    for (const x of [a, labRuleset(2048), labRuleset(null)]) if (x.kind === 'nft') expect(nftTableProblem({ kind: 'nft', family: x.family, table: x.table }, x.to)).toBeNull();
   });
 });
