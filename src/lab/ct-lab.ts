@@ -156,7 +156,9 @@ export async function ctFullBench(lab: CtLab, o: CtFullOptions, self: { node: st
 }
 
 export interface CtCrrOptions {
+  /** The service ports: run k uses port + (k mod ports). */
   port: number;
+  ports: number;
   duration_s: number;
   connections: number;
   size: number;
@@ -164,13 +166,20 @@ export interface CtCrrOptions {
 
 /** notrack-crr: connect-request-response through the stateful router (nettune's crr generator on
  *  a fixed service port, so the planner's NOTRACK rules can name it). Value: connections/s. */
+let crrRuns = 0;
+
 export async function ctCrrBench(lab: CtLab, o: CtCrrOptions, self: { node: string; script: string }): Promise<CtBenchResult> {
   checkTarget(lab.target);
   await resetRouter(lab.routerNs, null);
   const sampler = await openSampler({ netns: lab.routerNs, probeAtOpen: false, ring: 4 });
   try {
     const before = await ctReading(sampler);
-    const r = await rrBench({ clientNs: lab.clientNs, serverNs: lab.serverNs, target: lab.target, port: o.port, mode: 'crr', duration_s: o.duration_s, connections: o.connections, size: o.size, max_transactions: 2_000_000 }, self);
+    // A new server port each run: one client address connecting to one fixed address:port runs out
+    // of source ports once TIME_WAIT (60 s) holds the ~28 000 of ip_local_port_range — measured
+    // here at the default size: the 5th run had no connection at all, and each run was slower than
+    // the one before (connect's port search walks the TIME_WAIT entries).
+    const port = o.port + (crrRuns++ % o.ports);
+    const r = await rrBench({ clientNs: lab.clientNs, serverNs: lab.serverNs, target: lab.target, port, mode: 'crr', duration_s: o.duration_s, connections: o.connections, size: o.size, max_transactions: 2_000_000 }, self);
     const after = await ctReading(sampler);
     const nftc = await labCounters(lab.routerNs);
     if (r.transactions === 0) throw environmentError(`no connection completed through the router (${r.errors} errors; the router dropped ${nftc.ct_invalid ?? 0} invalid packets)`);
@@ -178,6 +187,7 @@ export async function ctCrrBench(lab: CtLab, o: CtCrrOptions, self: { node: stri
       value: r.tps,
       latencies: r.latencies_ms,
       counters: {
+        service_port: port,
         transactions: r.transactions,
         errors: r.errors,
         new_flows_admitted: nftc.ct_new ?? 0,

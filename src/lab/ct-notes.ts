@@ -12,6 +12,7 @@ export const CT_FULL_NOTES: string[] = [
 
 export const NOTRACK_CRR_NOTES: string[] = [
   'The router has a stateful forward ruleset (table inet nettune_lab: established/related accept, untracked accept, invalid drop, new flows from the client side accept, policy drop), so in A every forwarded connection is a conntrack entry of the router (counter new_flows_admitted) and in B none is (untracked_packets counts the packets that passed untracked).',
+  'Each run uses the next of the service ports 8080–8089 (B untracks all ten): one client address connecting to one fixed port runs out of source ports once TIME_WAIT (60 s) holds the ~28 000 of ip_local_port_range, and connect() slows down as they fill.',
   '`ct state untracked accept` ahead of the drop is what a stateful ruleset needs once NOTRACK is in place; without it the policy would drop B\'s untracked packets.',
   "nettune's crr generator (Node, 8 connections, 64-byte request and response, a new TCP connection per transaction) runs on the same 2 CPUs as the router: the generator, not conntrack, may be the bottleneck, and the difference may be within noise.",
 ];

@@ -24,7 +24,7 @@ export type BenchSpec =
    *  connects are tried (metric: the share that failed). */
   | { kind: 'ct-full'; duration_s: number; limit: number; fill: number; rate: number; udp_port: number; tcp_port: number; connects: number; connect_timeout_ms: number }
   /** crr through the router's stateful ruleset, on a fixed service port. */
-  | { kind: 'ct-crr'; duration_s: number; connections: number; size: number; port: number };
+  | { kind: 'ct-crr'; duration_s: number; connections: number; size: number; port: number; ports: number };
 
 export type Role = 'client' | 'server' | 'router';
 
@@ -278,10 +278,10 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     topology: 'router',
     link: { rate_bps: null, rtt_s: 0, jitter_s: 0, loss_pct: 0 },
     setup: { router: [labRuleset(null)] },
-    bench: { kind: 'ct-crr', duration_s: 5, connections: 8, size: 64, port: 8080 },
+    bench: { kind: 'ct-crr', duration_s: 5, connections: 8, size: 64, port: 8080, ports: 10 },
     metric: { name: 'connections per second', unit: 'conn/s', higher_is_better: true },
     a: { label: 'conntrack (nettune_raw without NOTRACK rules)', changes: { router: [rawTableWithoutNotrack()] } },
-    b: { label: 'planned NOTRACK tcp:8080', source: 'built-in: nettune plan --notrack tcp:8080 --direction both (the planner, for the lab router)', changes: plannedNotrack('tcp:8080'), kinds: ['nft'], notes: () => plannerNotes('tcp:8080') },
+    b: { label: 'planned NOTRACK tcp:8080-8089', source: 'built-in: nettune plan --notrack tcp:8080-8089 --direction both (the planner, for the lab router)', changes: plannedNotrack('tcp:8080-8089'), kinds: ['nft'], notes: () => plannerNotes('tcp:8080-8089') },
     reps: 5,
     expect: 'b-better',
     notes: NOTRACK_CRR_NOTES,
