@@ -16,7 +16,7 @@ export interface CliResult {
 
 /** Runs the bundle with `args`; never installs packages; `env` adds to the environment. */
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): CliResult {
-  const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { ...process.env, NETTUNE_NO_INSTALL: '1', ...env }, timeout: timeoutMs });
+  const r = spawnSync(process.execPath, [BUNDLE, ...args], { encoding: 'utf8', env: { ...process.env, NETTUNE_NO_INSTALL: '1', ...env }, timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
