@@ -39,7 +39,7 @@ describe('plan', () => {
 describe('profiles and diff', () => {
   it('lists the intents per workload and compares a tuned profile', () => {
     const p = JSON.parse(nettune('profiles', '--json').stdout) as { profiles: { workload: string; intents: { name: string }[] }[] };
-    expect(p.profiles.map((x) => x.workload)).toEqual(['latency', 'throughput', 'connections', 'balanced']);
+    expect(p.profiles.map((x) => x.workload)).toEqual(['latency', 'throughput', 'connections', 'balanced', 'multihomed']);
     const t = nettune('profiles', '--from-tuned', join(FIXTURES, 'tuned', 'network-throughput'), '--snapshot', SNAP);
     expect(t.code).toBe(0);
     expect(t.stdout).toMatch(/net\.ipv4\.tcp_rmem\s+4096 87380 16777216\s+4096 131072 33554432\s+tuned LOWERS a current value/);
