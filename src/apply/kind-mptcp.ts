@@ -33,8 +33,7 @@ import type { Snapshot } from '../snapshot/index.js';
 import { IFNAME, validIfname, validNetns } from '../sys/names.js';
 import { run } from '../sys/run.js';
 import { requireTool } from '../sys/tools.js';
-import { VERSION } from '../version.js';
-import { oneLine } from './persist.js';
+import { oneLine, renderOneshotUnit } from './persist.js';
 import { parseExec, renderExec } from './systemd-exec.js';
 
 async function ip(netns: string | null, args: string[]): Promise<string> {
@@ -270,26 +269,17 @@ export function parseMptcpUnit(text: string | null): { lines: MptcpLine[]; dropp
 export function renderMptcpUnit(previous: readonly MptcpLine[], now: readonly MptcpLine[], tx: number, at: string): string {
   const ids = new Set(now.map((l) => l.id));
   const lines = [...previous.filter((l) => !ids.has(l.id)), ...now].sort((a, b) => a.order - b.order);
-  return [
-    `# nettune: written by nettune ${VERSION}, transaction ${tx}, ${at}.`,
-    '# MPTCP limits and endpoints (kernel memory only, lost at reboot). nettune does not enable this unit; to run it at boot:',
-    `#   systemctl enable ${MPTCP_UNIT_NAME}`,
-    '# net.mptcp.enabled and the path manager are sysctls: they are in the sysctl.d file.',
-    '# Do not combine with NetworkManager mptcp-flags or mptcpd managing the same endpoints.',
-    `# Undo with: nettune rollback ${tx}`,
-    '[Unit]',
-    'Description=nettune MPTCP limits and endpoints (ip mptcp)',
-    'After=network-online.target systemd-sysctl.service',
-    'Wants=network-online.target',
-    '',
-    '[Service]',
-    'Type=oneshot',
-    'RemainAfterExit=yes',
-    ...lines.flatMap((l) => [`# ${oneLine(l.comment)}`, `ExecStart=${renderExec(l.argv)}`]),
-    '',
-    '[Install]',
-    'WantedBy=multi-user.target',
-    '',
-  ].join('\n');
+  return renderOneshotUnit(
+    tx,
+    at,
+    [
+      '# MPTCP limits and endpoints (kernel memory only, lost at reboot). nettune does not enable this unit; to run it at boot:',
+      `#   systemctl enable ${MPTCP_UNIT_NAME}`,
+      '# net.mptcp.enabled and the path manager are sysctls: they are in the sysctl.d file.',
+      '# Do not combine with NetworkManager mptcp-flags or mptcpd managing the same endpoints.',
+    ],
+    ['Description=nettune MPTCP limits and endpoints (ip mptcp)', 'After=network-online.target systemd-sysctl.service', 'Wants=network-online.target'],
+    lines.flatMap((l) => [`# ${oneLine(l.comment)}`, `ExecStart=${renderExec(l.argv)}`]),
+  );
 }
 

@@ -16,6 +16,7 @@ import type { NftTable } from '../snapshot/nft.js';
 import { validNetns } from '../sys/names.js';
 import { shQuote } from '../sys/sh-quote.js';
 import { VERSION } from '../version.js';
+import { renderOneshotUnit } from './persist.js';
 
 export interface NftTarget {
   kind: 'nft';
@@ -207,26 +208,13 @@ export function unitLines(text: string | null): { table: string; line: string }[
 }
 
 export function renderNftUnit(execLines: readonly string[], tx: number, at: string): string {
-  return [
-    `# nettune: written by nettune ${VERSION}, transaction ${tx}, ${at}.`,
-    '# nftables tables nettune applied. nettune does not enable this unit; to run it at boot:',
-    `#   systemctl enable ${NFT_UNIT_NAME}`,
-    `# Undo with: nettune rollback ${tx}`,
-    '[Unit]',
-    'Description=nettune nftables tables (NOTRACK)',
-    'After=nftables.service',
-    'Before=network-pre.target',
-    'Wants=network-pre.target',
-    '',
-    '[Service]',
-    'Type=oneshot',
-    'RemainAfterExit=yes',
-    ...execLines,
-    '',
-    '[Install]',
-    'WantedBy=multi-user.target',
-    '',
-  ].join('\n');
+  return renderOneshotUnit(
+    tx,
+    at,
+    ['# nftables tables nettune applied. nettune does not enable this unit; to run it at boot:', `#   systemctl enable ${NFT_UNIT_NAME}`],
+    ['Description=nettune nftables tables (NOTRACK)', 'After=nftables.service', 'Before=network-pre.target', 'Wants=network-pre.target'],
+    execLines,
+  );
 }
 
 /** The files a transaction persists for its nft tables: each table's batch file, and the unit

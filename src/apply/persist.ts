@@ -182,21 +182,30 @@ export function parseNicUnit(text: string | null): ParsedNicUnit {
 export function renderNicUnit(previous: readonly NicLine[], now: readonly NicLine[], tx: number, at: string): string {
   const ids = new Set(now.map((l) => l.id));
   const lines = [...previous.filter((l) => !ids.has(l.id)), ...now];
+  return renderOneshotUnit(
+    tx,
+    at,
+    ['# NIC settings that sysctl.d cannot hold. nettune does not enable this unit; to run it at boot:', `#   systemctl enable ${NIC_UNIT_NAME}`],
+    ['Description=nettune NIC settings (offloads, rings, channels, coalescing, RSS flow hashing and indirection, RPS/XPS)', 'After=network-pre.target', 'Wants=network-pre.target', 'Before=network.target'],
+    lines.flatMap((l) => [`# ${oneLine(l.comment)}`, `ExecStart=${renderExec(l.argv)}`]),
+  );
+}
+
+/** The oneshot unit nettune writes for state sysctl.d cannot hold (the NIC, MPTCP and nft units):
+ *  a header naming the transaction, how to enable it and how to undo it, then [Unit] lines, the
+ *  ExecStart lines (each after its comment) and [Install]. */
+export function renderOneshotUnit(tx: number, at: string, about: readonly string[], unit: readonly string[], service: readonly string[]): string {
   return [
     `# nettune: written by nettune ${VERSION}, transaction ${tx}, ${at}.`,
-    '# NIC settings that sysctl.d cannot hold. nettune does not enable this unit; to run it at boot:',
-    `#   systemctl enable ${NIC_UNIT_NAME}`,
+    ...about,
     `# Undo with: nettune rollback ${tx}`,
     '[Unit]',
-    'Description=nettune NIC settings (offloads, rings, channels, coalescing, RSS flow hashing and indirection, RPS/XPS)',
-    'After=network-pre.target',
-    'Wants=network-pre.target',
-    'Before=network.target',
+    ...unit,
     '',
     '[Service]',
     'Type=oneshot',
     'RemainAfterExit=yes',
-    ...lines.flatMap((l) => [`# ${oneLine(l.comment)}`, `ExecStart=${renderExec(l.argv)}`]),
+    ...service,
     '',
     '[Install]',
     'WantedBy=multi-user.target',
