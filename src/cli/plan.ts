@@ -14,6 +14,7 @@ import { MPTCP_ROLES, parseMptcpPaths } from '../plan/mptcp.js';
 import { toTarget } from '../apply/validate.js';
 import { baselineFromPlan, computeDrift } from '../monitor/drift.js';
 import { checkIfacesIn, parseIfaces } from '../plan/multihomed.js';
+import { checkNicIn } from '../plan/nic.js';
 import { formatMs, parseDuration, formatBytes, formatRate } from '../units/index.js';
 import { type Snapshot, snapshotSchema } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
@@ -179,6 +180,7 @@ export function registerPlan(program: Command): void {
       if (typeof notrack === 'string') throw usageError(notrack); // before probing
       const snap = await getSnapshot(opts);
       if (ifaces) checkIfacesIn(snap, ifaces);
+      if (nic) checkNicIn(snap, nic);
       const base = opts.workload ? buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, dead_peer_s: deadPeer, nic, udp_flow_hash: opts.udpFlowHash === true, mptcp, ifaces }) : emptyPlan(snap);
       const plan = notrack ? withNotrack(base, snap, notrack) : base;
       if (opts.out !== undefined) writeOutputFile(opts.out, `${JSON.stringify(plan, null, 2)}\n`, { label: `--out ${opts.out}` });

@@ -9,9 +9,11 @@
 // (-L, -X equal, -N rx-flow-hash letters, -G, -C adaptive-rx/rx-usecs, -K), the ethtool_rxfh
 // indirection reset on channel changes (a table nobody configured follows the queue count).
 import { FLOW_TYPES, flowHashLetters, indirFromTable, indirText, rxRings } from '../apply/kind-nic.js';
+import { editDistance } from '../catalog/index.js';
 import { buildContext } from '../rules/engine.js';
 import { nicRules, PARAVIRT_DRIVERS } from '../rules/nic.js';
 import type { Link, Snapshot } from '../snapshot/schema.js';
+import { usageError } from '../sys/errors.js';
 import type { Intent, IntentResult, PlanParams, Proposal } from './intents.js';
 import type { PlanChange, Workload } from './types.js';
 
@@ -49,6 +51,19 @@ export const TCP_HASH = 'sdfn';
 const SCALING = 'scaling.rst';
 
 const eth = (device: string, group: Extract<PlanChange, { kind: 'ethtool' }>['group'], setting: string, from: string | null, to: string): PlanChange => ({ kind: 'ethtool', device, group, setting, from, to });
+
+/** Fails (exit 2, before planning) when `--nic` names a device the Snapshot does not have: the
+ *  message lists the devices it has and the closest names. */
+export function checkNicIn(snap: Snapshot, nic: readonly string[]): void {
+  const names = snap.links.map((l) => l.name);
+  const missing = nic.filter((d) => !names.includes(d));
+  if (!missing.length) return;
+  const close = (d: string): string[] => names.filter((n) => editDistance(d, n, 2) <= Math.max(1, Math.min(2, Math.floor(d.length / 3))));
+  const hints = [...new Set(missing.flatMap(close))];
+  const where = snap.netns.name ? ` in ${snap.netns.name}` : '';
+  const mean = hints.length ? `did you mean ${hints.join(' or ')}? ` : '';
+  throw usageError(`--nic: no device ${missing.join(', ')}${where} (${mean}the Snapshot has ${names.join(', ') || 'no devices'})`);
+}
 
 /** The devices the planner tunes: --nic names them, else every physical device ethtool answered for. */
 function devices(snap: Snapshot, p: PlanParams, out: IntentResult): Link[] {

@@ -199,4 +199,8 @@ add({ name: 'an option without its value', args: ['show', '--snapshot'], match: 
 add({ name: 'rules explain ID --json gives JSON even for an unknown rule', args: ['rules', 'explain', 'nt.nope', '--json'], match: /unknown rule/, noJson: true });
 add({ name: 'apply two inputs at once', args: ['apply', '{PLAN}', '--set', 'net.ipv4.tcp_sack=1', '--netns', '{NS}', '--yes'], ns: true, match: /exactly one/ });
 
+// ---- issue 15: the plan-change kinds (hostile15) ---------------------------------------------------
+add({ name: 'plan --nic of a device the Snapshot does not have', args: ['plan', '--workload', 'throughput', '--snapshot', '{SNAP}', '--nic', 'nosuch'], match: /no device nosuch.*the Snapshot has eth0/ });
+add({ name: 'plan --nic with a near-miss device name says did you mean', args: ['plan', '--workload', 'latency', '--snapshot', '{SNAP}', '--nic', 'eth0,eth1'], match: /no device eth1 \(did you mean eth0\? the Snapshot has/ });
+
 export const HOSTILE_CASES: readonly HostileCase[] = cases;
