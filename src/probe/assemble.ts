@@ -5,6 +5,7 @@ import { parseCpuList, SNAPSHOT_SCHEMA } from '../snapshot/plain.js';
 import type { Link, ProbeError, Snapshot, SysctlRedaction } from '../snapshot/schema.js';
 import { VERSION } from '../version.js';
 import type { NftRuleset } from '../snapshot/nft.js';
+import type { ConntrackSlab } from './parse-proc.js';
 
 /** What one probe gathered (parsed already; text parsing lives in parse-*.ts). */
 export interface SnapshotParts {
@@ -26,6 +27,8 @@ export interface SnapshotParts {
   counters: Snapshot['counters'];
   /** /proc/net/stat/nf_conntrack, asked only when the sysctls show conntrack is loaded */
   conntrackStats: () => Record<string, number>[];
+  /** the nf_conntrack slab's sizes, asked (like the stats) only when conntrack is loaded */
+  conntrackSlab?: () => ConntrackSlab | null;
   links: Link[];
   routes4: unknown[];
   routes6: unknown[];
@@ -67,6 +70,7 @@ export function assembleSnapshot(p: SnapshotParts): Snapshot {
           max: num('net.netfilter.nf_conntrack_max'),
           buckets: num('net.netfilter.nf_conntrack_buckets'),
           stats: p.conntrackStats(),
+          slab: p.conntrackSlab?.() ?? null,
         }
       : null;
   return {

@@ -11,8 +11,11 @@ import { startIpTc } from './commands.js';
 import { buildLinks, hasChannels, listDevices, probeEthtool, readQueues, sysfsKind } from './links.js';
 import {
   type Parsed,
+  type ConntrackSlab,
   parseConntrackStat,
   parseHeaderValuePairs,
+  parseSlabinfo,
+  parseSlabSysfs,
   parseMeminfo,
   parseSnmp6,
   parseSockstat,
@@ -93,6 +96,23 @@ function pageSize(): number {
 export { countCpuList } from './assemble.js';
 
 export { parseWordPairs } from './commands.js';
+
+const SLAB_DIR = '/sys/kernel/slab/nf_conntrack';
+
+/** What one conntrack entry costs on this kernel: SLUB's sysfs view of the nf_conntrack cache,
+ *  else the /proc/slabinfo row (both root only: 0400); null, with the reason in errors, else. */
+function readConntrackSlab(errors: ProbeError[]): ConntrackSlab | null {
+  if (existsSync(`${SLAB_DIR}/slab_size`)) {
+    try {
+      const parsed = parseSlabSysfs(readFileSync(`${SLAB_DIR}/object_size`, 'utf8'), readFileSync(`${SLAB_DIR}/slab_size`, 'utf8'));
+      for (const m of parsed.problems) errors.push({ section: 'conntrack.slab', source: SLAB_DIR, message: m });
+      if (parsed.data) return parsed.data;
+    } catch (err) {
+      errors.push({ section: 'conntrack.slab', source: SLAB_DIR, message: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+    }
+  }
+  return readParsed('/proc/slabinfo', 'conntrack.slab', parseSlabinfo, errors);
+}
 
 /** The kernel's boot id (random per boot; the same in every namespace), when readable. */
 const bootId = (errors: Snapshot['errors']): string | null => readTrim('/proc/sys/kernel/random/boot_id', 'boot_id', errors);
@@ -180,6 +200,7 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
     redacted: sys.redacted,
     counters,
     conntrackStats: () => readParsed('/proc/net/stat/nf_conntrack', 'conntrack', parseConntrackStat, errors) ?? [],
+    conntrackSlab: () => readConntrackSlab(errors),
     links,
     routes4,
     routes6,

@@ -1,5 +1,6 @@
 // Pure parsers for /proc/net text. Each returns what it could read plus the problems it met, so a
 // truncated or malformed file becomes an `errors` entry in the Snapshot, never a crash.
+import type { ConntrackSlabSource } from '../snapshot/plain.js';
 import type { SoftnetRow } from '../snapshot/schema.js';
 
 export interface Parsed<T> {
@@ -178,4 +179,50 @@ export function sumColumn<T extends object>(rows: readonly T[], field: keyof T):
     if (typeof v === 'number') total += v;
   }
   return total;
+}
+
+/** The kernel's own cost of one conntrack entry: the `nf_conntrack` kmem cache
+ *  (nf_conntrack_core.c: kmem_cache_create("nf_conntrack", sizeof(struct nf_conn), …)). */
+export interface ConntrackSlab {
+  /** sizeof(struct nf_conn) on this kernel (`object_size`); null where only slabinfo was read. */
+  object_size: number | null;
+  /** Bytes each object takes in its slab, alignment and metadata included (SLUB `slab_size`,
+   *  the `objsize` column of /proc/slabinfo, which prints s->size): what a full table costs. */
+  slab_size: number;
+  source: ConntrackSlabSource;
+}
+
+const DEC = /^\d+$/;
+
+/** SLUB sysfs: /sys/kernel/slab/nf_conntrack/object_size and slab_size (each one decimal). */
+export function parseSlabSysfs(objectSize: string, slabSize: string): Parsed<ConntrackSlab | null> {
+  const o = objectSize.trim();
+  const s = slabSize.trim();
+  if (!DEC.test(o) || !DEC.test(s) || Number(s) === 0) return { data: null, problems: [`object_size ${JSON.stringify(o.slice(0, 20))}, slab_size ${JSON.stringify(s.slice(0, 20))}: not byte counts`] };
+  return { data: { object_size: Number(o), slab_size: Number(s), source: 'sysfs' }, problems: [] };
+}
+
+/** /proc/slabinfo (version 2.x, root only): the `nf_conntrack` row's `<objsize>` column (the
+ *  third, after active_objs and num_objs; mm/slab_common.c cache_show prints s->size there). */
+export function parseSlabinfo(text: string, cache = 'nf_conntrack'): Parsed<ConntrackSlab | null> {
+  const ls = lines(text);
+  if (!/^slabinfo - version: 2\.\d+/.test(ls[0] ?? '')) return { data: null, problems: [`not slabinfo 2.x: ${JSON.stringify((ls[0] ?? '').slice(0, 40))}`] };
+  for (const line of ls.slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[0] !== cache) continue;
+    const size = cols[3] ?? '';
+    if (!DEC.test(size) || Number(size) === 0) return { data: null, problems: [`${cache}: objsize ${JSON.stringify(size)} is not a byte count`] };
+    return { data: { object_size: null, slab_size: Number(size), source: 'slabinfo' }, problems: [] };
+  }
+  return { data: null, problems: [`no ${cache} row`] };
+}
+
+/** The fleet's `conntrack_slab` source: `sysfs OBJECT_SIZE SLAB_SIZE` (SLUB sysfs), else the
+ *  whole /proc/slabinfo, else nothing (neither readable: null, not a problem of the text). */
+export function parseConntrackSlab(text: string): Parsed<ConntrackSlab | null> {
+  const first = text.trimStart().split('\n')[0] ?? '';
+  const m = /^sysfs (\S+) (\S+)\s*$/.exec(first);
+  if (m) return parseSlabSysfs(m[1] ?? '', m[2] ?? '');
+  if (first.startsWith('slabinfo')) return parseSlabinfo(text);
+  return text.trim() === '' ? { data: null, problems: [] } : { data: null, problems: [`unrecognised: ${JSON.stringify(first.slice(0, 40))}`] };
 }

@@ -10,6 +10,7 @@ import { parseWordPairs } from './index.js';
 import { buildLinks, listDevices, probeEthtool, readQueues, type SysfsReader } from './links.js';
 import {
   type Parsed,
+  parseConntrackSlab,
   parseConntrackStat,
   parseHeaderValuePairs,
   parseMeminfo,
@@ -71,6 +72,9 @@ export function rawSourceCommands(mark = ETHTOOL_MARK): Record<string, string> {
     sockstat6: cat('/proc/net/sockstat6'),
     softnet: cat('/proc/net/softnet_stat'),
     conntrack: 'if [ -e /proc/sys/net/netfilter/nf_conntrack_max ]; then cat /proc/net/stat/nf_conntrack; fi',
+    // what one entry costs there (parse-proc.ts parseConntrackSlab): SLUB sysfs, else slabinfo
+    conntrack_slab:
+      'd=/sys/kernel/slab/nf_conntrack; if [ ! -e /proc/sys/net/netfilter/nf_conntrack_max ]; then true; elif [ -r "$d/slab_size" ]; then printf \'sysfs %s %s\\n\' "$(cat "$d/object_size")" "$(cat "$d/slab_size")"; elif [ -r /proc/slabinfo ]; then cat /proc/slabinfo; else echo "neither $d nor /proc/slabinfo is readable (root only)" >&2; exit 1; fi',
     meminfo: cat('/proc/meminfo'),
     cpus: cat('/sys/devices/system/cpu/online'),
     osrelease: cat('/proc/sys/kernel/osrelease'),
@@ -266,6 +270,7 @@ export async function snapshotFromRaw(sources: Readonly<Record<string, RawSource
       softnet: parsed('softnet', 'counters.softnet', parseSoftnet) ?? [],
     },
     conntrackStats: () => parsed('conntrack', 'conntrack', parseConntrackStat) ?? [],
+    conntrackSlab: () => parsed('conntrack_slab', 'conntrack.slab', parseConntrackSlab),
     links,
     routes4: rows('route4', 'routes'),
     routes6: rows('route6', 'routes'),

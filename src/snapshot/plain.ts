@@ -4,6 +4,10 @@
 
 export const SNAPSHOT_SCHEMA = 'nettune.snapshot/1';
 
+/** Where `conntrack.slab` was read: SLUB's /sys/kernel/slab/nf_conntrack, or /proc/slabinfo. */
+export const CONNTRACK_SLAB_SOURCES = ['sysfs', 'slabinfo'] as const;
+export type ConntrackSlabSource = (typeof CONNTRACK_SLAB_SOURCES)[number];
+
 /** Parses a kernel CPU list ("0-3,8,10-11"); null when it is not one. */
 export function parseCpuList(list: string): number[] | null {
   const out: number[] = [];

@@ -1,7 +1,7 @@
 // The Snapshot: the single currency of nettune (DESIGN.md). Only src/probe produces one from a
 // live host; every analysis takes one, so it runs the same on a file captured elsewhere.
 import { z } from 'zod';
-import { SNAPSHOT_SCHEMA } from './plain.js';
+import { CONNTRACK_SLAB_SOURCES, SNAPSHOT_SCHEMA } from './plain.js';
 import { nftRulesetSchema } from './nft.js';
 
 export { SNAPSHOT_SCHEMA };
@@ -136,6 +136,13 @@ export const snapshotSchema = z.object({
       buckets: z.number().nullable(),
       /** /proc/net/stat/nf_conntrack, one object per CPU row (hex decoded). */
       stats: z.array(z.record(z.string(), z.number())),
+      /** The nf_conntrack kmem cache: what one entry costs on this kernel (src/probe/parse-proc.ts
+       *  ConntrackSlab); null when neither SLUB sysfs nor /proc/slabinfo (root) was readable,
+       *  absent in Snapshots taken before it was added. */
+      slab: z
+        .object({ object_size: z.number().int().positive().nullable(), slab_size: z.number().int().positive(), source: z.enum(CONNTRACK_SLAB_SOURCES) })
+        .nullable()
+        .optional(),
     })
     .nullable(),
   links: z.array(linkSchema),

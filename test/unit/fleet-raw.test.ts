@@ -34,6 +34,7 @@ describe('snapshotFromRaw', () => {
     expect(raw.cpus).toEqual(live.cpus);
     expect(raw.memory.page_size).toBe(live.memory.page_size);
     expect(raw.conntrack === null).toBe(live.conntrack === null);
+    expect(raw.conntrack?.slab).toEqual(live.conntrack?.slab);
     expect(Object.keys(raw.counters.snmp)).toEqual(Object.keys(live.counters.snmp));
     expect(raw.routes).toEqual(live.routes);
     const linkView = (s: typeof live) => s.links.map((l) => ({ ...l, statistics: Object.keys(l.statistics).sort() }));

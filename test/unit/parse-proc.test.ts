@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  parseConntrackSlab,
   parseConntrackStat,
   parseHeaderValuePairs,
   parseMeminfo,
+  parseSlabinfo,
+  parseSlabSysfs,
   parseSnmp6,
   parseSockstat,
   parseSoftnet,
@@ -137,6 +140,28 @@ describe('nf_conntrack stat', () => {
   it('reports short rows and empty files', () => {
     expect(parseConntrackStat('').problems).toEqual(['empty file']);
     expect(parseConntrackStat('entries drop\n00000001\n').problems).toHaveLength(1);
+  });
+});
+
+describe('nf_conntrack slab', () => {
+  const slab = (name: string): string => fixture('slab', name);
+  it('reads object and slab size from SLUB sysfs (6.18: sizeof(struct nf_conn) 248, 256 per object in the slab)', () => {
+    expect(parseSlabSysfs(slab('object_size-6.18'), slab('slab_size-6.18'))).toEqual({ data: { object_size: 248, slab_size: 256, source: 'sysfs' }, problems: [] });
+    expect(parseSlabSysfs('248\n', 'x').data).toBeNull();
+    expect(parseSlabSysfs('248', '0').problems).toHaveLength(1);
+  });
+  it('reads the objsize column of the nf_conntrack row of /proc/slabinfo', () => {
+    expect(parseSlabinfo(slab('slabinfo-6.18'))).toEqual({ data: { object_size: null, slab_size: 256, source: 'slabinfo' }, problems: [] });
+    // a cache whose name starts the same is not it
+    expect(parseSlabinfo('slabinfo - version: 2.1\nnf_conntrack_expect 0 0 208 19 1 : tunables 0 0 0 : slabdata 0 0 0\n').problems).toEqual(['no nf_conntrack row']);
+    expect(parseSlabinfo('slabinfo - version: 1.1\n').problems[0]).toMatch(/not slabinfo 2/);
+    expect(parseSlabinfo('slabinfo - version: 2.1\nnf_conntrack 0 0 abc\n').data).toBeNull();
+  });
+  it('the fleet source: sysfs line, whole slabinfo, or nothing', () => {
+    expect(parseConntrackSlab('sysfs 248 256\n').data).toEqual({ object_size: 248, slab_size: 256, source: 'sysfs' });
+    expect(parseConntrackSlab(slab('slabinfo-6.18')).data?.slab_size).toBe(256);
+    expect(parseConntrackSlab('')).toEqual({ data: null, problems: [] });
+    expect(parseConntrackSlab('garbage\n').problems).toHaveLength(1);
   });
 });
 
