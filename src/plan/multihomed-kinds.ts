@@ -115,6 +115,9 @@ export function parseRouteValue(text: string, f: Family): RouteValue {
     } else if (k === 'scope') {
       scope = v();
       if (!SCOPES.has(scope) && !/^\d{1,3}$/.test(scope)) throw new Error(`scope ${scope}: global, site, link, host or nowhere`);
+      // the kernel keeps no scope on an IPv6 route: it ignores rtm_scope and reports every one as
+      // global (net/ipv6/route.c, rt6_fill_node), so `scope link` would read back as global
+      if (f === 'inet6' && scope !== 'global') throw new Error(`scope ${scope}: IPv6 routes have no scope (the kernel keeps and reports every one as global)`);
     } else if (k === 'src') src = addrOf(v(), f, 'src');
     else if (k === 'onlink') onlink = true;
     else if (k === 'pref') {
@@ -143,7 +146,7 @@ export function parseRouteValue(text: string, f: Family): RouteValue {
   if (!type || type === 'unicast') {
     if (!dev && !hops.length) throw new Error('a unicast route needs dev IF (or nexthop groups)');
   } else if (via || dev || hops.length) throw new Error(`a ${type} route has no gateway or device`);
-  const scopeOut = scope ?? (type && type !== 'unicast' ? 'global' : via || hops.length ? 'global' : 'link');
+  const scopeOut = scope ?? (f === 'inet6' || (type && type !== 'unicast') ? 'global' : via || hops.length ? 'global' : 'link');
   const tokens = [
     ...(type && type !== 'unicast' ? [type] : []),
     ...(via ? ['via', via] : []),

@@ -128,11 +128,11 @@ export function proposeMultihomed(snap: Snapshot, ifaces: readonly IfaceSpec[]):
       if (now?.value.value === to) out.skipped.push({ key: label, reason: `already ${to}` });
       else routeProps.push({ change: { kind: 'route', family: i.family, table, dst, metric, from: now?.value.value ?? null, to } satisfies PlanChange, reason });
     };
-    route(prefixText(pfx), `dev ${i.name} proto static scope link src ${i.addr}`, `table ${table} is ${i.name}'s (for traffic from ${i.addr}): its connected prefix ${prefixText(pfx)}, so neighbours on that link are reached directly on ${i.name} once the rule sends ${i.addr}'s traffic here; src ${i.addr} keeps the source address`);
+    route(prefixText(pfx), `dev ${i.name} proto static src ${i.addr}`, `table ${table} is ${i.name}'s (for traffic from ${i.addr}): its connected prefix ${prefixText(pfx)}, so neighbours on that link are reached directly on ${i.name} once the rule sends ${i.addr}'s traffic here; src ${i.addr} keeps the source address`);
     route(i.family === 'inet' ? '0.0.0.0/0' : '::/0', `via ${i.gw} dev ${i.name} proto static`, `table ${table}: everything else from ${i.addr} leaves by ${i.name} through its own gateway ${i.gw}, so replies to requests that came in on ${i.name} go back out ${i.name} (the main table's default would send them out whichever uplink it names, where the upstream's source check or NAT drops them)`);
     const ruleTo = `from ${host} lookup ${table}`;
     const nowRules = rules.filter((r) => r.family === i.family && r.priority === prio).map((r) => r.value.value);
-    if (nowRules.length === 1 && nowRules[0] === parseRulesValue(ruleTo, i.family)[0]?.text) out.skipped.push({ key: `rule ${prio}`, reason: `already ${nowRules[0]}` });
+    if (nowRules.length === 1 && nowRules[0] === parseRulesValue(ruleTo, i.family)[0]?.text) out.skipped.push({ key: routingLabel({ kind: 'rule', family: i.family, priority: prio }), reason: `already ${nowRules[0]}` });
     else
       ruleProps.push({
         change: { kind: 'rule', family: i.family, priority: prio, from: null, to: ruleTo },

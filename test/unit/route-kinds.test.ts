@@ -16,6 +16,12 @@ describe('canonical route and rule text', () => {
     expect(parseRouteValue('dev d0 src 198.18.9.2', 'inet').text).toBe(conn.value);
     const six = canonicalRoute({ dst: 'default', gateway: 'fe80::1', dev: 'd0', metric: 1024, flags: [], pref: 'medium' });
     expect(parseRouteValue('via fe80:0::1 dev d0', 'inet6').text).toBe(six.value);
+    // an IPv6 route has no scope (the kernel reports every one as global): as ip -6 -j printed a
+    // connected route nettune wrote with src in a test namespace (iproute2 6.1, kernel 6.18)
+    const conn6 = canonicalRoute({ dst: '2001:db8:2::/64', dev: 'p1', protocol: 'static', prefsrc: '2001:db8:2::2', metric: 1024, flags: [], pref: 'medium' });
+    expect(parseRouteValue('dev p1 proto static src 2001:db8:2::2', 'inet6').text).toBe(conn6.value);
+    expect(() => parseRouteValue('dev p1 scope link', 'inet6')).toThrow(/IPv6 routes have no scope/);
+    expect(parseRouteValue('dev p1 scope global', 'inet6').text).toBe('dev p1 proto boot scope global pref medium');
   });
 
   it('fields nettune does not model make a route or rule unmodeled (never silently dropped)', () => {
