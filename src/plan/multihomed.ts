@@ -25,6 +25,8 @@ export interface IfaceSpec {
 
 export const ifaceText = (i: IfaceSpec): string => `${i.name}=${i.addr}/${i.prefix},gw=${i.gw}`;
 
+const LINK_LOCAL6 = parsePrefix('fe80::/10') as NonNullable<ReturnType<typeof parsePrefix>>;
+
 const ifaceFlag = z.string().transform((s, ctx): IfaceSpec => {
   const fail = (m: string): never => {
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: `--iface ${s}: ${m}` });
@@ -43,7 +45,10 @@ const ifaceFlag = z.string().transform((s, ctx): IfaceSpec => {
   const addr = canonicalAddress(addrText) as string;
   const gw = canonicalAddress(gwText) as string;
   if (gw === addr) return fail('the gateway is the interface\'s own address');
-  if (!prefixContains(p, gw)) return fail(`gw ${gw} is not inside ${prefixText(p)}: the gateway must be on the interface's link`);
+  // an IPv6 router is usually known by its link-local address (router advertisements come from
+  // it, RFC 4861 §6.1.2); fe80::/10 is on every IPv6 link, so it needs no prefix of its own
+  if (!prefixContains(p, gw) && !(family === 'inet6' && prefixContains(LINK_LOCAL6, gw)))
+    return fail(`gw ${gw} is not inside ${prefixText(p)}${family === 'inet6' ? ' nor link-local (fe80::/10)' : ''}: the gateway must be on the interface's link`);
   return { name, family, addr, prefix: p.len, gw };
 });
 

@@ -104,4 +104,42 @@ describe('plan --workload multihomed', () => {
     expect(() => checkIfacesIn(host({ nt0: ['198.18.0.2', 30] }), parseIfaces(['nt0=198.18.0.3/30,gw=198.18.0.1']))).toThrow(/does not hold 198\.18\.0\.3\/30/);
     expect(() => checkIfacesIn(host({ nt0: ['198.18.0.2', 30] }), parseIfaces(IFACES))).toThrow(/nt1: no such interface/);
   });
+
+  it('IPv6: a link-local or global gateway, no scope on the connected route, nothing again on a re-plan', () => {
+    const snap = host({ nt0: ['198.18.0.2', 30], nt1: ['198.18.0.6', 30] });
+    snap.links = snap.links.map((l, i) => ({ ...l, addresses: [{ family: 'inet6', local: `2001:db8:${i + 1}::2`, prefixlen: 64 }] }));
+    const six = ['nt0=2001:db8:1::2/64,gw=fe80::1', 'nt1=2001:0db8:2::2/64,gw=2001:db8:2::1'];
+    const p = plan(snap, six);
+    expect(mine(p).map((c) => (c.kind === 'route' ? `route6 ${c.table} ${c.dst} ${c.metric} = ${c.to}` : c.kind === 'rule' ? `rule6 ${c.priority} = ${c.to}` : c.kind))).toEqual([
+      'route6 100 2001:db8:1::/64 1024 = dev nt0 proto static scope global src 2001:db8:1::2 pref medium',
+      'route6 100 ::/0 1024 = via fe80::1 dev nt0 proto static scope global pref medium',
+      'route6 101 2001:db8:2::/64 1024 = dev nt1 proto static scope global src 2001:db8:2::2 pref medium',
+      'route6 101 ::/0 1024 = via 2001:db8:2::1 dev nt1 proto static scope global pref medium',
+      'rule6 1000 = from 2001:db8:1::2/128 lookup 100',
+      'rule6 1001 = from 2001:db8:2::2/128 lookup 101',
+    ]);
+    // no rp_filter/ARP knobs for IPv6
+    expect(mine(p).filter((c) => c.kind === 'sysctl')).toEqual([]);
+    // the Snapshot after applying it, as ip -6 -j prints those routes and rules
+    const applied = host({ nt0: ['198.18.0.2', 30], nt1: ['198.18.0.6', 30] }, {}, {
+      routes: [
+        { dst: '2001:db8:1::/64', dev: 'nt0', table: '100', protocol: 'static', prefsrc: '2001:db8:1::2', metric: 1024, flags: [], pref: 'medium', family: 'inet6' },
+        { dst: 'default', gateway: 'fe80::1', dev: 'nt0', table: '100', protocol: 'static', metric: 1024, flags: [], pref: 'medium', family: 'inet6' },
+        { dst: '2001:db8:2::/64', dev: 'nt1', table: '101', protocol: 'static', prefsrc: '2001:db8:2::2', metric: 1024, flags: [], pref: 'medium', family: 'inet6' },
+        { dst: 'default', gateway: '2001:db8:2::1', dev: 'nt1', table: '101', protocol: 'static', metric: 1024, flags: [], pref: 'medium', family: 'inet6' },
+      ],
+      rules: [
+        { priority: 0, src: 'all', table: 'local', family: 'inet6' },
+        { priority: 1000, src: '2001:db8:1::2', table: '100', family: 'inet6' },
+        { priority: 1001, src: '2001:db8:2::2', table: '101', family: 'inet6' },
+        { priority: 32766, src: 'all', table: 'main', family: 'inet6' },
+      ],
+    });
+    applied.links = snap.links;
+    const again = plan(applied, six);
+    expect(mine(again)).toEqual([]);
+    expect(again.skipped.map((s) => s.key)).toEqual(expect.arrayContaining(['route6 table 100 default', 'route6 table 101 2001:db8:2::/64', 'rule6 1000', 'rule6 1001']));
+    expect(() => parseIfaces(['nt0=2001:db8:1::2/64,gw=2001:db8:9::1'])).toThrow(/not inside 2001:db8:1::\/64 nor link-local/);
+    expect(() => parseIfaces(['nt0=198.18.0.2/30,gw=fe80::1'])).toThrow(/not an IPv4 address/);
+  });
 });
