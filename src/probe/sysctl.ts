@@ -107,8 +107,10 @@ export function classifySysctls(reads: readonly SysctlRead[], modeOf: ModeOf, ro
 
 /** The find(1) arguments that list, with their modes, the files under `root`/net whose mode
  *  matters (write-only, or readable by the owner alone), and the ModeOf its output gives: every
- *  file it does not list is readable by all. null when the output is not such a list. */
-export const SPECIAL_MODES_FIND = (root = '/proc/sys'): string[] => [join(root, 'net'), '-type', 'f', '(', '!', '-perm', '/0444', '-o', '(', '-perm', '-0400', '!', '-perm', '/0044', ')', ')', '-printf', '%m %p\n'];
+ *  file it does not list is readable by all. null when the output is not such a list. The line
+ *  end is find's own `\\n` escape, not a newline character: an argument with a newline cannot be
+ *  a batch parameter (batch.ts), and find then ran as a Node spawn of its own. */
+export const SPECIAL_MODES_FIND = (root = '/proc/sys'): string[] => [join(root, 'net'), '-type', 'f', '(', '!', '-perm', '/0444', '-o', '(', '-perm', '-0400', '!', '-perm', '/0044', ')', ')', '-printf', '%m %p\\n'];
 export function modesFromFind(out: string): ModeOf | null {
   const special = new Map<string, number>();
   for (const line of out.split('\n')) {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifySysctls, isSecret, modesFromFind, readSysctlKey, readSysctls, SPECIAL_MODES_FIND, statMode, walkSysctls } from '../../src/probe/sysctl.js';
+import { runBatch } from '../../src/probe/batch.js';
 import { run } from '../../src/sys/run.js';
 import { snapshotSchema } from '../../src/snapshot/schema.js';
 import { snapshotFixture } from '../helpers.js';
@@ -78,6 +79,19 @@ describe('sysctl modes from find(1)', () => {
     expect(byFind).toEqual(readSysctls(root));
     expect(byFind.redacted).toEqual({ 'net.ipv4.tcp_fastopen_key': 'secret', 'net.ipv4.some_private': 'secret', 'net.ipv6.conf.lo.stable_secret': 'secret' });
     expect(byFind.values).not.toHaveProperty('net.ipv4.route_flush');
+  });
+
+  it('find runs inside the probe\'s command batch (no newline in its arguments) and prints the same list there', async () => {
+    const root = tree();
+    const args = SPECIAL_MODES_FIND(root);
+    expect(args.some((a) => a.includes('\n'))).toBe(false);
+    const [batched, alone] = await runBatch([
+      { file: 'find', args },
+      { file: 'find', args: ['/nonexistent-dir'] },
+    ]);
+    expect(batched).toEqual(await run('find', args));
+    expect(alone?.ok).toBe(false);
+    expect(batched?.stdout.split('\n').filter(Boolean).sort()).toEqual([`200 ${root}/net/ipv4/route_flush`, `600 ${root}/net/ipv4/some_private`, `600 ${root}/net/ipv4/tcp_fastopen_key`].sort());
   });
 
   it('output that is not find -printf "%m %p" is refused (the probe then stats)', () => {
