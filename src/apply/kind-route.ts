@@ -15,8 +15,9 @@ import {
   routingLabel,
   routingTarget,
   type RuleTarget,
+  selectorPrefix,
 } from '../plan/multihomed-kinds.js';
-import { canonicalRoute, canonicalRule, defaultMetric, ipRouteSchema, ipRuleSchema, parseRoutes, parseRules, RESERVED_PRIORITIES, rulesValue } from '../probe/parse-routes.js';
+import { canonicalRoute, canonicalRule, defaultMetric, ipRouteSchema, ipRuleSchema, parseRoutes, parseRules, prefixText, RESERVED_PRIORITIES, rulesValue } from '../probe/parse-routes.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { run } from '../sys/run.js';
 import { requireTool } from '../sys/tools.js';
@@ -124,6 +125,10 @@ export function validateRouting(c: RoutingChange, snap: Snapshot): { to: string 
     }
   })();
   if (c.kind === 'route') {
+    // a plan file's destination: the prefix as nettune writes it (network address, canonical spelling)
+    const dst = selectorPrefix(c.dst, c.family, 'route');
+    if (typeof dst === 'string') throw new Error(dst);
+    if (prefixText(dst) !== c.dst) throw new Error(`${label}: write the destination as ${prefixText(dst)} (the canonical form the kernel reads back)`);
     if (c.table === 255) throw new Error(`${label}: the local table is the kernel's own (its addresses); nettune does not write it`);
     // table 0 is RT_TABLE_UNSPEC: `ip route … table 0` reads every table and writes main
     if (c.table === 0) throw new Error(`${label}: table 0 is not a table (unspec: ip reads every table and writes main); give a table by its number or as main`);

@@ -4,7 +4,7 @@
 // and is written from one; 'absent' as a wanted value removes it. See src/probe/parse-routes.ts
 // for the canonical text and src/apply/kind-route.ts for reading and writing it.
 import { z } from 'zod';
-import { canonicalAddress, defaultMetric, type Family, familyOfAddress, parsePrefix, prefixText, TABLE_IDS } from '../probe/parse-routes.js';
+import { canonicalAddress, defaultMetric, type Family, familyOfAddress, parsePrefix, type Prefix, prefixText, TABLE_IDS } from '../probe/parse-routes.js';
 
 /** Wanted value that removes the route, or every rule at the priority. */
 export const ROUTE_ABSENT = 'absent';
@@ -171,11 +171,27 @@ export interface RuleValue {
   iif: string | null;
 }
 
+/** A prefix a route's destination or a rule's selector names, or the problem: not a prefix of the
+ *  family, or host bits set below its length (198.18.5.7/24). iproute2 on 6.18 refuses those for
+ *  an IPv4 route (the kernel's fib_table_insert: "Invalid prefix for given prefix length"); for an
+ *  IPv6 route the kernel masks them silently, and for a rule it keeps them and matches by the mask;
+ *  either way what is written is not what was meant to be read, so nettune refuses them and names
+ *  the network. A bare address is the host prefix; `default` the whole family. */
+export function selectorPrefix(text: string, f: Family, what: string): Prefix | string {
+  const p = parsePrefix(text, f);
+  if (!p || p.family !== f) return `${what} ${text}: not an ${f === 'inet' ? 'IPv4' : 'IPv6'} prefix${f === 'inet' && text.includes(':') ? ' (IPv6 goes in route6:/rule6:)' : ''}`;
+  const addr = text === 'default' ? p.network : canonicalAddress(text.split('/')[0] ?? '');
+  if (addr !== p.network)
+    return `${what} ${text}: host bits set below /${p.len}; did you mean ${prefixText(p)}? (${
+      what === 'route' && f === 'inet' ? 'the kernel refuses it: "Invalid prefix for given prefix length"' : what === 'route' ? 'the kernel would silently mask them' : 'ip rule keeps them and matches by the mask only'
+    })`;
+  return p;
+}
+
 const prefixOf = (p: string | undefined, f: Family, what: string): string => {
   if (p === 'all') return 'all';
-  const x = p === undefined ? null : parsePrefix(p, f);
-  if (!x || x.family !== f) throw new Error(`${what} ${p ?? ''}: not an ${f === 'inet' ? 'IPv4' : 'IPv6'} prefix`);
-  // ip keeps the host bits of a rule's selector as given only up to the length: canonical is the network
+  const x = selectorPrefix(p ?? '', f, what);
+  if (typeof x === 'string') throw new Error(x);
   return prefixText(x);
 };
 const hex = (v: string, what: string): string => {
@@ -276,8 +292,8 @@ export function parseRoutingSet(left: string, value: string, arg: string): Routi
   const dstText = rest.slice(colon + 1);
   const tid = /^\d{1,10}$/.test(t) ? Number(t) : TABLE_IDS[t];
   if (colon <= 0 || tid === undefined || !dstText) return `--set ${arg}: expected route${m[2]}:TABLE:DST=VALUE (e.g. route:100:default=via 198.18.0.1 dev eth1)`;
-  const p = parsePrefix(dstText, f);
-  if (!p || p.family !== f) return `--set ${arg}: ${dstText} is not an ${f === 'inet' ? 'IPv4' : 'IPv6'} prefix${f === 'inet' && dstText.includes(':') ? ' (route6: for IPv6)' : ''}`;
+  const p = selectorPrefix(dstText, f, 'route');
+  if (typeof p === 'string') return `--set ${arg}: ${p}`;
   let metricN = f === 'inet' ? 0 : 1024;
   let to = value;
   if (value !== ROUTE_ABSENT) {

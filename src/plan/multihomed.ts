@@ -26,6 +26,19 @@ export interface IfaceSpec {
 export const ifaceText = (i: IfaceSpec): string => `${i.name}=${i.addr}/${i.prefix},gw=${i.gw}`;
 
 const LINK_LOCAL6 = parsePrefix('fe80::/10') as NonNullable<ReturnType<typeof parsePrefix>>;
+const v4 = (a: string): number => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+const v4Text = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+
+/** For an IPv4 address inside a /0–/30: whether it is the subnet's network or broadcast address. */
+function ipv4Edge(addr: string, len: number): { what: string; hosts: string } | null {
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(addr) || len > 30) return null;
+  const size = 2 ** (32 - len);
+  const net = v4(addr) - (v4(addr) % size);
+  const hosts = `${v4Text(net + 1)}–${v4Text(net + size - 2)}`;
+  if (v4(addr) === net) return { what: 'network', hosts };
+  if (v4(addr) === net + size - 1) return { what: 'broadcast', hosts };
+  return null;
+}
 
 const ifaceFlag = z.string().transform((s, ctx): IfaceSpec => {
   const fail = (m: string): never => {
@@ -43,12 +56,18 @@ const ifaceFlag = z.string().transform((s, ctx): IfaceSpec => {
   if (!p) return fail(`${cidr}: the prefix length is out of range`);
   if (familyOfAddress(gwText) !== family) return fail(`gw ${gwText}: not an ${family === 'inet' ? 'IPv4' : 'IPv6'} address like ${addrText}`);
   const addr = canonicalAddress(addrText) as string;
+  // An interface address keeps its host bits (that is what ip addr takes); the table's connected
+  // route is its network. The network and broadcast addresses of an IPv4 subnet are not hosts.
+  const edge = ipv4Edge(addr, p.len);
+  if (edge) return fail(`${cidr}: ${addr} is the ${edge.what} address of ${prefixText(p)}, not an interface address (hosts there are ${edge.hosts})`);
   const gw = canonicalAddress(gwText) as string;
   if (gw === addr) return fail('the gateway is the interface\'s own address');
   // an IPv6 router is usually known by its link-local address (router advertisements come from
   // it, RFC 4861 §6.1.2); fe80::/10 is on every IPv6 link, so it needs no prefix of its own
   if (!prefixContains(p, gw) && !(family === 'inet6' && prefixContains(LINK_LOCAL6, gw)))
     return fail(`gw ${gw} is not inside ${prefixText(p)}${family === 'inet6' ? ' nor link-local (fe80::/10)' : ''}: the gateway must be on the interface's link`);
+  const gwEdge = ipv4Edge(gw, p.len);
+  if (gwEdge) return fail(`gw ${gw} is the ${gwEdge.what} address of ${prefixText(p)}, not a host (hosts there are ${gwEdge.hosts})`);
   return { name, family, addr, prefix: p.len, gw };
 });
 

@@ -203,4 +203,15 @@ add({ name: 'apply two inputs at once', args: ['apply', '{PLAN}', '--set', 'net.
 add({ name: 'plan --nic of a device the Snapshot does not have', args: ['plan', '--workload', 'throughput', '--snapshot', '{SNAP}', '--nic', 'nosuch'], match: /no device nosuch.*the Snapshot has eth0/ });
 add({ name: 'plan --nic with a near-miss device name says did you mean', args: ['plan', '--workload', 'latency', '--snapshot', '{SNAP}', '--nic', 'eth0,eth1'], match: /no device eth1 \(did you mean eth0\? the Snapshot has/ });
 
+for (const [v, re] of [
+  ['route:100:198.18.5.7/24=dev lo', /host bits set below \/24; did you mean 198\.18\.5\.0\/24\?.*Invalid prefix/],
+  ['route6:100:2001:db8:5::7/64=dev lo', /host bits set below \/64; did you mean 2001:db8:5::\/64\?/],
+  ['rule:1000=from 198.18.5.7/24 lookup 100', /from 198\.18\.5\.7\/24: host bits set below \/24; did you mean 198\.18\.5\.0\/24\?/],
+  ['rule:1000=from all to 198.18.5.7/16 lookup 100', /to 198\.18\.5\.7\/16: host bits set below \/16; did you mean 198\.18\.0\.0\/16\?/],
+  ['rule6:1000=from 2001:db8:5::7/64 lookup 100', /did you mean 2001:db8:5::\/64\?/],
+] as const)
+  set(v, { match: re });
+add({ name: 'plan --iface whose address is its subnet\'s network address', args: ['plan', '--workload', 'multihomed', '--snapshot', '{SNAP}', '--iface', 'eth0=192.0.2.0/24,gw=192.0.2.1'], match: /192\.0\.2\.0 is the network address of 192\.0\.2\.0\/24/ });
+add({ name: 'plan --iface whose gateway is its subnet\'s broadcast address', args: ['plan', '--workload', 'multihomed', '--snapshot', '{SNAP}', '--iface', 'eth0=192.0.2.2/24,gw=192.0.2.255'], match: /gw 192\.0\.2\.255 is the broadcast address/ });
+
 export const HOSTILE_CASES: readonly HostileCase[] = cases;

@@ -101,7 +101,12 @@ describe('plan --workload multihomed', () => {
     expect(bad(['nt0=198.18.0.2/30,gw=198.18.0.2'])).toMatch(/own address/);
     expect(bad(['a;b=198.18.0.2/30,gw=198.18.0.1'])).toMatch(/not an interface name/);
     expect(bad([IFACES[0] as string, IFACES[0] as string])).toMatch(/given twice/);
-    expect(() => checkIfacesIn(host({ nt0: ['198.18.0.2', 30] }), parseIfaces(['nt0=198.18.0.3/30,gw=198.18.0.1']))).toThrow(/does not hold 198\.18\.0\.3\/30/);
+    expect(() => checkIfacesIn(host({ nt0: ['198.18.0.2', 29] }), parseIfaces(['nt0=198.18.0.3/29,gw=198.18.0.1']))).toThrow(/does not hold 198\.18\.0\.3\/29/);
+    // an interface address keeps its host bits; the subnet's network and broadcast addresses are not hosts
+    expect(bad(['nt0=198.18.0.0/30,gw=198.18.0.1'])).toMatch(/198\.18\.0\.0 is the network address of 198\.18\.0\.0\/30.*198\.18\.0\.1–198\.18\.0\.2/);
+    expect(bad(['nt0=198.18.0.3/30,gw=198.18.0.1'])).toMatch(/broadcast address/);
+    expect(bad(['nt0=198.18.0.1/30,gw=198.18.0.3'])).toMatch(/gw 198\.18\.0\.3 is the broadcast address/);
+    expect(bad(['nt0=198.18.0.0/31,gw=198.18.0.1'])).toBe('accepted'); // RFC 3021: both addresses of a /31 are hosts
     expect(() => checkIfacesIn(host({ nt0: ['198.18.0.2', 30] }), parseIfaces(IFACES))).toThrow(/nt1: no such interface/);
   });
 

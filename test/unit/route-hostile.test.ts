@@ -3,6 +3,7 @@
 // control character in the value is refused, not taken as a blank.
 import { describe, expect, it } from 'vitest';
 import { parseSet, validateChanges } from '../../src/apply/validate.js';
+import type { RoutingChange } from '../../src/plan/multihomed-kinds.js';
 import { snapshotFixture } from '../helpers.js';
 
 const errorsOf = (arg: string): string[] => {
@@ -21,5 +22,32 @@ describe('--set route: refused before the lock', () => {
   });
   it('the well-formed form still passes', () => {
     expect(errorsOf('route:100:default=via 192.0.2.1 dev eth0')).toEqual([]);
+  });
+});
+
+describe('host bits in a prefix are refused, naming the network (hostile15)', () => {
+  const planErrors = (change: RoutingChange): string => validateChanges([{ change, reason: 'r', source: 'plan' }], snapshotFixture()).errors.join('; ');
+  it('a plan file route whose destination has host bits (IPv4: the kernel refuses it)', () => {
+    expect(planErrors({ kind: 'route', family: 'inet', table: 100, dst: '198.18.5.7/24', metric: 0, from: null, to: 'dev eth0' })).toMatch(/host bits set below \/24; did you mean 198\.18\.5\.0\/24\?.*Invalid prefix for given prefix length/);
+  });
+  it('a plan file route6 whose destination has host bits (the kernel would mask them)', () => {
+    expect(planErrors({ kind: 'route', family: 'inet6', table: 100, dst: 'fd00::7/64', metric: 1024, from: null, to: 'dev eth0' })).toMatch(/did you mean fd00::\/64\?.*mask/);
+  });
+  it('a plan file route whose destination is not spelled canonically names the spelling', () => {
+    expect(planErrors({ kind: 'route', family: 'inet', table: 100, dst: 'default', metric: 0, from: null, to: 'dev eth0' })).toMatch(/write the destination as 0\.0\.0\.0\/0/);
+  });
+  it('a plan file rule whose selector has host bits (from and to, both families)', () => {
+    expect(planErrors({ kind: 'rule', family: 'inet', priority: 1000, from: null, to: 'from 198.18.5.7/24 lookup 100' })).toMatch(/did you mean 198\.18\.5\.0\/24\?/);
+    expect(planErrors({ kind: 'rule', family: 'inet6', priority: 1000, from: null, to: 'from all to fd00::1:0/64 lookup 100' })).toMatch(/did you mean fd00::\/64\?/);
+  });
+  it('--set route and rule with host bits', () => {
+    expect(errorsOf('route:100:198.18.5.7/24=dev eth0').join('; ')).toMatch(/did you mean 198\.18\.5\.0\/24\?/);
+    expect(errorsOf('rule:1000=from 198.18.5.7/24 lookup 100').join('; ')).toMatch(/did you mean 198\.18\.5\.0\/24\?/);
+  });
+  it('network prefixes, host prefixes and bare addresses still pass', () => {
+    expect(planErrors({ kind: 'route', family: 'inet', table: 100, dst: '198.18.5.0/24', metric: 0, from: null, to: 'dev eth0' })).toBe('');
+    expect(errorsOf('rule:1000=from 198.18.5.7 lookup 100')).toEqual([]);
+    expect(errorsOf('rule:1000=from 198.18.5.7/32 to 10.0.0.0/8 lookup 100')).toEqual([]);
+    expect(errorsOf('route6:100:fd00:1::/64=dev eth0')).toEqual([]);
   });
 });

@@ -51,11 +51,12 @@ describe('canonical route and rule text', () => {
 
   it('--set route:TABLE:DST and rule:PRIORITY, metric into the target, absent', () => {
     expect(parseSet('route:100:default=via 198.18.0.1 dev nt0 metric 7')).toEqual({ kind: 'route', family: 'inet', table: 100, dst: '0.0.0.0/0', metric: 7, from: null, to: 'via 198.18.0.1 dev nt0 proto boot scope global' });
-    expect(parseSet('route6:100:2001:db8::5/64=dev nt0')).toMatchObject({ family: 'inet6', dst: '2001:db8::/64', metric: 1024 });
+    expect(parseSet('route6:100:2001:db8::/64=dev nt0')).toMatchObject({ family: 'inet6', dst: '2001:db8::/64', metric: 1024 });
+    expect(parseSet('route6:100:2001:db8::5/64=dev nt0')).toMatch(/host bits set below \/64; did you mean 2001:db8::\/64\?/);
     expect(parseSet('rule:1000=from 198.18.0.2 lookup 100')).toEqual({ kind: 'rule', family: 'inet', priority: 1000, from: null, to: 'from 198.18.0.2 lookup 100' });
     expect(parseSet('route:100:default=absent')).toMatchObject({ to: 'absent' });
     expect(parseSet('route:x:default=dev a')).toMatch(/expected route:TABLE:DST/);
-    expect(parseSet('route:100:fe80::/64=dev a')).toMatch(/route6: for IPv6/);
+    expect(parseSet('route:100:fe80::/64=dev a')).toMatch(/IPv6 goes in route6:/);
     expect(parseSet('rule:abc=from all lookup 5')).toMatch(/expected rule:PRIORITY/);
     expect(parseRoutingSet('sysfs:/x', 'y', 'a')).toBeNull();
   });
