@@ -2,7 +2,7 @@
 // fleet's remote text (src/probe/raw.ts), so both derive conntrack, congestion control, the
 // namespace verdict and the other composed sections the same way.
 import { parseCpuList, SNAPSHOT_SCHEMA } from '../snapshot/plain.js';
-import type { Link, ProbeError, Snapshot, SysctlRedaction } from '../snapshot/schema.js';
+import type { Link, NetManagersInfo, ProbeError, Snapshot, SysctlRedaction } from '../snapshot/schema.js';
 import { VERSION } from '../version.js';
 import type { NftRuleset } from '../snapshot/nft.js';
 import type { ConntrackSlab } from './parse-proc.js';
@@ -38,6 +38,9 @@ export interface SnapshotParts {
   mptcpLimits: unknown[];
   /** `nft -j list ruleset`, parsed (src/probe/parse-nft.ts); null/absent: not read. */
   nft?: NftRuleset | null;
+  /** What configures each link (src/probe/net-managers.ts), given whether this is the initial
+   *  namespace; absent: not probed. */
+  netManagers?: (initNetns: boolean) => NetManagersInfo;
   errors: ProbeError[];
 }
 
@@ -63,6 +66,7 @@ export function assembleSnapshot(p: SnapshotParts): Snapshot {
     return v !== undefined && /^\d+$/.test(v) ? Number(v) : null;
   };
   const words = (key: string): string[] => (sysctl[key] ?? '').split(' ').filter(Boolean);
+  const init = isInitNetns(p.nsInode, p.initInode, sysctl);
   const conntrack: Snapshot['conntrack'] =
     sysctl['net.netfilter.nf_conntrack_max'] !== undefined
       ? {
@@ -81,7 +85,7 @@ export function assembleSnapshot(p: SnapshotParts): Snapshot {
     ...(p.bootId ? { boot_id: p.bootId } : {}),
     machine_id: p.machineId,
     tool: { name: 'nettune', version: VERSION },
-    netns: { name: p.netnsName, inode: p.nsInode, init: isInitNetns(p.nsInode, p.initInode, sysctl) },
+    netns: { name: p.netnsName, inode: p.nsInode, init },
     kernel: { release: p.kernel.release ?? 'unknown', version: p.kernel.version ?? 'unknown', machine: p.kernel.machine },
     cpus: { online: countCpuList(p.cpuList), list: p.cpuList },
     memory: {
@@ -106,6 +110,7 @@ export function assembleSnapshot(p: SnapshotParts): Snapshot {
       limits: records(p.mptcpLimits)[0] ?? null,
     },
     nft: p.nft ?? null,
+    ...(p.netManagers ? { net_managers: p.netManagers(init) } : {}),
     errors: p.errors,
   };
 }

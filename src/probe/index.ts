@@ -22,6 +22,7 @@ import {
   parseSoftnet,
 } from './parse-proc.js';
 import { probeNftRuleset } from './parse-nft.js';
+import { detectNetManagers, hostFiles } from './net-managers.js';
 import { classifySysctls, modesFromFind, SPECIAL_MODES_FIND, statMode, walkSysctls } from './sysctl.js';
 
 export interface ProbeOptions {
@@ -209,6 +210,7 @@ export async function probe(opts: ProbeOptions = {}): Promise<Snapshot> {
     mptcpEndpoints,
     mptcpLimits,
     nft: await nft,
+    netManagers: (init) => detectNetManagers(hostFiles(), links, init, opts.netnsName ?? null),
     errors,
   });
 }

@@ -20,6 +20,7 @@ import {
 } from './parse-proc.js';
 import { EXTRA_SYSCTLS, isSecret, normaliseValue } from './sysctl.js';
 import { nftFromText } from './parse-nft.js';
+import { detectNetManagers, type HostFiles } from './net-managers.js';
 
 /** One source's result on the remote host. */
 export interface RawSource {
@@ -96,6 +97,53 @@ export function rawSourceCommands(mark = ETHTOOL_MARK): Record<string, string> {
     sysfs: `cd /sys/class/net && grep -H '' ${SYSFS_FILES.map((f) => `*/${f}`).join(' ')} 2>/dev/null; true`,
     sysfs_paths: 'cd /sys/class/net && ls -d */queues/* */device 2>/dev/null; for l in */device/driver; do [ -e "$l" ] && printf \'%s -> %s\\n\' "$l" "$(readlink "$l")"; done; true',
     ethtool: ethtoolScript(mark),
+    // what configures each link (net-managers.ts): the state files of networkd, NetworkManager and
+    // ifupdown, /etc/network/interfaces with interfaces.d (files sourced from elsewhere are not
+    // gathered), whether ifup is installed, and the two daemons' process names
+    net_managers: [
+      `for f in /run/systemd/netif/links/* /run/NetworkManager/devices/* /run/network/ifstate /run/network/ifstate.* /etc/network/interfaces /etc/network/interfaces.d/*; do [ -f "$f" ] && { printf '${NET_FILE_MARK} %s\\n' "$f"; cat "$f"; echo; }; done`,
+      `for f in /sbin/ifup /usr/sbin/ifup; do [ -e "$f" ] && printf '${NET_EXISTS_MARK} %s\\n' "$f"; done`,
+      `for c in /proc/[0-9]*/comm; do read -r n < "$c" && case $n in systemd-network|NetworkManager) printf '${NET_PROC_MARK} %s\\n' "$n";; esac; done 2>/dev/null; true`,
+    ].join('\n'),
+  };
+}
+
+const NET_FILE_MARK = '@@nettune-file@@';
+const NET_EXISTS_MARK = '@@nettune-exists@@';
+const NET_PROC_MARK = '@@nettune-proc@@';
+
+/** The net_managers source as the files detectNetManagers reads (each file's text, the running
+ *  daemons as /proc/N/comm, the paths that exist). */
+export function netManagerFilesFromRaw(text: string): HostFiles {
+  const files = new Map<string, string>();
+  const exists = new Set<string>();
+  let current: { path: string; lines: string[] } | null = null;
+  let procs = 0;
+  const flush = (): void => {
+    if (current) files.set(current.path, current.lines.join('\n').replace(/\n$/, ''));
+    current = null;
+  };
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${NET_FILE_MARK} `)) {
+      flush();
+      current = { path: line.slice(NET_FILE_MARK.length + 1), lines: [] };
+    } else if (line.startsWith(`${NET_EXISTS_MARK} `)) {
+      flush();
+      exists.add(line.slice(NET_EXISTS_MARK.length + 1));
+    } else if (line.startsWith(`${NET_PROC_MARK} `)) {
+      flush();
+      files.set(`/proc/${++procs}/comm`, `${line.slice(NET_PROC_MARK.length + 1)}\n`);
+    } else current?.lines.push(line);
+  }
+  flush();
+  const under = (dir: string): string[] => [...new Set([...files.keys()].filter((p) => p.startsWith(`${dir}/`)).map((p) => p.slice(dir.length + 1).split('/')[0] ?? ''))];
+  return {
+    text: (p) => files.get(p) ?? null,
+    list: (d) => {
+      const names = under(d.replace(/\/$/, ''));
+      return names.length ? names : null;
+    },
+    exists: (p) => exists.has(p) || files.has(p),
   };
 }
 
@@ -280,6 +328,7 @@ export async function snapshotFromRaw(sources: Readonly<Record<string, RawSource
     // iproute2 6.1 prints limits as text even with -j: "add_addr_accepted 0 subflows 2"
     mptcpLimits: rows('mptcp_limits', 'mptcp', parseWordPairs),
     nft: ((t) => (t === null ? null : nftFromText(t, commands.nft ?? 'nft', errors)))(get('nft', 'nft')),
+    ...((t) => (t === null ? {} : { netManagers: (init: boolean) => detectNetManagers(netManagerFilesFromRaw(t), links, init) }))(get('net_managers', 'net_managers')),
     errors,
   });
 }

@@ -21,3 +21,8 @@ export function parseCpuList(list: string): number[] | null {
   }
   return out.length ? out : null;
 }
+
+/** What configures an interface (src/probe/net-managers.ts): where apply --persist writes its
+ *  routes and rules. Shared with the zod schema (src/snapshot/schema.ts `net_managers`). */
+export const NET_MANAGER_NAMES = ['networkd', 'ifupdown', 'NetworkManager', 'none'] as const;
+export type NetManagerName = (typeof NET_MANAGER_NAMES)[number];

@@ -1,7 +1,7 @@
 // The Snapshot: the single currency of nettune (DESIGN.md). Only src/probe produces one from a
 // live host; every analysis takes one, so it runs the same on a file captured elsewhere.
 import { z } from 'zod';
-import { CONNTRACK_SLAB_SOURCES, SNAPSHOT_SCHEMA } from './plain.js';
+import { CONNTRACK_SLAB_SOURCES, NET_MANAGER_NAMES, SNAPSHOT_SCHEMA } from './plain.js';
 import { nftRulesetSchema } from './nft.js';
 
 export { SNAPSHOT_SCHEMA };
@@ -90,6 +90,14 @@ export const probeErrorSchema = z.object({
   message: z.string(),
 });
 
+export const netManagersSchema = z.object({
+  networkd: z.boolean(),
+  network_manager: z.boolean(),
+  ifupdown: z.boolean(),
+  links: z.array(z.object({ name: z.string(), manager: z.enum(NET_MANAGER_NAMES), file: z.string().nullable(), evidence: z.string() })),
+});
+export type NetManagersInfo = z.infer<typeof netManagersSchema>;
+
 /** A key present in /proc/sys whose value the Snapshot does not record: 'secret' (mode 0600 in
  *  /proc/sys, or a known secret such as tcp_fastopen_key and stable_secret) or 'unset' (the
  *  kernel has no value to show: EIO from a stable_secret nobody set). */
@@ -152,6 +160,9 @@ export const snapshotSchema = z.object({
   /** `nft -j list ruleset` (src/probe/parse-nft.ts); null when not readable (see errors) and in
    *  Snapshots taken before it was added. */
   nft: nftRulesetSchema.nullable().default(null),
+  /** What configures each interface (systemd-networkd, ifupdown, NetworkManager or none) and the
+   *  facts that say so (src/probe/net-managers.ts); absent in Snapshots taken before it was added. */
+  net_managers: netManagersSchema.optional(),
   errors: z.array(probeErrorSchema),
 });
 

@@ -39,6 +39,7 @@ describe('snapshotFromRaw', () => {
     expect(raw.routes).toEqual(live.routes);
     const linkView = (s: typeof live) => s.links.map((l) => ({ ...l, statistics: Object.keys(l.statistics).sort() }));
     expect(linkView(raw)).toEqual(linkView(live));
+    expect(raw.net_managers).toEqual(live.net_managers);
     expect(raw.errors).toEqual(live.errors);
   }, 60_000);
 
