@@ -5,7 +5,9 @@
 // reverted by its watchdog, and an apply killed mid-way (NETTUNE_STEP_DELAY_MS + SIGKILL) settled
 // by `recover` — each ends with the namespace EXACTLY as before, as the real tools print it
 // (sysctl, nft -j list ruleset, ip -j rule, ip -j route show table all, ip -j mptcp endpoint show,
-// ip mptcp limits show) and the persisted files as they were.
+// ip mptcp limits show) and the persisted files as they were. The nft kind comes twice: a table
+// created from nothing (rollback deletes it) and an older nettune_raw replaced (rollback puts its
+// text back), each with its own fault, and a clean apply's boot files are checked as written.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -24,6 +26,29 @@ const SYSCTLS: [string, string][] = [
   ['net.ipv4.tcp_keepalive_time', '811'],
   ['net.ipv4.tcp_fin_timeout', '23'],
 ];
+
+/** The tables as nft 1.0.6 lists them (tabs; canonical, so the read-back equals the text). */
+const NFT_OLD = 'table inet nettune_raw {\n\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tudp dport 9999 notrack\n\t}\n}\n';
+const NFT_RAW = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'nft', 'notrack-in.nft'), 'utf8'); // plan --notrack tcp:80,443,udp:53
+const NFT_NEW = 'table ip6 nettune_v6 {\n\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tudp dport 547 notrack\n\t}\n}\n';
+
+/** nft -j list ruleset without the handles of nettune's own tables: a table restored from its
+ *  text is a new kernel object (new handles) with the same content. Other tables keep theirs,
+ *  so a user's table deleted and re-created would still show. */
+function nftRuleset(ns: string): unknown {
+  const doc = JSON.parse(inNs(ns, 'nft', '-j', 'list', 'ruleset')) as { nftables: Record<string, Record<string, unknown>>[] };
+  return doc.nftables.map((item) =>
+    Object.fromEntries(
+      Object.entries(item).map(([type, o]) => {
+        const owner = type === 'table' ? o.name : o.table;
+        if (typeof owner !== 'string' || !owner.startsWith('nettune_')) return [type, o];
+        const rest = { ...o };
+        delete rest.handle;
+        return [type, rest];
+      }),
+    ),
+  );
+}
 
 /** What one kind contributes: the plan changes (kind fields + from/to) and how to recognise its
  *  steps in apply's output. Built from the live namespace where the value depends on it. */
@@ -71,6 +96,19 @@ const KINDS: KindCase[] = [
     label: /^rule 1000$/,
   },
   {
+    // a table that did not exist: rollback deletes it again
+    name: 'nft (new table)',
+    changes: () => [{ kind: 'nft', family: 'ip6', table: 'nettune_v6', from: null, to: NFT_NEW }],
+    label: /^nft table ip6 nettune_v6$/,
+  },
+  {
+    // an older nettune_raw (as an earlier apply left it) replaced by the planner's table:
+    // rollback writes the journaled text back
+    name: 'nft (replaced table)',
+    changes: () => [{ kind: 'nft', family: 'inet', table: 'nettune_raw', from: null, to: NFT_RAW }],
+    label: /^nft table inet nettune_raw$/,
+  },
+  {
     name: 'mptcp limits',
     changes: () => [{ kind: 'mptcp', object: 'limits', address: null, from: 'subflows 1 add_addr_accepted 0', to: 'subflows 2 add_addr_accepted 2' }],
     label: /^mptcp limits$/,
@@ -85,8 +123,8 @@ function ethtoolRssSkip(ns: string): string | null {
   return `ethtool flow-hash/indirection: veth has no RSS (ethtool -x p0: ${(x.stderr || x.stdout).trim().split('\n').pop() ?? ''}; -n rx-flow-hash: ${(n.stderr || n.stdout).trim().split('\n').pop() ?? ''}), and this kernel has no netdevsim; covered on fixtures by the NIC tests`;
 }
 
-/** A namespace with two paths, an unrelated nft table, a route in table 100 and an MPTCP
- *  endpoint and limits that the transaction must leave (or put back) exactly as they are. */
+/** A namespace with two paths, an unrelated nft table and an older nettune_raw, a route in
+ *  table 100 and an MPTCP endpoint and limits that the transaction must leave (or put back) exactly as they are. */
 function host(role: string): string {
   const ns = newNetns(role);
   ip(ns, 'link', 'add', 'p0', 'type', 'veth', 'peer', 'name', 'q0');
@@ -96,6 +134,7 @@ function host(role: string): string {
   ip(ns, 'addr', 'add', '198.18.9.6/30', 'dev', 'p1');
   ip(ns, 'route', 'add', 'default', 'via', '198.18.9.1', 'dev', 'p0', 'table', '100', 'proto', 'static');
   run('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], 'table inet keepme {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    tcp dport 22 counter accept\n  }\n}\n');
+  run('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], NFT_OLD);
   ip(ns, 'mptcp', 'endpoint', 'add', '198.18.9.2', 'dev', 'p0', 'subflow');
   ip(ns, 'mptcp', 'limits', 'set', 'subflows', '1', 'add_addr_accepted', '0');
   return ns;
@@ -105,7 +144,7 @@ function host(role: string): string {
 function state(ns: string): Record<string, unknown> {
   return {
     sysctl: SYSCTLS.map(([k]) => `${k}=${inNs(ns, 'sysctl', '-n', k).trim()}`),
-    nft: JSON.parse(inNs(ns, 'nft', '-j', 'list', 'ruleset')) as unknown,
+    nft: nftRuleset(ns),
     rules: JSON.parse(ip(ns, '-j', 'rule', 'show')) as unknown,
     // IPv4 and IPv6 tables (IPv6 is disabled in the namespace, so no link-local route appears
     // on its own while the test runs)
@@ -168,6 +207,29 @@ const settled = (): void => {
 
 const coverage: string[] = [];
 
+const nftTable = (ns: string, family: string, table: string): string => inNs(ns, 'nft', 'list', 'table', family, table);
+
+/** The nft steps of a clean apply: each table read back as written (before = the journaled old
+ *  text, or null), the kernel listing exactly that text, and the boot files: one batch file per
+ *  table that loads the same table into a fresh namespace, and the unit loading both. */
+function nftWritten(ns: string, res: Applied): void {
+  const step = (t: string): Applied['steps'][number] | undefined => res.steps.find((s) => s.target === t);
+  expect(step('nft table inet nettune_raw')).toMatchObject({ before: NFT_OLD, after: NFT_RAW });
+  expect(step('nft table ip6 nettune_v6')).toMatchObject({ before: null, after: NFT_NEW });
+  expect(nftTable(ns, 'inet', 'nettune_raw')).toBe(NFT_RAW);
+  expect(nftTable(ns, 'ip6', 'nettune_v6')).toBe(NFT_NEW);
+  const dir = join(ctx.root, 'etc/nftables.d');
+  const unit = join(ctx.root, 'etc/systemd/system/nettune-nft.service');
+  expect(res.persisted).toEqual(expect.arrayContaining([join(dir, 'nettune_raw.nft'), join(dir, 'nettune_v6.nft'), unit]));
+  const exec = readFileSync(unit, 'utf8').split('\n').filter((l) => l.startsWith('ExecStart='));
+  expect(exec).toEqual([`ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/nft -f /etc/nftables.d/nettune_v6.nft`, `ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/nft -f /etc/nftables.d/nettune_raw.nft`]);
+  const boot = newNetns('nftboot');
+  for (const [family, table, text] of [['inet', 'nettune_raw', NFT_RAW], ['ip6', 'nettune_v6', NFT_NEW]] as const) {
+    run('ip', ['netns', 'exec', boot, 'nft', '-f', join(dir, `${table}.nft`)]);
+    expect(nftTable(boot, family, table), `${table}.nft loaded at boot`).toBe(text);
+  }
+}
+
 describe.skipIf(!isRoot)('every kind in one transaction: faults after each kind, rollback, --confirm, recover (root, namespaces)', () => {
   afterEach(killWatchdogs);
   afterAll(() => {
@@ -184,6 +246,7 @@ describe.skipIf(!isRoot)('every kind in one transaction: faults after each kind,
     const res = JSON.parse(r.stdout) as Applied;
     for (const k of KINDS) expect(res.steps.some((s) => k.label.test(s.target)), `${k.name} step in ${res.steps.map((s) => s.target).join(', ')}`).toBe(true);
     expect(state(ns)).not.toEqual(before);
+    nftWritten(ns, res);
     const rb = nettune(['rollback', String(res.tx), '--netns', ns, '--yes', '--json']);
     expect(rb.code, rb.stderr).toBe(0);
     expect(state(ns)).toEqual(before);
