@@ -1,24 +1,67 @@
-// Routes and policy rules in the export formats: what each format can do with them. shell writes
-// them with ip; systemd and ansible carry the systemd-networkd drop-in apply's --persist writes
-// (src/apply/kind-route-persist.ts); sysctl.d, tuned and Kubernetes cannot hold them and say so.
+// Routes and policy rules in the export formats: the one description of the ip commands that read,
+// remove and write each of them (`routingCommands`), which shell, ansible and systemd render in
+// their own syntax; sysctl.d, tuned and Kubernetes cannot hold them and say so (`routingNotes`).
+// The commands are the apply stage's (src/apply/kind-route.ts): a route is read with
+// `ip -j route show table N exact DST metric M` and written with `ip route replace` (idempotent),
+// removed with `ip route del` only when present; the rules at a priority are read with
+// `ip -j -N rule show priority P`, cleared (one `rule del priority P` per rule there) and added.
 import { parseRouteValue, parseRulesValue, ROUTE_ABSENT, routingLabel, routingTarget } from '../plan/multihomed-kinds.js';
+import { parsePrefix, prefixText } from '../probe/parse-routes.js';
 import type { RoutingExportChange } from './describe.js';
 
-/** One shell line (or two, for rules) that makes the route or the rules at a priority hold. */
-export function routingShell(c: RoutingExportChange, q: (s: string) => string): string {
-  const label = q(routingLabel(routingTarget(c)));
+/** Why a route's destination is not the canonical prefix nettune reads back (it is passed to ip as
+ *  one word and, in the shell format, split on blanks), or null. */
+export function routeDstProblem(c: RoutingExportChange): string | null {
+  if (c.kind !== 'route') return null;
+  const p = parsePrefix(c.dst, c.family);
+  return p && p.family === c.family && prefixText(p) === c.dst ? null : `destination ${JSON.stringify(c.dst)} is not a canonical ${c.family === 'inet' ? 'IPv4' : 'IPv6'} prefix (NETWORK/LEN)`;
+}
+
+export interface RoutingCommands {
+  /** "route table 100 default", "rule 1000" (as apply and show-tx name it). */
+  label: string;
+  /** ip arguments that print the live state as JSON: the one route, or every rule at the priority
+   *  (`[]` when none; a route in a table that has no route yet: "FIB table does not exist", exit 2). */
+  show: string[];
+  /** ip arguments that remove the route, or one of the rules at the priority (run once per rule there). */
+  remove: string[];
+  /** ip arguments that make the wanted state hold once `remove` ran for the rules there (a route's
+   *  `replace` needs no removal first); empty: the route or the priority's rules are to be absent. */
+  add: string[][];
+}
+
+const TYPED = new Set(['blackhole', 'unreachable', 'prohibit', 'throw']);
+
+export function routingCommands(c: RoutingExportChange): RoutingCommands {
+  const label = routingLabel(routingTarget(c));
   const fam = c.family === 'inet' ? '-4' : '-6';
+  const absent = c.to === ROUTE_ABSENT;
   if (c.kind === 'route') {
-    const id = [c.dst, 'table', String(c.table), 'metric', String(c.metric)];
-    if (c.to === ROUTE_ABSENT) return `nt_ip ${label} ip ${fam} route del ${id.map(q).join(' ')}`;
-    const v = parseRouteValue(c.to, c.family);
-    const typed = ['blackhole', 'unreachable', 'prohibit', 'throw'].includes(v.tokens[0] ?? '');
-    const args = [...(typed ? [v.tokens[0] as string] : []), ...id, ...(typed ? v.tokens.slice(1) : v.tokens)];
-    return `nt_ip ${label} ip ${fam} route replace ${args.map(q).join(' ')}`;
+    const bad = routeDstProblem(c);
+    if (bad) throw new Error(`${label}: ${bad}`);
+    const id = ['table', String(c.table), 'metric', String(c.metric)];
+    const show = ['-j', fam, 'route', 'show', 'table', String(c.table), 'exact', c.dst, 'metric', String(c.metric)];
+    const remove = [fam, 'route', 'del', c.dst, ...id];
+    if (absent) return { label, show, remove, add: [] };
+    const [first, ...rest] = parseRouteValue(c.to, c.family).tokens;
+    // ip reads a route type only right before the prefix: `ip route replace blackhole DST …`
+    const typed = first !== undefined && TYPED.has(first);
+    const value = typed ? rest : [first ?? '', ...rest];
+    return { label, show, remove, add: [[fam, 'route', 'replace', ...(typed ? [first] : []), c.dst, ...id, ...value]] };
   }
-  const clear = `nt_rule_clear ${fam} ${q(String(c.priority))}`;
-  if (c.to === ROUTE_ABSENT) return clear;
-  return [clear, ...parseRulesValue(c.to, c.family).map((r) => `nt_ip ${label} ip ${fam} rule add ${[...r.tokens, 'priority', String(c.priority)].map(q).join(' ')}`)].join('\n');
+  const prio = String(c.priority);
+  const show = ['-j', '-N', fam, 'rule', 'show', 'priority', prio];
+  const remove = [fam, 'rule', 'del', 'priority', prio];
+  const add = absent ? [] : parseRulesValue(c.to, c.family).map((r) => [fam, 'rule', 'add', ...r.tokens, 'priority', prio]);
+  return { label, show, remove, add };
+}
+
+/** The shell line for a route or the rules at a priority: the prelude's nt_route / nt_rule with
+ *  each command as one word of ip arguments (validated tokens: no blank, no pattern character). */
+export function routingShell(c: RoutingExportChange, q: (s: string) => string): string {
+  const r = routingCommands(c);
+  const words = [r.label, r.show.join(' '), r.remove.join(' '), ...r.add.map((a) => a.join(' '))];
+  return `${c.kind === 'route' ? 'nt_route' : 'nt_rule'} ${words.map(q).join(' ')}`;
 }
 
 /** The note a format that cannot hold routes or rules gives for each. */

@@ -1,14 +1,16 @@
 // shell: one POSIX sh script (set -eu) that checks each value before writing it, writes only what
 // differs, reads it back and prints what it changed; `--check` as its first argument only says
-// what it would change. With --revert (a transaction's before-values) it restores instead, newest
-// write first. Every device, key, path and value is a single-quoted literal: no data is ever
+// what it would change. With --revert (a transaction's before-values, src/export/revert.ts) it
+// restores instead, newest write first, whatever the host holds now: what the transaction created
+// (a route, rules, an MPTCP endpoint, an nft table) is removed if it is there, and a replaced
+// route is put back with `ip route replace` even when it is gone. Every device, key, path and value is a single-quoted literal: no data is ever
 // part of the script's code.
 import { FEATURE_NAMES } from '../apply/io.js';
 import { FLOW_HASH_FIELDS, isNicGroup, nicArgs } from '../apply/kind-nic.js';
 import { usageError } from '../sys/errors.js';
 import { renderNotrackIptables } from '../plan/notrack.js';
 import { changeId } from './source.js';
-import { ROUTE_ABSENT } from '../plan/multihomed-kinds.js';
+import { revertChanges } from './revert.js';
 import { routingShell } from './routing.js';
 import { generatedBy, oneLine, SCOPE_TEXT, scopeOf } from './describe.js';
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
@@ -42,10 +44,10 @@ nt_set() {
     return 0
   fi
   if [ "$check" = 1 ]; then
-    printf 'would change %s: %s -> %s\n' "$label" "$cur" "$want"
+    printf 'would change %s: %s -> %s\n' "$label" "$\{cur:-(absent)}" "$\{want:-(absent)}"
   else
-    "$@" || nt_fail "$label: writing $want failed"
-    printf 'changed %s: %s -> %s\n' "$label" "$cur" "$want"
+    "$@" || nt_fail "$label: writing $\{want:-(absent)} failed"
+    printf 'changed %s: %s -> %s\n' "$label" "$\{cur:-(absent)}" "$\{want:-(absent)}"
   fi
   changed=$((changed + 1))
 }
@@ -113,26 +115,75 @@ nt_mptcp_endpoint_get() { ip mptcp endpoint show | awk -v a="$1" '$1 == a { $1 =
 nt_mptcp_endpoint_put() {
   id=$(ip mptcp endpoint show | awk -v a="$1" '$1 == a { for (i = 2; i < NF; i++) if ($i == "id") { print $(i + 1); exit } }')
   [ -z "$id" ] || ip mptcp endpoint delete id "$id"
-  set -f; ip mptcp endpoint add "$1" $2; set +f
+  # an empty value: the endpoint is to be absent (a revert of one the transaction created)
+  [ -z "$2" ] || { set -f; ip mptcp endpoint add "$1" $2; set +f; }
 }
 nt_mptcp_endpoint() { nt_set "mptcp endpoint $1" "$(nt_mptcp_endpoint_get "$1")" "$2" nt_mptcp_endpoint_put "$1" "$2"; }
 nt_mptcp_limits_get() { ip mptcp limits show | awk '{ for (i = 1; i < NF; i++) v[$i] = $(i + 1) } END { printf "subflows %s add_addr_accepted %s", v["subflows"], v["add_addr_accepted"] }'; }
 nt_mptcp_limits_put() { set -f; ip mptcp limits set $1; set +f; }
 nt_mptcp_limits() { nt_set 'mptcp limits' "$(nt_mptcp_limits_get)" "$1" nt_mptcp_limits_put "$1"; }
 nt_sysfs_put() { printf '%s\n' "$2" > "$1"; }
-# routes and rules: ip route replace is idempotent; the rules at a priority are deleted, then added
-nt_ip() {
-  label=$1
-  shift
-  if [ "$check" = 1 ]; then printf 'would run (%s): %s\n' "$label" "$*"; else "$@" || nt_fail "$label: $* failed"; fi
-  changed=$((changed + 1))
+# routes and rules (the commands of src/export/routing.ts): SHOW, DEL and each ADD are one word of
+# ip arguments each, split on blanks with globbing off (validated tokens: no blank, no pattern
+# character). SHOW prints the live state as JSON ("[]"; a table without routes: nothing, exit 2).
+nt_ip_json() { set -f; ip $1 2>/dev/null || :; set +f; }
+nt_ip_run() { set -f; ip $2 || { set +f; nt_fail "$1: ip $2 failed"; }; set +f; }
+nt_present() { case $1 in *'{'*) return 0 ;; esac; return 1; }
+# nt_route LABEL SHOW DEL [ADD]: ADD (ip route replace) makes the route hold; without ADD the route
+# is deleted when it is there (a route already gone is left so: a revert restores whatever is there)
+nt_route() {
+  label=$1 show=$2 del=$3 add=$\{4:-}
+  cur=$(nt_ip_json "$show")
+  if [ -z "$add" ] && ! nt_present "$cur"; then
+    unchanged=$((unchanged + 1))
+    return 0
+  fi
+  if [ "$check" = 1 ]; then
+    if [ -z "$add" ]; then printf 'would delete %s\n' "$label"
+    elif nt_present "$cur"; then printf 'would replace %s (if it differs): ip %s\n' "$label" "$add"
+    else printf 'would add %s: ip %s\n' "$label" "$add"; fi
+    changed=$((changed + 1))
+    return 0
+  fi
+  if [ -z "$add" ]; then
+    nt_ip_run "$label" "$del"
+    printf 'changed %s: deleted\n' "$label"
+    changed=$((changed + 1))
+    return 0
+  fi
+  nt_ip_run "$label" "$add"
+  now=$(nt_ip_json "$show")
+  nt_present "$now" || nt_fail "$label: not there after ip $add"
+  if [ "$now" = "$cur" ]; then unchanged=$((unchanged + 1)); else printf 'changed %s: ip %s\n' "$label" "$add"; changed=$((changed + 1)); fi
 }
-nt_rule_clear() { if [ "$check" = 0 ]; then while ip "$1" rule del priority "$2" 2>/dev/null; do :; done; fi; }
+# nt_rule LABEL SHOW DEL [ADD...]: the rules at the priority become exactly ADD...: those there
+# are deleted (DEL, one rule a time), then each ADD is added; no ADD: the priority is left empty
+nt_rule() {
+  label=$1 show=$2 del=$3
+  shift 3
+  cur=$(nt_ip_json "$show")
+  if [ $# -eq 0 ] && ! nt_present "$cur"; then
+    unchanged=$((unchanged + 1))
+    return 0
+  fi
+  if [ "$check" = 1 ]; then
+    if [ $# -eq 0 ]; then printf 'would delete the rules at %s\n' "$label"; else printf 'would set %s (if it differs): %s\n' "$label" "$*"; fi
+    changed=$((changed + 1))
+    return 0
+  fi
+  n=0
+  set -f
+  while [ "$n" -lt 1000 ] && ip $del 2>/dev/null; do n=$((n + 1)); done
+  set +f
+  for a in "$@"; do nt_ip_run "$label" "$a"; done
+  now=$(nt_ip_json "$show")
+  if [ "$now" = "$cur" ]; then unchanged=$((unchanged + 1)); else printf 'changed %s: %s\n' "$label" "$([ $# -eq 0 ] && echo deleted || echo "$*")"; changed=$((changed + 1)); fi
+}
 nt_sysfs() {
   [ -e "$1" ] || nt_fail "$1: no such attribute here"
   nt_set "$1" "$(nt_norm "$(cat "$1")")" "$(nt_norm "$2")" nt_sysfs_put "$1" "$2"
 }
-`.replace('$\\{', '${');
+`.replace(/\$\\\{/g, '${');
 
 function line(c: ExportChange): string {
   switch (c.kind) {
@@ -173,29 +224,6 @@ function nftLines(c: Extract<ExportChange, { kind: 'nft' }>): string {
   if (!c.notrack || c.to === '') return nft;
   const ipt = renderNotrackIptables(c.notrack).map((r) => `  nt_ipt ${r.tool} ${[r.args[3] ?? '', ...r.args.slice(4)].map(shQuote).join(' ')}`);
   return ['if command -v nft >/dev/null 2>&1; then', `  ${nft}`, 'else', ...ipt, 'fi'].join('\n');
-}
-
-/** The changes that restore a transaction: each step's before-value, newest first. */
-function revertChanges(doc: ExportDoc, notes: string[]): ExportChange[] {
-  if (doc.kind !== 'tx') throw usageError('--revert needs a transaction (tx:ID): only the journal records the before-values');
-  const out: ExportChange[] = [];
-  for (const c of [...doc.changes].reverse()) {
-    if (c.kind === 'nft' && c.from === null) {
-      // the table did not exist before the transaction: the revert deletes it
-      out.push({ ...c, from: c.to, to: '', notrack: undefined, reason: `delete the table transaction ${doc.transaction?.id ?? ''} created`, source: doc.label });
-      continue;
-    }
-    if (c.from === null && (c.kind === 'route' || c.kind === 'rule')) {
-      out.push({ ...c, from: c.to, to: ROUTE_ABSENT, reason: `remove what transaction ${doc.transaction?.id ?? ''} added`, source: doc.label });
-      continue;
-    }
-    if (c.from === null) {
-      notes.push(`${changeId(c)}: no before-value recorded; the revert script leaves it`);
-      continue;
-    }
-    out.push({ ...c, from: c.to, to: c.from, reason: `restore the value before transaction ${doc.transaction?.id ?? ''}`, source: doc.label });
-  }
-  return out;
 }
 
 export function renderShell(doc: ExportDoc, opts: RenderOptions): Rendered {

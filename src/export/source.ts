@@ -19,6 +19,7 @@ import { errorMessage, usageError } from '../sys/errors.js';
 import { readJsonFile } from '../sys/fs.js';
 import type { ExportChange, ExportDoc } from './types.js';
 import { canonicalWanted } from '../plan/multihomed-kinds.js';
+import { routeDstProblem } from './routing.js';
 
 /** A sysctl key as sysctl.d, shell and YAML may carry it: dotted segments of safe characters
  *  (interface names with '/' for '.', as sysctl writes them). */
@@ -49,6 +50,8 @@ export function checkChanges(changes: readonly ExportChange[], label: string): v
     } else if (c.kind === 'route' || c.kind === 'rule') {
       try {
         canonicalWanted(c);
+        const bad = routeDstProblem(c);
+        if (bad) problems.push(`${changeId(c)}: ${bad}`);
       } catch (err) {
         problems.push(`${changeId(c)}: ${errorMessage(err)}`);
       }

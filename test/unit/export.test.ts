@@ -47,6 +47,14 @@ describe('export sources', () => {
     expect(message).toMatch(/net\.core\.somaxconn: set twice, to "1024" and "2048"/);
   });
 
+  it('a route destination that is not a canonical prefix is refused (the shell splits its command words on blanks)', () => {
+    const route = (dst: string): ExportChange => ({ kind: 'route', family: 'inet', table: 100, dst, metric: 0, from: null, to: 'via 198.18.0.1 dev eth0', reason: 'r', source: 's' });
+    expect(() => checkChanges([route('198.18.0.0/24 table 5'), route('default'), route('198.18.0.1/24')], 'p.json')).toThrow(
+      /"198\.18\.0\.0\/24 table 5" is not a canonical IPv4 prefix(.|\n)*"default" is not a canonical(.|\n)*"198\.18\.0\.1\/24" is not a canonical/,
+    );
+    expect(() => checkChanges([route('198.18.0.0/24'), route('0.0.0.0/0')], 'p.json')).not.toThrow();
+  });
+
   it('a transaction: before → what the kernel held, the plan’s reasons, failed steps left out with a note', () => {
     const plan = planFixture();
     const tx: TxRow = { id: 7, started_at: '2026-12-01T10:00:00.000Z', finished_at: '2026-12-01T10:00:01.000Z', status: 'rolled_back', netns: null, source: 'plan.json', confirm_deadline: null, error: null, plan, result: null, rollback_to: null, boot_unit: null };
