@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'dist', 'nettune-delayline');
@@ -88,7 +88,7 @@ function ping(count: number, interval: string, ...extra: string[]) {
   const rx = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
   const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(r.stdout);
   if (!rx) throw new Error(`ping: ${r.stdout}${r.stderr}`);
-  return { sent: Number(rx[1]), received: Number(rx[2]), avgMs: rtt ? Number(rtt[2]) : NaN };
+  return { sent: Number(rx[1]), received: Number(rx[2]), minMs: rtt ? Number(rtt[1]) : NaN, avgMs: rtt ? Number(rtt[2]) : NaN };
 }
 
 const devExists = (ns: string, dev: string): boolean => spawnSync('ip', ['-n', ns, 'link', 'show', dev]).status === 0;
@@ -99,6 +99,23 @@ describe.skipIf(!isRoot || !existsSync(BIN))('nettune-delayline (root)', () => {
   beforeAll(() => {
     sh('ip', 'netns', 'add', NS_A);
     sh('ip', 'netns', 'add', NS_B);
+  });
+
+  // A test that fails before stopLine leaves its line running and its TUN devices in the
+  // namespaces; the next test's devices have the same names, so stop it and remove them here.
+  afterEach(async () => {
+    for (const l of running.splice(0)) {
+      if (l.child.exitCode === null && l.child.signalCode === null) {
+        l.child.kill('SIGKILL');
+        await Promise.race([l.exit, sleep(2000)]);
+      }
+    }
+    for (const [ns, dev] of [
+      [NS_A, DEV_A],
+      [NS_B, DEV_B],
+    ] as const) {
+      if (devExists(ns, dev)) spawnSync('ip', ['-n', ns, 'link', 'del', dev]);
+    }
   });
 
   afterAll(async () => {
@@ -129,8 +146,12 @@ describe.skipIf(!isRoot || !existsSync(BIN))('nettune-delayline (root)', () => {
     ping(3, '0.05'); // warm-up (neighbour/route caches)
     const p = ping(20, '0.05');
     expect(p.received).toBe(20);
-    expect(p.avgMs).toBeGreaterThan(9);
-    expect(p.avgMs).toBeLessThan(11);
+    // The line must never deliver early, and its own added latency stays within 10 % (the fastest
+    // round trip); scheduling on a loaded 2-core machine only adds to the mean, so that is bounded
+    // more loosely.
+    expect(p.minMs).toBeGreaterThan(9.9);
+    expect(p.minMs).toBeLessThan(11);
+    expect(p.avgMs).toBeLessThan(13);
     expect(await stopLine(line)).toBe(0);
   });
 
