@@ -1,6 +1,7 @@
 // Bundles the CLI into one file so a command starts fast (no TypeScript at run time), then
 // compiles the lab's userspace delay line (C) with the machine's compiler when it is stale.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,18 +76,39 @@ await build({
 });
 
 // The one-shot probe as one CommonJS file (src/cli/entry-probe.ts: main() with the probe's group
-// only), which ./nettune runs for `probe`: Node 20 starts it without the ES module loader. The
-// probe's code has no import.meta (CommonJS has none): esbuild's warning about it is an error here.
+// only): Node 20 starts it without the ES module loader. The probe's code has no import.meta
+// (CommonJS has none): esbuild's warning about it is an error here. ./nettune runs it through
+// dist/nettune-probe.cjs (src/cli/probe-loader.ts), which compiles it with a V8 code cache; the
+// loader knows the bundle's content hash, so a cache made for another bundle is never used.
 await build({
-  entryPoints: { 'nettune-probe': 'src/cli/entry-probe.ts' },
+  entryPoints: { 'nettune-probe-main': 'src/cli/entry-probe.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.cjs' },
   ...NODE_BUNDLE,
   format: 'cjs',
-  banner: { js: '#!/usr/bin/env node' },
   logOverride: { 'empty-import-meta': 'error' },
   logLevel: 'warning',
 });
+const probeMainHash = createHash('sha256').update(readFileSync('dist/nettune-probe-main.cjs')).digest('hex').slice(0, 32);
+await build({
+  entryPoints: { 'nettune-probe': 'src/cli/probe-loader.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.cjs' },
+  ...NODE_BUNDLE,
+  define: { ...NODE_BUNDLE.define, __NETTUNE_PROBE_MAIN_HASH__: JSON.stringify(probeMainHash) },
+  format: 'cjs',
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+});
+// The code cache: made by one run of the loader (it writes the cache when it found none that
+// fits), `probe --help`, which compiles the bundle's start-up (modules, commander) and reads
+// nothing of the host. Without it (the run failed) every probe compiles as before, and the first
+// one writes the cache.
+try {
+  execFileSync(process.execPath, ['dist/nettune-probe.cjs', 'probe', '--help'], { stdio: 'ignore', env: { ...process.env, NETTUNE_NO_INSTALL: '1' }, timeout: 60_000 });
+} catch (e) {
+  console.warn(`build: dist/nettune-probe-main.cjs.cache not made (${e.message.split('\n')[0]}); the first probe makes it`);
+}
 
 // The delay line: rebuilt when missing or older than its source. No compiler is not an error:
 // the lab then reports the delay line as unavailable.

@@ -160,7 +160,7 @@ export function readInputFile(path: string, opts: ReadInputOptions = {}): string
 /** Creates the temp file in the target's directory, fsyncs, renames over `path` and fsyncs the
  *  directory. Refuses (EEXIST-like error with code ENOTREG) when `path` exists and is neither a
  *  regular file nor a symlink: a rename would replace the device, FIFO, socket or directory. */
-export function writeFileAtomic(path: string, data: string, mode = 0o644): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
   let existing: Stats | null = null;
   try {
     existing = lstatSync(path);
@@ -176,7 +176,8 @@ export function writeFileAtomic(path: string, data: string, mode = 0o644): void 
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
-    writeSync(fd, data);
+    if (typeof data === 'string') writeSync(fd, data);
+    else for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
