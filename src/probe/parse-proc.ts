@@ -1,6 +1,6 @@
 // Pure parsers for /proc/net text. Each returns what it could read plus the problems it met, so a
 // truncated or malformed file becomes an `errors` entry in the Snapshot, never a crash.
-import type { ConntrackSlabSource } from '../snapshot/plain.js';
+import { CONNTRACK_STAT_RENAMES, type ConntrackSlabSource } from '../snapshot/plain.js';
 import type { SoftnetRow } from '../snapshot/schema.js';
 
 export interface Parsed<T> {
@@ -136,11 +136,13 @@ export function parseSoftnet(text: string): Parsed<SoftnetRow[]> {
   return { data: rows, problems };
 }
 
-/** /proc/net/stat/nf_conntrack: a header of field names, then one hex row per CPU. */
+/** /proc/net/stat/nf_conntrack: a header of field names, then one hex row per possible CPU (in
+ *  CPU order, as `conntrack -S` lists them); columns named as `conntrack -S` names them
+ *  (CONNTRACK_STAT_RENAMES: error, clash_resolve, chaintoolong). */
 export function parseConntrackStat(text: string): Parsed<Record<string, number>[]> {
   const problems: string[] = [];
   const ls = lines(text);
-  const names = (ls[0] ?? '').trim().split(/\s+/).filter(Boolean);
+  const names = (ls[0] ?? '').trim().split(/\s+/).filter(Boolean).map((n) => CONNTRACK_STAT_RENAMES[n] ?? n);
   if (names.length === 0) return { data: [], problems: ['empty file'] };
   const rows: Record<string, number>[] = [];
   ls.slice(1).forEach((line, idx) => {

@@ -97,7 +97,7 @@ export const ALERTS: readonly AlertSpec[] = [
   {
     rule: 'conntrack.hash-chains',
     signals: [
-      { kind: 'rate', refs: ['conntrack.stats.chainlength'], above: 0 },
+      { kind: 'rate', refs: ['conntrack.stats.chaintoolong'], above: 0 },
       { kind: 'ratio', num: 'conntrack.max', den: 'conntrack.buckets', above: 8 },
     ],
     for: '15m',

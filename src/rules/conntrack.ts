@@ -121,7 +121,7 @@ export const conntrackRules: Rule[] = [
     severity: 'warn',
     severity_note: "from the table sizes alone at the rule's severity; when only chain-length refusals are seen, info when the counter grew only at some time since boot (no interval)",
     needs: ['conntrack'],
-    why: 'Every packet looks up its flow in the conntrack hash table, and each entry is hashed twice (original and reply direction), so a full table has an average chain of 2 × max / buckets entries to walk per lookup. Since 5.15 the automatic default is max = buckets (chains of 2); a max more than 8 times the bucket count means long chains, and the kernel refuses insertions into a chain that grows past a randomised limit (counted in the chainlength column).',
+    why: 'Every packet looks up its flow in the conntrack hash table, and each entry is hashed twice (original and reply direction), so a full table has an average chain of 2 × max / buckets entries to walk per lookup. Since 5.15 the automatic default is max = buckets (chains of 2); a max more than 8 times the bucket count means long chains, and the kernel refuses insertions into a chain that grows past a randomised limit (counted as chaintoolong, the chainlength column of /proc/net/stat/nf_conntrack).',
     sources: [`${CT_SYSCTL} (nf_conntrack_buckets, nf_conntrack_max)`, SIZING_COMMIT, 'net/netfilter/nf_conntrack_core.c (MIN_CHAINLEN, MAX_CHAINLEN, chaintoolong)'],
     risk: 'Resizing rehashes the whole table under a lock, a short stall on a busy box; buckets cost 8 bytes each up front. nf_conntrack_buckets is writable only in the initial namespace, and sysctl.d may run before the module loads: "options nf_conntrack hashsize=N" in /etc/modprobe.d makes it stick.',
     check: (ctx) => {
@@ -130,7 +130,7 @@ export const conntrackRules: Rule[] = [
       const buckets = ct?.buckets ?? null;
       if (max === null || buckets === null || buckets <= 0 || max <= 0) return null;
       const ratio = max / buckets;
-      const sig = counterSignal(ctx, ['conntrack.stats.chainlength']);
+      const sig = counterSignal(ctx, ['conntrack.stats.chaintoolong']);
       if (ratio <= 8 && !sig.seen) return null;
       const newBuckets = nextPow2(max);
       const count = ct?.count ?? null;

@@ -6,6 +6,23 @@ export const SNAPSHOT_SCHEMA = 'nettune.snapshot/1';
 
 /** Where `conntrack.slab` was read: SLUB's /sys/kernel/slab/nf_conntrack, or /proc/slabinfo. */
 export const CONNTRACK_SLAB_SOURCES = ['sysfs', 'slabinfo'] as const;
+/** /proc/net/stat/nf_conntrack column → the name `conntrack -S` prints for the same counter
+ *  (ctnetlink's CTA_STATS_* as conntrack-tools names them): nf_conntrack_standalone.c
+ *  ct_cpu_seq_show prints st->error under "icmp_error", st->clash_resolve under "clashres" and
+ *  st->chaintoolong under "chainlength". The Snapshot uses the `conntrack -S` names; the other
+ *  columns already match (found, invalid, insert, insert_failed, drop, early_drop,
+ *  search_restart) or exist only in the file (entries, expect_*, and on 6.x the constant-zero
+ *  new/ignore/delete). */
+export const CONNTRACK_STAT_RENAMES: Readonly<Record<string, string>> = { icmp_error: 'error', clashres: 'clash_resolve', chainlength: 'chaintoolong' };
+
+/** A per-CPU stat row with the file's names turned into `conntrack -S` names (also for Snapshots
+ *  written before the rename). */
+export function conntrackStatRow(row: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(row)) out[CONNTRACK_STAT_RENAMES[k] ?? k] = v;
+  return out;
+}
+
 export type ConntrackSlabSource = (typeof CONNTRACK_SLAB_SOURCES)[number];
 
 /** Parses a kernel CPU list ("0-3,8,10-11"); null when it is not one. */

@@ -1,7 +1,7 @@
 // The Snapshot: the single currency of nettune (DESIGN.md). Only src/probe produces one from a
 // live host; every analysis takes one, so it runs the same on a file captured elsewhere.
 import { z } from 'zod';
-import { CONNTRACK_SLAB_SOURCES, NET_MANAGER_NAMES, SNAPSHOT_SCHEMA } from './plain.js';
+import { CONNTRACK_SLAB_SOURCES, conntrackStatRow, NET_MANAGER_NAMES, SNAPSHOT_SCHEMA } from './plain.js';
 import { nftRulesetSchema } from './nft.js';
 
 export { SNAPSHOT_SCHEMA };
@@ -142,8 +142,9 @@ export const snapshotSchema = z.object({
       count: z.number().nullable(),
       max: z.number().nullable(),
       buckets: z.number().nullable(),
-      /** /proc/net/stat/nf_conntrack, one object per CPU row (hex decoded). */
-      stats: z.array(z.record(z.string(), z.number())),
+      /** /proc/net/stat/nf_conntrack, one object per CPU row (hex decoded), counters under the
+       *  names `conntrack -S` prints (CONNTRACK_STAT_RENAMES; older Snapshots are renamed here). */
+      stats: z.array(z.record(z.string(), z.number()).transform(conntrackStatRow)),
       /** The nf_conntrack kmem cache: what one entry costs on this kernel (src/probe/parse-proc.ts
        *  ConntrackSlab); null when neither SLUB sysfs nor /proc/slabinfo (root) was readable,
        *  absent in Snapshots taken before it was added. */

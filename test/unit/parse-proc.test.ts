@@ -11,7 +11,8 @@ import {
   parseSoftnet,
   sumColumn,
 } from '../../src/probe/parse-proc.js';
-import { fixture } from '../helpers.js';
+import { conntrackStatRow } from '../../src/snapshot/plain.js';
+import { fixture, snapshotFixture } from '../helpers.js';
 
 /** Reads the value of Group.Field straight from the fixture text, independently of the parser. */
 function fromText(text: string, group: string, field: string): number {
@@ -131,11 +132,20 @@ describe('nf_conntrack stat', () => {
   it('decodes hex per CPU with the header names of each kernel', () => {
     const now = parseConntrackStat(fixture('linux-6.18', 'nf_conntrack_stat'));
     expect(now.problems).toEqual([]);
-    expect(Object.keys(now.data[0] ?? {})).toEqual(expect.arrayContaining(['clashres', 'drop', 'insert_failed', 'early_drop']));
+    // the names conntrack -S prints for the columns the file calls clashres, icmp_error, chainlength
+    expect(Object.keys(now.data[0] ?? {})).toEqual(expect.arrayContaining(['clash_resolve', 'error', 'chaintoolong', 'found', 'invalid', 'insert', 'insert_failed', 'drop', 'early_drop', 'search_restart']));
+    expect(Object.keys(now.data[0] ?? {})).not.toEqual(expect.arrayContaining(['clashres']));
     const old = parseConntrackStat(fixture('linux-4.19', 'nf_conntrack_stat'));
     expect(old.data).toHaveLength(4);
     expect(old.data[0]).toMatchObject({ entries: 4087, searched: 0, drop: 5, insert_failed: 2 });
     expect(sumColumn(old.data, 'found')).toBe(48);
+  });
+  it('older Snapshots with the file\'s names load with the conntrack -S names', () => {
+    const row = { entries: 1, clashres: 2, icmp_error: 3, chainlength: 4, drop: 5 };
+    expect(conntrackStatRow(row)).toEqual({ entries: 1, clash_resolve: 2, error: 3, chaintoolong: 4, drop: 5 });
+    const snap = snapshotFixture();
+    expect(snap.conntrack?.stats[0]).toHaveProperty('chaintoolong');
+    expect(snap.conntrack?.stats[0]).not.toHaveProperty('chainlength');
   });
   it('reports short rows and empty files', () => {
     expect(parseConntrackStat('').problems).toEqual(['empty file']);

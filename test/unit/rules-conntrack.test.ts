@@ -99,10 +99,10 @@ describe('conntrack rules on the real 6.18 snapshot', () => {
     expect(firedIds(auditCase(conntrackRules, { mutate: table(1000, 524288, 65536) }))).not.toContain('conntrack.hash-chains');
   });
 
-  it('hash-chains: refused insertions (chainlength column) fire on their own, info since boot', () => {
-    const boot = finding(auditCase(conntrackRules, { mutate: stat('chainlength', 3) }), 'conntrack.hash-chains');
+  it('hash-chains: refused insertions (chaintoolong) fire on their own, info since boot', () => {
+    const boot = finding(auditCase(conntrackRules, { mutate: stat('chaintoolong', 3) }), 'conntrack.hash-chains');
     expect(boot?.severity).toBe('info');
-    const now = finding(auditCase(conntrackRules, { mutate: stat('chainlength', 9), prev: stat('chainlength', 3) }), 'conntrack.hash-chains');
+    const now = finding(auditCase(conntrackRules, { mutate: stat('chaintoolong', 9), prev: stat('chaintoolong', 3) }), 'conntrack.hash-chains');
     expect(now?.severity).toBe('warn');
   });
 

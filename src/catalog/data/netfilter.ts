@@ -74,7 +74,7 @@ export const netfilter: CatalogEntryInput[] = [
       'Number of hash buckets of the connection tracking table, shared by all namespaces. Writing it (possible only in the initial namespace) resizes the table; it does not change nf_conntrack_max.',
     tradeoff:
       'Each entry is hashed twice (original and reply direction), so buckets below max lengthen chains and slow every lookup; each bucket costs 8 bytes (64-bit) of memory allocated up front.',
-    counters: ['conntrack.buckets', 'conntrack.count', 'conntrack.stats.search_restart', 'conntrack.stats.chainlength'],
+    counters: ['conntrack.buckets', 'conntrack.count', 'conntrack.stats.search_restart', 'conntrack.stats.chaintoolong'],
     related: ['net.netfilter.nf_conntrack_max', 'net.netfilter.nf_conntrack_expect_max'],
     sources: TABLE_SIZE_SOURCES,
   },
@@ -319,7 +319,7 @@ export const netfilter: CatalogEntryInput[] = [
       'When on, conntrack picks up TCP connections that are already established when first seen (mid-stream), e.g. after a conntrack flush, a firewall failover or module load. When off, such packets are treated as invalid.',
     tradeoff:
       'Loose pickup keeps existing sessions working across state loss; disabling it is stricter against spoofed mid-stream packets but breaks failover without state synchronisation.',
-    counters: ['conntrack.stats.invalid', 'conntrack.stats.new'],
+    counters: ['conntrack.stats.invalid'],
     related: ['net.netfilter.nf_conntrack_tcp_be_liberal'],
     sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_tcp_loose)'],
   },
