@@ -49,7 +49,7 @@ export interface SystemIO {
 const tool = requireTool;
 
 /** Runs a command in the namespace (ip netns exec) or here; the result, not an exception. */
-function execResult(netns: string | null, cmd: string, args: string[], input?: string): Promise<RunResult> {
+export function execResult(netns: string | null, cmd: string, args: string[], input?: string): Promise<RunResult> {
   const [file, argv] = netns ? [tool('ip'), ['netns', 'exec', netns, tool(cmd), ...args]] : [tool(cmd), args];
   return run(file, argv, { timeoutMs: 15_000, ...(input !== undefined ? { input } : {}) });
 }

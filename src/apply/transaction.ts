@@ -112,7 +112,8 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
       } catch (err) {
         m.status = 'failed';
         updateStep(db(), txId, seq, { status: 'failed', error: (err as Error).message });
-        throw new StepFailure(`${targetLabel(c.target)} = ${c.to}: ${(err as Error).message}`);
+        // a multi-line value (an nft table) is not repeated: the message stays one line
+        throw new StepFailure(`${targetLabel(c.target)}${c.to.includes('\n') ? '' : ` = ${c.to}`}: ${(err as Error).message}`);
       }
       m.status = 'done';
       fault('after-write');

@@ -27,7 +27,7 @@ import { linkSpec } from './audit.js';
 import { CONNS, countFlag, HISTORY_LIMIT } from './flags.js';
 import { ask, getSnapshot, logErr, parseOptions, print, printJson, withJson } from './common.js';
 import { table } from './format.js';
-import { nftApplyWarnings, nftPersistPaths, nftPreviewRow } from '../apply/kind-nft-cli.js';
+import { nftApplyWarnings, nftCheckProblems, nftPersistPaths, nftPreviewRow } from '../apply/kind-nft-cli.js';
 
 const applyOptions = z
   .object({
@@ -184,6 +184,7 @@ export function registerApply(program: Command): void {
       const snap = await getSnapshot({ netns: opts.netns });
       const inputs = readInputs(file, opts, snap);
       const v = validateChanges(inputs.changes, snap);
+      v.errors.push(...(await nftCheckProblems(v.changes, opts.netns ?? null)));
       if (v.errors.length) throw usageError(`nothing was changed; fix these first:\n  ${v.errors.join('\n  ')}`);
       await checkPlanBinding(inputs, snap, opts.netns ?? null, Boolean(opts.force));
       const persistFile = opts.persist || opts.persistFile ? join(opts.root ? resolve(opts.root) : '/', opts.persistFile ?? DEFAULT_PERSIST_FILE) : null;

@@ -5,6 +5,7 @@
 //   {SNAP} a valid Snapshot · {PLAN} a valid plan · {NS} the throw-away namespace (root only)
 //   {ROOT} an empty --root tree · {BAD:kind} a hostile file (see BAD_FILES) · {TMP} a temp dir
 //   {MISSINGDIR} a directory that does not exist
+//   {NFT:syntax|flush|hook} a plan for {NS} whose nft table nft refuses (root only)
 
 export interface HostileCase {
   /** What is wrong, as a short sentence (the test name). */
@@ -213,5 +214,13 @@ for (const [v, re] of [
   set(v, { match: re });
 add({ name: 'plan --iface whose address is its subnet\'s network address', args: ['plan', '--workload', 'multihomed', '--snapshot', '{SNAP}', '--iface', 'eth0=192.0.2.0/24,gw=192.0.2.1'], match: /192\.0\.2\.0 is the network address of 192\.0\.2\.0\/24/ });
 add({ name: 'plan --iface whose gateway is its subnet\'s broadcast address', args: ['plan', '--workload', 'multihomed', '--snapshot', '{SNAP}', '--iface', 'eth0=192.0.2.2/24,gw=192.0.2.255'], match: /gw 192\.0\.2\.255 is the broadcast address/ });
+
+// ---- plan-change kinds beyond sysctl: what nft itself refuses is exit 2 before the lock (nft -c) --
+for (const [kind, what] of [
+  ['syntax', 'a rule nft cannot parse'],
+  ['flush', 'a command inside a chain'],
+  ['hook', 'an inet chain on the ingress hook without a device'],
+] as const)
+  add({ name: `apply an nft plan with ${what}`, args: ['apply', `{NFT:${kind}}`, '--netns', '{NS}', '--yes'], ns: true, match: /nft refuses the table: line \d+: / });
 
 export const HOSTILE_CASES: readonly HostileCase[] = cases;

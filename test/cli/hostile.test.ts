@@ -40,6 +40,7 @@ const roots = { plain: join(tmp, 'root'), binary: join(tmp, 'root-binary'), big:
 const SNAP = join(tmp, 'snap.json');
 const PLAN = join(tmp, 'plan.json');
 const TUNED_BIG = join(tmp, 'tuned-big');
+const nftPlans = { ok: join(tmp, 'nft-ok.json'), syntax: join(tmp, 'nft-syntax.json'), flush: join(tmp, 'nft-flush.json'), hook: join(tmp, 'nft-hook.json') };
 
 beforeAll(() => {
   mkdirSync(state);
@@ -73,6 +74,15 @@ beforeAll(() => {
     const r = spawnSync('ip', ['netns', 'add', NS], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     nsMade = true;
+    // nft plans for the namespace (bound to it, so only the table text is wrong): {NFT:kind}
+    const ok = runCli(['plan', '--notrack', 'tcp:80', '--netns', NS, '--out', nftPlans.ok]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const plan = JSON.parse(readFileSync(nftPlans.ok, 'utf8')) as { changes: { to: string }[] };
+    const table = plan.changes[0]?.to ?? '';
+    const variant = (file: string, to: string): void => writeFileSync(file, JSON.stringify({ ...plan, changes: [{ ...plan.changes[0], to }] }));
+    variant(nftPlans.syntax, table.replace('tcp dport 80 notrack', 'tcp dport 80 notrackzz'));
+    variant(nftPlans.flush, table.replace('tcp dport 80 notrack', 'flush ruleset'));
+    variant(nftPlans.hook, table.replace('hook prerouting', 'hook ingress'));
   }
 });
 
@@ -90,6 +100,7 @@ function expand(s: string): string {
     .replace(/\{MISSINGDIR\}/g, join(tmp, 'no-such-dir'))
     .replace(/\{ROOT(?::(\w+))?\}/g, (_m, k: string | undefined) => roots[(k ?? 'plain') as keyof typeof roots])
     .replace(/\{TUNED:big\}/g, TUNED_BIG)
+    .replace(/\{NFT:(\w+)\}/g, (_m, k: string) => nftPlans[k as keyof typeof nftPlans])
     .replace(/\{BAD:([\w-]+)\}/g, (_m, k: string) => bad[k as BadFile]);
 }
 
