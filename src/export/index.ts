@@ -13,7 +13,7 @@ export const FORMATS: Readonly<Record<string, FormatSpec>> = {
   shell: { render: renderShell, describe: 'a POSIX sh script: checks each value, writes what differs, prints what it changed; --revert from a transaction', dir: false, stdout: true },
   tuned: { render: renderTuned, describe: 'a tuned profile directory: [main] summary/include, [sysctl], [net] per device, [sysfs]', dir: true, stdout: true },
   k8s: { render: renderK8s, describe: 'Kubernetes: safe and unsafe pod sysctls, a Node Tuning Operator Tuned and a DaemonSet for node-level ones', dir: false, stdout: true },
-  systemd: { render: renderSystemd, describe: 'the NIC unit nettune persists and a systemd .link file per device for what networkd/udev can set', dir: true, stdout: true },
+  systemd: { render: renderSystemd, describe: 'the units apply --persist writes (NIC settings, MPTCP, routes and rules, nft tables with their batch file) and a systemd .link file per device for what udev can set', dir: true, stdout: true },
   report: { render: renderReport, describe: 'a Markdown and an HTML document for change review: what changes, why, the evidence, the experiments that test it', dir: true, stdout: true },
   ansible: { render: renderAnsible, describe: 'a role (ansible.posix.sysctl, NIC unit + handlers) and an example playbook', dir: true, stdout: false },
 };

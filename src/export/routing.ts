@@ -1,12 +1,14 @@
 // Routes and policy rules in the export formats: the one description of the ip commands that read,
 // remove and write each of them (`routingCommands`), which shell, ansible and systemd render in
 // their own syntax; sysctl.d, tuned and Kubernetes cannot hold them and say so (`routingNotes`).
-// The commands are the apply stage's (src/apply/kind-route.ts): a route is read with
+// The commands are the apply stage's (src/apply/kind-route.ts; the writes are the persisted
+// entries' own, src/apply/persist-routes.ts routingAddArgs): a route is read with
 // `ip -j route show table N exact DST metric M` and written with `ip route replace` (idempotent),
 // removed with `ip route del` only when present; the rules at a priority are read with
 // `ip -j -N rule show priority P`, cleared (one `rule del priority P` per rule there) and added.
-import { parseRouteValue, parseRulesValue, ROUTE_ABSENT, routingLabel, routingTarget } from '../plan/multihomed-kinds.js';
+import { ROUTE_ABSENT, routingLabel, routingTarget } from '../plan/multihomed-kinds.js';
 import { parsePrefix, prefixText } from '../probe/parse-routes.js';
+import { type RoutingEntry, routingAddArgs } from '../apply/persist-routes.js';
 import type { RoutingExportChange } from './describe.js';
 
 /** Why a route's destination is not the canonical prefix nettune reads back (it is passed to ip as
@@ -30,7 +32,8 @@ export interface RoutingCommands {
   add: string[][];
 }
 
-const TYPED = new Set(['blackhole', 'unreachable', 'prohibit', 'throw']);
+/** The apply stage's persisted entry for a change that is not a removal (src/apply/persist-routes.ts). */
+export const routingEntry = (c: RoutingExportChange, netns: string | null): RoutingEntry => ({ target: routingTarget(c), value: c.to, iface: null, netns, comment: `${c.reason} (${c.source})` });
 
 export function routingCommands(c: RoutingExportChange): RoutingCommands {
   const label = routingLabel(routingTarget(c));
@@ -42,18 +45,12 @@ export function routingCommands(c: RoutingExportChange): RoutingCommands {
     const id = ['table', String(c.table), 'metric', String(c.metric)];
     const show = ['-j', fam, 'route', 'show', 'table', String(c.table), 'exact', c.dst, 'metric', String(c.metric)];
     const remove = [fam, 'route', 'del', c.dst, ...id];
-    if (absent) return { label, show, remove, add: [] };
-    const [first, ...rest] = parseRouteValue(c.to, c.family).tokens;
-    // ip reads a route type only right before the prefix: `ip route replace blackhole DST …`
-    const typed = first !== undefined && TYPED.has(first);
-    const value = typed ? rest : [first ?? '', ...rest];
-    return { label, show, remove, add: [[fam, 'route', 'replace', ...(typed ? [first] : []), c.dst, ...id, ...value]] };
+    return { label, show, remove, add: absent ? [] : routingAddArgs(routingEntry(c, null)) };
   }
   const prio = String(c.priority);
   const show = ['-j', '-N', fam, 'rule', 'show', 'priority', prio];
   const remove = [fam, 'rule', 'del', 'priority', prio];
-  const add = absent ? [] : parseRulesValue(c.to, c.family).map((r) => [fam, 'rule', 'add', ...r.tokens, 'priority', prio]);
-  return { label, show, remove, add };
+  return { label, show, remove, add: absent ? [] : routingAddArgs(routingEntry(c, null)) };
 }
 
 /** The shell line for a route or the rules at a priority: the prelude's nt_route / nt_rule with

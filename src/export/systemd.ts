@@ -2,13 +2,18 @@
 // holding every NIC setting, and one systemd .link file per device for the settings udev's
 // net_setup_link can apply itself when the device appears (offloads, rings, channels,
 // coalescing, queue length, MTU: systemd.link(5) of systemd 252, Debian 12). Either carries the
-// settings at boot; what a .link file cannot say stays in the unit only.
-import { routingNotes } from './routing.js';
+// settings at boot; what a .link file cannot say stays in the unit only. MPTCP endpoints and
+// limits, routes and policy rules, and nft tables are the units (and the nft batch file) apply
+// --persist writes, from the same renderers.
+import { routingEntry } from './routing.js';
+import { renderRouteUnit, ROUTE_UNIT_NAME } from '../apply/persist-routes.js';
+import { NFT_UNIT_NAME, nftExecLine, renderNftFile, renderNftUnit } from '../apply/kind-nft.js';
+import { ROUTE_ABSENT, routingLabel, routingTarget } from '../plan/multihomed-kinds.js';
 import { nicLine, renderNicUnit, NIC_UNIT_NAME } from '../apply/persist.js';
 import { isNicGroup } from '../apply/kind-nic.js';
 import { parseSysfsPath } from '../apply/sysfs-path.js';
 import { changeId } from './source.js';
-import { generatedBy, mptcpChanges, nftNotExpressed, nicChanges, oneLine, routingChanges } from './describe.js';
+import { generatedBy, mptcpChanges, nftChanges, nicChanges, oneLine, routingChanges } from './describe.js';
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
 import { MPTCP_UNIT_NAME, mptcpLine, renderMptcpUnit } from '../apply/kind-mptcp.js';
 import { toTarget } from '../apply/validate.js';
@@ -94,12 +99,9 @@ export function renderSystemd(doc: ExportDoc, opts: RenderOptions): Rendered {
   const lines = nics.map((c) =>
     nicLine(c.kind === 'ethtool' ? { kind: 'ethtool', device: c.device, group: c.group, setting: c.setting } : { kind: 'sysfs', path: c.path }, c.to, doc.host?.netns ?? null, `${c.reason} (${c.source})`),
   );
-  const unit = renderNicUnit([], lines, doc.transaction?.id ?? 0, doc.created_at)
-    .split('\n')
-    .map((l) => (l.startsWith('# nettune: written by') ? `# ${generatedBy(doc)}` : l))
-    .filter((l) => doc.kind === 'tx' || !l.startsWith('# Undo with:'))
-    .join('\n');
-  const files: { path: string; content: string }[] = [{ path: unitName, content: unit }];
+  const unit = exportHeader(doc, renderNicUnit([], lines, doc.transaction?.id ?? 0, doc.created_at));
+  // a unit without ExecStart= is refused by systemd ("Service has no ExecStart=… Refusing"): none without NIC settings
+  const files: { path: string; content: string }[] = nics.length ? [{ path: unitName, content: unit }] : [];
   const byDevice = new Map<string, { settings: string[]; why: string[] }>();
   for (const c of nics) {
     const s = linkSetting(c);
@@ -138,17 +140,57 @@ export function renderSystemd(doc: ExportDoc, opts: RenderOptions): Rendered {
   if (mptcp.length) {
     const name = opts.name === 'nettune' ? MPTCP_UNIT_NAME : `${opts.name}-mptcp.service`;
     const ml = mptcp.map((c) => mptcpLine(toTarget(c) as MptcpTarget, c.to, doc.host?.netns ?? null, `${c.reason} (${c.source})`));
-    const content = renderMptcpUnit([], ml, doc.transaction?.id ?? 0, doc.created_at)
-      .split('\n')
-      .map((l) => (l.startsWith('# nettune: written by') ? `# ${generatedBy(doc)}` : l))
-      .filter((l) => doc.kind === 'tx' || !l.startsWith('# Undo with:'))
-      .join('\n');
+    const content = exportHeader(doc, renderMptcpUnit([], ml, doc.transaction?.id ?? 0, doc.created_at));
     files.push({ path: name, content });
     notes.push(`MPTCP limits and endpoints are in ${name} (systemctl enable ${name}); systemd-networkd has no MPTCP endpoint setting in systemd 252`);
   }
-  if (!nics.length) notes.push('no NIC settings in the source: the unit has no ExecStart= line (sysctls belong to --format sysctl.d)');
-  notes.push(...nftNotExpressed(doc, 'this systemd export (yet)'));
-  notes.push(`use either ${unitName} (systemctl enable ${unitName}) or the .link files for what they carry, not both`);
-  notes.push(...routingNotes(routingChanges(doc), 'this format', 'not rendered yet: apply --persist writes them as a systemd-networkd drop-in or an ifupdown snippet; --format shell writes them with ip'));
+  if (!nics.length) notes.push(`no NIC settings in the source: no ${unitName} (sysctls belong to --format sysctl.d)`);
+  if (byDevice.size) notes.push(`use either ${unitName} (systemctl enable ${unitName}) or the .link files for what they carry, not both`);
+  files.push(...routingFiles(doc, opts, notes), ...nftFiles(doc, opts, notes));
   return { files, notes };
+}
+
+/** The apply stage's header line becomes the export's (the source, not a transaction), and a
+ *  plan has no "Undo with: nettune rollback". */
+const exportHeader = (doc: ExportDoc, text: string): string =>
+  text
+    .split('\n')
+    .map((l) => (l.startsWith('# nettune: written by') ? `# ${generatedBy(doc)}` : l))
+    .filter((l) => doc.kind === 'tx' || !l.startsWith('# Undo with:'))
+    .join('\n');
+
+/** Routes and rules: the unit apply --persist writes for interfaces no networkd or ifupdown
+ *  configuration manages (src/apply/persist-routes.ts renderRouteUnit), which works on any host. */
+function routingFiles(doc: ExportDoc, opts: RenderOptions, notes: string[]): { path: string; content: string }[] {
+  const changes = routingChanges(doc);
+  const entries = changes.filter((c) => c.to !== ROUTE_ABSENT).map((c) => routingEntry(c, doc.host?.netns ?? null));
+  for (const c of changes)
+    if (c.to === ROUTE_ABSENT) notes.push(`${routingLabel(routingTarget(c))} = absent: a boot unit holds what is to exist, not removals; remove it with --format shell or nettune apply`);
+  if (!entries.length) return [];
+  const name = opts.name === 'nettune' ? ROUTE_UNIT_NAME : `${opts.name}-route.service`;
+  notes.push(
+    `routes and policy rules are in ${name} (systemctl enable ${name}; ExecStop removes them); where systemd-networkd or ifupdown manages the interface, nettune apply --persist writes a .network drop-in or if-up.d hook for it instead (the host's own file names)`,
+  );
+  return [{ path: name, content: exportHeader(doc, renderRouteUnit(entries, { tx: doc.transaction?.id ?? 0, at: doc.created_at })) }];
+}
+
+/** nft tables: the batch file apply --persist writes under /etc/nftables.d and the unit that loads
+ *  it after nftables.service (whose flush ruleset would remove it). */
+function nftFiles(doc: ExportDoc, opts: RenderOptions, notes: string[]): { path: string; content: string }[] {
+  const files: { path: string; content: string }[] = [];
+  const exec: string[] = [];
+  for (const c of nftChanges(doc)) {
+    const t = { kind: 'nft' as const, family: c.family, table: c.table };
+    if (c.to === '') {
+      notes.push(`nft table ${c.family} ${c.table} = (deleted): a boot unit holds what is to exist, not removals; delete it with --format shell or nettune apply`);
+      continue;
+    }
+    files.push({ path: `nftables.d/${c.table}.nft`, content: exportHeader(doc, renderNftFile(t, c.to, doc.transaction?.id ?? 0, doc.created_at)) });
+    exec.push(`# ${oneLine(`${c.reason} (${c.source})`)}`, nftExecLine(t, doc.host?.netns ?? null));
+  }
+  if (!exec.length) return files;
+  const name = opts.name === 'nettune' ? NFT_UNIT_NAME : `${opts.name}-nft.service`;
+  files.push({ path: name, content: exportHeader(doc, renderNftUnit(exec, doc.transaction?.id ?? 0, doc.created_at)) });
+  notes.push(`nft tables: install nftables.d/*.nft as /etc/nftables.d/ (the unit loads them from there) and ${name} (systemctl enable ${name}); each file replaces its table in one nft transaction`);
+  return files;
 }
