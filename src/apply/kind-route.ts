@@ -10,6 +10,7 @@ import {
   parseRulesValue,
   ROUTE_ABSENT,
   type RouteTarget,
+  type RouteValue,
   type RoutingChange,
   type RoutingTarget,
   routingLabel,
@@ -17,7 +18,7 @@ import {
   type RuleTarget,
   selectorPrefix,
 } from '../plan/multihomed-kinds.js';
-import { canonicalRoute, canonicalRule, defaultMetric, ipRouteSchema, ipRuleSchema, parseRoutes, parseRules, prefixText, RESERVED_PRIORITIES, rulesValue } from '../probe/parse-routes.js';
+import { canonicalRoute, canonicalRule, defaultMetric, ipRouteSchema, ipRuleSchema, parsePrefix, parseRoutes, parseRules, type Prefix, prefixContains, prefixText, RESERVED_PRIORITIES, rulesValue } from '../probe/parse-routes.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { run } from '../sys/run.js';
 import { requireTool } from '../sys/tools.js';
@@ -110,12 +111,77 @@ export function snapshotRouting(snap: Snapshot, t: RoutingTarget): string | null
   return rulesValue(hits.map((h) => h.value));
 }
 
+/** A route validated earlier in the same apply (its connected routes count for later gateways). */
+export interface EarlierRoute {
+  family: RoutingTarget['family'];
+  table: number;
+  dst: string;
+  to: string;
+}
+
+/** The tables the kernel looks a gateway up in: the route's own, then a full lookup through the
+ *  rules (approximated by the tables `from all` rules point to: local, main, default and any
+ *  other unconditional lookup). */
+function gatewayTables(snap: Snapshot, f: RoutingTarget['family'], table: number): Set<number> {
+  const out = new Set([table, 253, 254, 255]);
+  for (const r of parseRules(snap.rules).rules) if (r.family === f && r.lookup !== null && r.value.value === `from all lookup ${r.lookup}`) out.add(r.lookup);
+  return out;
+}
+
+/** The prefixes a device reaches without a gateway: the subnets of its addresses, and the device
+ *  routes through it (no gateway; IPv4 scope link or host) in the tables the gateway is looked up
+ *  in, in the Snapshot and among the routes written earlier in the same apply. */
+function onLinkPrefixes(snap: Snapshot, f: RoutingTarget['family'], dev: string | null, tables: ReadonlySet<number>, earlier: readonly EarlierRoute[]): Prefix[] {
+  const out: Prefix[] = [];
+  for (const l of snap.links)
+    if (dev === null || l.name === dev)
+      for (const a of l.addresses) {
+        const p = a.family === f ? parsePrefix(`${a.local}/${a.prefixlen}`, f) : null;
+        if (p) out.push(p);
+      }
+  const deviceRoute = (family: string, table: number | null, dst: string, value: string): void => {
+    if (family !== f || table === null || !tables.has(table)) return;
+    try {
+      const v = parseRouteValue(value, f);
+      const p = parsePrefix(dst, f);
+      if (p && v.via === null && v.dev !== null && (dev === null || v.dev === dev) && !ROUTE_KINDS_TYPED.has(v.tokens[0] ?? '') && (f === 'inet6' || v.scope === 'link' || v.scope === 'host')) out.push(p);
+    } catch {
+      // a route nettune does not model is no evidence either way
+    }
+  };
+  for (const r of parseRoutes(snap.routes).routes) if (!r.value.unmodeled.length) deviceRoute(r.family, r.table, r.dst, r.value.value);
+  for (const e of earlier) if (e.to !== ROUTE_ABSENT) deviceRoute(e.family, e.table, e.dst, e.to);
+  return out;
+}
+
+const ROUTE_KINDS_TYPED = new Set(['blackhole', 'unreachable', 'prohibit', 'throw']);
+const LINK_LOCAL6 = parsePrefix('fe80::/10', 'inet6') as Prefix;
+
+/** A gateway the kernel would refuse because it is not on the device's link, or null. Without
+ *  `onlink`, fib_check_nh (IPv4) looks the gateway up among link-scope routes through that
+ *  device and fails with "Nexthop has invalid gateway"; ip6_validate_gw (IPv6) wants a
+ *  link-local gateway or a device route to it ("No route to host"). */
+function offLinkGateway(v: RouteValue, f: RoutingTarget['family'], table: number, snap: Snapshot, earlier: readonly EarlierRoute[]): string | null {
+  if (v.onlink || v.scope !== 'global') return null; // onlink: the user says it is on the link; another scope: the kernel's own lookup
+  for (const h of v.hops) {
+    if (h.via === null) continue;
+    if (f === 'inet6' && prefixContains(LINK_LOCAL6, h.via)) continue; // fe80::/10 is on every link (with a dev)
+    const prefixes = onLinkPrefixes(snap, f, h.dev, gatewayTables(snap, f, table), earlier);
+    if (prefixes.some((p) => prefixContains(p, h.via as string))) continue;
+    const has = [...new Set(prefixes.map(prefixText))];
+    const reach = h.dev ? `${h.dev} reaches ${has.join(', ') || 'no prefix'} directly` : 'no device reaches it directly';
+    const kernel = f === 'inet' ? 'Nexthop has invalid gateway' : 'No route to host';
+    return `gateway ${h.via} is off-link: ${reach}; the kernel would refuse the route ("${kernel}"). Use a gateway inside ${has.length === 1 ? 'that prefix' : has.length ? 'one of those' : "the device's subnet"}, add an address or a device route for its subnet${h.dev ? ` on ${h.dev}` : ''} first (also earlier in the same apply), or add onlink if it really is on that link`;
+  }
+  return null;
+}
+
 const localAddresses = (snap: Snapshot): Set<string> => new Set(snap.links.flatMap((l) => l.addresses.map((a) => a.local)));
 
 /** Checks one route or rule change against the Snapshot before the lock: the value's grammar,
  *  devices and source addresses that exist, no kernel-owned table or priority. Returns the
  *  canonical wanted value, 'skip: REASON' when it would change nothing, or throws the problem. */
-export function validateRouting(c: RoutingChange, snap: Snapshot): { to: string } | { skip: string } {
+export function validateRouting(c: RoutingChange, snap: Snapshot, earlier: readonly EarlierRoute[] = []): { to: string } | { skip: string } {
   const label = routingLabel(routingTarget(c));
   const wanted = (() => {
     try {
@@ -136,6 +202,8 @@ export function validateRouting(c: RoutingChange, snap: Snapshot): { to: string 
       const v = parseRouteValue(wanted, c.family);
       for (const d of v.devs) if (!snap.links.some((l) => l.name === d)) throw new Error(`${label}: no device ${d}`);
       if (v.src && !localAddresses(snap).has(v.src)) throw new Error(`${label}: src ${v.src} is not an address of this host (the kernel refuses it)`);
+      const gw = offLinkGateway(v, c.family, c.table, snap, earlier);
+      if (gw) throw new Error(`${label}: ${gw}`);
     }
   } else {
     if (RESERVED_PRIORITIES.has(c.priority) || c.priority > 32767)

@@ -67,7 +67,8 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
     if (prior !== undefined) continue;
     if (c.kind === 'route' || c.kind === 'rule') {
       try {
-        const r = validateRouting(c, snap);
+        const earlier = out.changes.flatMap((x) => (x.target.kind === 'route' ? [{ family: x.target.family, table: x.target.table, dst: x.target.dst, to: x.to }] : []));
+        const r = validateRouting(c, snap, earlier);
         if ('skip' in r) out.skipped.push({ target: routingLabel(routingTarget(c)), reason: r.skip });
         else out.changes.push({ target, to: r.to, reason, source });
       } catch (err) {

@@ -80,6 +80,11 @@ export interface RouteValue {
   src: string | null;
   /** A `metric N` given in the value (moved into the target by --set). */
   metric: number | null;
+  /** The gateways: the route's via/dev, or each nexthop's. */
+  hops: { via: string | null; dev: string | null }[];
+  onlink: boolean;
+  /** The scope as written (canonical text). */
+  scope: string;
 }
 
 /** Parses a route value (`via GW dev IF [proto P] [scope S] [src A] [onlink] [pref P]`, a leading
@@ -160,7 +165,19 @@ export function parseRouteValue(text: string, f: Family): RouteValue {
     ...(pref ? ['pref', pref] : f === 'inet6' ? ['pref', 'medium'] : []),
     ...hops.flat(),
   ];
-  return { text: tokens.join(' '), tokens, dev, devs: dev ? [dev] : hops.flatMap((h) => h.filter((_, i) => h[i - 1] === 'dev')), via, src, metric };
+  const after = (h: readonly string[], k: string): string | null => (h.includes(k) ? (h[h.indexOf(k) + 1] ?? null) : null);
+  return {
+    text: tokens.join(' '),
+    tokens,
+    dev,
+    devs: dev ? [dev] : hops.flatMap((h) => h.filter((_, i) => h[i - 1] === 'dev')),
+    via,
+    src,
+    metric,
+    hops: hops.length ? hops.map((h) => ({ via: after(h, 'via'), dev: after(h, 'dev') })) : [{ via, dev }],
+    onlink,
+    scope: scopeOut,
+  };
 }
 
 export interface RuleValue {

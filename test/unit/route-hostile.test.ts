@@ -51,3 +51,24 @@ describe('host bits in a prefix are refused, naming the network (hostile15)', ()
     expect(errorsOf('route6:100:fd00:1::/64=dev eth0')).toEqual([]);
   });
 });
+
+describe('an off-link gateway is refused before the lock (hostile15)', () => {
+  it('a gateway outside every prefix the device reaches, with the prefixes and the ways out', () => {
+    expect(errorsOf('route:100:default=via 203.0.113.1 dev eth0').join('; ')).toMatch(/gateway 203\.0\.113\.1 is off-link: eth0 reaches 192\.0\.2\.0\/24 directly.*Nexthop has invalid gateway.*onlink/);
+    expect(errorsOf('route6:100:default=via 2001:db8:9::1 dev eth0').join('; ')).toMatch(/off-link.*No route to host/);
+    expect(errorsOf('route:100:default=nexthop via 192.0.2.1 dev eth0 nexthop via 203.0.113.1 dev eth0').join('; ')).toMatch(/gateway 203\.0\.113\.1 is off-link/);
+  });
+  it('on the link: a connected prefix, onlink, IPv6 link-local, a device route earlier in the same apply', () => {
+    expect(errorsOf('route:100:default=via 192.0.2.1 dev eth0')).toEqual([]);
+    expect(errorsOf('route:100:default=via 203.0.113.1 dev eth0 onlink')).toEqual([]);
+    expect(errorsOf('route6:100:default=via fe80::1 dev eth0')).toEqual([]);
+    const two = (first: string, second: string): string[] =>
+      validateChanges(
+        [first, second].map((a) => ({ change: parseSet(a) as RoutingChange, reason: 'r', source: 's' })),
+        snapshotFixture(),
+      ).errors;
+    expect(two('route:100:203.0.113.0/24=dev eth0', 'route:100:default=via 203.0.113.1 dev eth0')).toEqual([]);
+    expect(two('route:100:default=via 203.0.113.1 dev eth0', 'route:100:203.0.113.0/24=dev eth0').join('; ')).toMatch(/off-link/); // the kernel writes in order
+    expect(two('route:101:203.0.113.0/24=dev eth0', 'route:100:default=via 203.0.113.1 dev eth0').join('; ')).toMatch(/off-link/); // another table is not looked in
+  });
+});
