@@ -176,7 +176,11 @@ export const NFT_UNIT_NAME = 'nettune-nft.service';
 /** /etc/sysctl.d/90-nettune.conf → /etc (the --root the persist file lives under). */
 const etcOf = (persistFile: string): string => join(persistFile, '..', '..');
 
-export const nftPersistPath = (persistFile: string, t: NftTarget): string => join(etcOf(persistFile), 'nftables.d', `${t.table}.nft`);
+/** The boot file's name without .nft: the table for inet (nettune_raw.nft), FAMILY-TABLE for ip
+ *  and ip6, so tables of one name in two families do not share (and overwrite) one file. */
+export const nftFileStem = (t: Pick<NftTarget, 'family' | 'table'>): string => (t.family === 'inet' ? t.table : `${t.family}-${t.table}`);
+
+export const nftPersistPath = (persistFile: string, t: NftTarget): string => join(etcOf(persistFile), 'nftables.d', `${nftFileStem(t)}.nft`);
 export const nftUnitPath = (persistFile: string): string => join(etcOf(persistFile), 'systemd', 'system', NFT_UNIT_NAME);
 
 /** The boot-time file: the batch apply ran, with a header saying why and how to undo. */
@@ -193,11 +197,11 @@ export function renderNftFile(t: NftTarget, value: string, tx: number, at: strin
 
 /** The unit's line that loads one table's file at boot (the path as boot sees it, under /). */
 export const nftExecLine = (t: NftTarget, netns: string | null): string =>
-  `ExecStart=${netns ? `/usr/sbin/ip netns exec ${validNetns(netns)} ` : ''}/usr/sbin/nft -f /etc/nftables.d/${t.table}.nft`;
+  `ExecStart=${netns ? `/usr/sbin/ip netns exec ${validNetns(netns)} ` : ''}/usr/sbin/nft -f /etc/nftables.d/${nftFileStem(t)}.nft`;
 
-const EXEC_LINE = /^ExecStart=(?:\/usr\/sbin\/ip netns exec [A-Za-z0-9_.-]+ )?\/usr\/sbin\/nft -f \/etc\/nftables\.d\/(nettune_[a-z0-9_]{1,24})\.nft$/;
+const EXEC_LINE = /^ExecStart=(?:\/usr\/sbin\/ip netns exec [A-Za-z0-9_.-]+ )?\/usr\/sbin\/nft -f \/etc\/nftables\.d\/((?:ip6?-)?nettune_[a-z0-9_]{1,24})\.nft$/;
 
-/** The ExecStart lines of a unit nettune wrote, by table (a later apply keeps the others). */
+/** The ExecStart lines of a unit nettune wrote, by file stem (nftFileStem; a later apply keeps the others). */
 export function unitLines(text: string | null): { table: string; line: string }[] {
   const out: { table: string; line: string }[] = [];
   for (const line of (text ?? '').split('\n')) {
@@ -228,7 +232,7 @@ export function nftPersistFiles(
   unitBefore: string | null,
 ): { path: string; content: string }[] {
   const files = tables.map((t) => ({ path: nftPersistPath(persistFile, t.target), content: renderNftFile(t.target, t.to, tx, at) }));
-  const kept = unitLines(unitBefore).filter((l) => !tables.some((t) => t.target.table === l.table)).map((l) => l.line);
+  const kept = unitLines(unitBefore).filter((l) => !tables.some((t) => nftFileStem(t.target) === l.table)).map((l) => l.line);
   files.push({ path: nftUnitPath(persistFile), content: renderNftUnit([...kept, ...tables.map((t) => nftExecLine(t.target, netns))], tx, at) });
   return files;
 }

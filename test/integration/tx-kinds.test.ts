@@ -220,13 +220,13 @@ function nftWritten(ns: string, res: Applied): void {
   expect(nftTable(ns, 'ip6', 'nettune_v6')).toBe(NFT_NEW);
   const dir = join(ctx.root, 'etc/nftables.d');
   const unit = join(ctx.root, 'etc/systemd/system/nettune-nft.service');
-  expect(res.persisted).toEqual(expect.arrayContaining([join(dir, 'nettune_raw.nft'), join(dir, 'nettune_v6.nft'), unit]));
+  expect(res.persisted).toEqual(expect.arrayContaining([join(dir, 'nettune_raw.nft'), join(dir, 'ip6-nettune_v6.nft'), unit]));
   const exec = readFileSync(unit, 'utf8').split('\n').filter((l) => l.startsWith('ExecStart='));
-  expect(exec).toEqual([`ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/nft -f /etc/nftables.d/nettune_v6.nft`, `ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/nft -f /etc/nftables.d/nettune_raw.nft`]);
+  expect(exec).toEqual([`ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/nft -f /etc/nftables.d/ip6-nettune_v6.nft`, `ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/nft -f /etc/nftables.d/nettune_raw.nft`]);
   const boot = newNetns('nftboot');
-  for (const [family, table, text] of [['inet', 'nettune_raw', NFT_RAW], ['ip6', 'nettune_v6', NFT_NEW]] as const) {
-    run('ip', ['netns', 'exec', boot, 'nft', '-f', join(dir, `${table}.nft`)]);
-    expect(nftTable(boot, family, table), `${table}.nft loaded at boot`).toBe(text);
+  for (const [family, table, file, text] of [['inet', 'nettune_raw', 'nettune_raw.nft', NFT_RAW], ['ip6', 'nettune_v6', 'ip6-nettune_v6.nft', NFT_NEW]] as const) {
+    run('ip', ['netns', 'exec', boot, 'nft', '-f', join(dir, file)]);
+    expect(nftTable(boot, family, table), `${file} loaded at boot`).toBe(text);
   }
 }
 

@@ -214,4 +214,18 @@ describe('apply, persist and drift helpers', () => {
     expect(unitLines(files[1]?.content ?? null).map((l) => l.table)).toEqual(['nettune_other', 'nettune_raw']);
     expect(files[1]?.content).toContain('After=nftables.service');
   });
+  it('tables of one name in two families get a file each (neither overwrites the other at boot)', () => {
+    const ip6 = { kind: 'nft' as const, family: 'ip6' as const, table: 'nettune_raw' };
+    const to6 = 'table ip6 nettune_raw {\n\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tudp dport 547 notrack\n\t}\n}\n';
+    const files = nftPersistFiles([{ target: T, to: fx('notrack-in.nft') }, { target: ip6, to: to6 }], '/tmp/r/etc/sysctl.d/90-nettune.conf', 'ns1', 8, '2026-12-02T00:00:00Z', null);
+    expect(files.map((f) => f.path)).toEqual(['/tmp/r/etc/nftables.d/nettune_raw.nft', '/tmp/r/etc/nftables.d/ip6-nettune_raw.nft', '/tmp/r/etc/systemd/system/nettune-nft.service']);
+    expect(files[1]?.content).toContain(`delete table ip6 nettune_raw\n${to6}`);
+    expect(unitLines(files[2]?.content ?? null).map((l) => l.line)).toEqual([
+      'ExecStart=/usr/sbin/ip netns exec ns1 /usr/sbin/nft -f /etc/nftables.d/nettune_raw.nft',
+      'ExecStart=/usr/sbin/ip netns exec ns1 /usr/sbin/nft -f /etc/nftables.d/ip6-nettune_raw.nft',
+    ]);
+    // a later apply of the inet table alone keeps the ip6 table's line
+    const later = nftPersistFiles([{ target: T, to: fx('notrack-in.nft') }], '/tmp/r/etc/sysctl.d/90-nettune.conf', 'ns1', 9, '2026-12-02T00:00:00Z', files[2]?.content ?? null);
+    expect(unitLines(later[1]?.content ?? null).map((l) => l.table)).toEqual(['ip6-nettune_raw', 'nettune_raw']);
+  });
 });
