@@ -13,6 +13,8 @@ export interface CountBounds {
 
 /** --conns: expected concurrent connections (conntrack and port sizing). */
 export const CONNS: CountBounds = { min: 1, max: 1_000_000_000, what: 'connections' };
+/** --conn-rate: new connections per second (conntrack churn, Little's law). */
+export const CONN_RATE: CountBounds = { min: 1, max: 100_000_000, what: 'new connections per second' };
 /** history --limit: rows shown. */
 export const HISTORY_LIMIT: CountBounds = { min: 1, max: 100_000, what: 'transactions' };
 
@@ -31,6 +33,17 @@ export const countFlag = (b: CountBounds) =>
     const r = parseCount(s, b);
     if (typeof r === 'string') {
       ctx.addIssue({ code: 'custom', message: r });
+      return z.NEVER;
+    }
+    return r;
+  });
+
+/** A per-second count flag: "2000" or "2000/s", the number checked as a count. */
+export const perSecondFlag = (b: CountBounds) =>
+  z.string().transform((s, ctx) => {
+    const r = parseCount(s.trim().replace(/\/s$/, ''), b);
+    if (typeof r === 'string') {
+      ctx.addIssue({ code: 'custom', message: `${r} (a rate: N or N/s)` });
       return z.NEVER;
     }
     return r;

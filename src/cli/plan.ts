@@ -15,13 +15,13 @@ import { toTarget } from '../apply/validate.js';
 import { baselineFromPlan, computeDrift } from '../monitor/drift.js';
 import { checkIfacesIn, parseIfaces } from '../plan/multihomed.js';
 import { checkNicIn } from '../plan/nic.js';
-import { formatMs, parseDuration, formatBytes, formatRate } from '../units/index.js';
+import { formatCount, formatMs, parseDuration, formatBytes, formatRate } from '../units/index.js';
 import { type Snapshot, snapshotSchema } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
 import { IFNAME } from '../sys/names.js';
 import { checkOutputPath, readJsonFile, writeOutputFile } from '../sys/fs.js';
 import { linkSpec } from './audit.js';
-import { CONNS, countFlag } from './flags.js';
+import { CONN_RATE, CONNS, countFlag, perSecondFlag } from './flags.js';
 import { getSnapshot, parseOptions, print, printJson, sourceOptionsSchema, withJson, withSource } from './common.js';
 import { table } from './format.js';
 
@@ -37,6 +37,7 @@ const planOptions = z
     rtt: z.string().optional(),
     loss: z.string().optional(),
     conns: countFlag(CONNS).optional(),
+    connRate: perSecondFlag(CONN_RATE).optional(),
     deadPeer: z.string().optional(),
     out: z.string().optional(),
     nic: z.string().optional(),
@@ -76,12 +77,28 @@ export function renderPlan(plan: Plan): string {
     for (const c of plan.changes) out.push(`  ${c.kind === 'sysctl' ? c.key : c.kind === 'nft' ? `nft table ${c.family} ${c.table}` : changeCommand(c)}: ${c.reason}`);
     for (const c of plan.changes) if (c.kind === 'nft') out.push('', `nft table ${c.family} ${c.table} (applied in one nft -f transaction):`, ...c.to.replace(/\n+$/, '').split('\n').map((l) => `  ${l}`));
   }
+  if (plan.conntrack) out.push('', ...renderConntrackFigure(plan.conntrack));
   if (plan.skipped.length) {
     out.push('', `Considered, not changed (${plan.skipped.length}):`);
     for (const s of plan.skipped) out.push(`  ${s.key}: ${s.reason}`);
   }
   if (plan.notes.length) out.push('', 'Notes:', ...plan.notes.map((n) => `  ${n}`));
   return out.join('\n');
+}
+
+/** The conntrack memory block of `plan`: a full table before → after, and the TIME_WAIT backlog. */
+export function renderConntrackFigure(f: NonNullable<Plan['conntrack']>): string[] {
+  const size = (t: typeof f.before): string => (t.max === null || t.buckets === null ? '?' : `${formatCount(t.max)} entries × ${f.entry_bytes} B + ${formatCount(t.buckets)} buckets × ${f.bucket_bytes} B = ${formatBytes(t.bytes_full)}`);
+  const per = `${f.entry_bytes} B per entry${f.entry_source === 'fallback' ? ' (estimate: no slab size in the Snapshot)' : ' (nf_conntrack slab)'} and ${f.bucket_bytes} B per bucket`;
+  const out = [`Conntrack memory when full, at ${per}:`, `  before: ${size(f.before)}`, `  after:  ${size(f.after)}`];
+  const c = f.churn;
+  if (c)
+    out.push(
+      `  TIME_WAIT at ${formatCount(c.conn_rate_per_s)}/s (Little's law, rate × timeout): ${c.time_wait_before_s} s → ${formatCount(c.time_wait_entries_before)} entries (${formatBytes(c.time_wait_bytes_before)})` +
+        (c.time_wait_after_s !== c.time_wait_before_s ? `; ${c.time_wait_after_s} s → ${formatCount(c.time_wait_entries_after)} (${formatBytes(c.time_wait_bytes_after)})` : '') +
+        (c.lifetime_s !== null ? `; mean connection lifetime --conns / rate = ${Math.round(c.lifetime_s * 10) / 10} s` : ''),
+    );
+  return out;
 }
 
 function loadDoc(file: string): { kind: 'snapshot'; snap: Snapshot } | { kind: 'plan'; plan: Plan } {
@@ -160,6 +177,7 @@ export function registerPlan(program: Command): void {
     .option('--rtt <dur>', 'round-trip time (10ms)')
     .option('--loss <pct>', 'packet loss on the path, percent')
     .option('--conns <n>', 'expected concurrent connections (conntrack, ports)')
+    .option('--conn-rate <n/s>', 'new connections per second (with --workload connections): the conntrack TIME_WAIT backlog by Little\'s law, rate × timeout')
     .option('--dead-peer <dur>', 'declare a silent peer dead after this long (keepalive), e.g. 90s')
     .option('--out <file>', 'write the plan JSON here (atomically), for `nettune apply FILE`')
     .option('--nic <dev,...>', 'NICs the NIC planner tunes (default: every physical device ethtool answers for)')
@@ -181,7 +199,7 @@ export function registerPlan(program: Command): void {
       const snap = await getSnapshot(opts);
       if (ifaces) checkIfacesIn(snap, ifaces);
       if (nic) checkNicIn(snap, nic);
-      const base = opts.workload ? buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, dead_peer_s: deadPeer, nic, udp_flow_hash: opts.udpFlowHash === true, mptcp, ifaces }) : emptyPlan(snap);
+      const base = opts.workload ? buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, conn_rate: opts.connRate ?? null, dead_peer_s: deadPeer, nic, udp_flow_hash: opts.udpFlowHash === true, mptcp, ifaces }) : emptyPlan(snap);
       const plan = notrack ? withNotrack(base, snap, notrack) : base;
       if (opts.out !== undefined) writeOutputFile(opts.out, `${JSON.stringify(plan, null, 2)}\n`, { label: `--out ${opts.out}` });
       if (opts.json) printJson(plan);

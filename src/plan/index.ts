@@ -21,6 +21,7 @@ export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()):
   const skipped: Plan['skipped'] = [];
   const notes: string[] = [];
   const taken = new Set<string>();
+  let conntrack: Plan['conntrack'];
 
   const accept = (c: PlannedChange): void => {
     const key = changeKey(c);
@@ -44,6 +45,7 @@ export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()):
     for (const p of r.proposals) accept({ ...p.change, reason: p.reason, source: `intent:${intent.name}` });
     for (const s of r.skipped) skipped.push({ ...s, source: `intent:${intent.name}` });
     notes.push(...r.notes);
+    if (r.conntrack) conntrack = r.conntrack;
   }
 
   if (params.mptcp) {
@@ -65,11 +67,22 @@ export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()):
     ...emptyPlan(snap, now),
     workload: params.workload,
     link: params.link,
-    params: { conns: params.conns, dead_peer_s: params.dead_peer_s, ...(params.nic?.length ? { nic: params.nic.join(',') } : {}), ...(params.udp_flow_hash ? { udp_flow_hash: 'on' } : {}), ...(params.ifaces?.length ? { ifaces: params.ifaces.map(ifaceText).join(' ') } : {}) },
+    params: { conns: params.conns, ...(params.conn_rate ? { conn_rate_per_s: params.conn_rate } : {}), dead_peer_s: params.dead_peer_s, ...(params.nic?.length ? { nic: params.nic.join(',') } : {}), ...(params.udp_flow_hash ? { udp_flow_hash: 'on' } : {}), ...(params.ifaces?.length ? { ifaces: params.ifaces.map(ifaceText).join(' ') } : {}) },
     changes,
     skipped: skipped.filter((x) => !changed.has(x.key)),
     notes,
+    ...(conntrack ? { conntrack: afterAccepted(conntrack, changes) } : {}),
   };
+}
+
+/** The figure's "after" as the plan stands: a max or bucket proposal the checks refused (a
+ *  global knob in a child namespace, a value the validator rejected) leaves the table as it is. */
+function afterAccepted(f: NonNullable<Plan['conntrack']>, changes: readonly PlannedChange[]): NonNullable<Plan['conntrack']> {
+  const planned = (key: string): boolean => changes.some((c) => c.kind === 'sysctl' && c.key === key);
+  const max = planned('net.netfilter.nf_conntrack_max') ? f.after.max : f.before.max;
+  const buckets = planned('net.netfilter.nf_conntrack_buckets') ? f.after.buckets : f.before.buckets;
+  if (max === f.after.max && buckets === f.after.buckets) return f;
+  return { ...f, after: { max, buckets, bytes_full: max === null || buckets === null ? null : max * f.entry_bytes + buckets * f.bucket_bytes } };
 }
 
 /** A plan bound to the Snapshot's host with nothing in it yet (no workload). */

@@ -1,7 +1,9 @@
 // Workload intents: what each workload asks of the kernel, computed from the Snapshot and the
 // stated link — not static values. Each intent proposes changes with a reason, or says why not.
 import type { MptcpIntent } from './mptcp.js';
-import { RFC5382_ESTABLISHED_MIN_S } from '../rules/conntrack.js';
+import { findEntry } from '../catalog/index.js';
+import { planConntrack } from './conntrack.js';
+import type { ConntrackFigure } from './schema.js';
 import { KEEPALIVE_AGGRESSIVE_S, KEEPALIVE_SLOW_S } from '../rules/tcp.js';
 import { BDP_BUFFER_FACTOR, bufferForBdp, LOSSY_BUFFER_FACTOR, MAX_SOCKET_BUFFER } from '../rules/buffers.js';
 import type { Snapshot } from '../snapshot/index.js';
@@ -16,6 +18,8 @@ export interface PlanParams {
   link: LinkSpec | null;
   /** Expected concurrent connections (--conns), for conntrack and port sizing. */
   conns: number | null;
+  /** New connections per second (--conn-rate): the TIME_WAIT backlog by Little's law. */
+  conn_rate?: number | null;
   /** Target time to declare a silent peer dead (--dead-peer), seconds. */
   dead_peer_s: number | null;
   /** NICs the NIC planner tunes (--nic); default: every physical device ethtool answered for. */
@@ -43,6 +47,8 @@ export interface IntentResult {
   proposals: Proposal[];
   skipped: Skip[];
   notes: string[];
+  /** The conntrack table's memory, before → after (the connections intent). */
+  conntrack?: ConntrackFigure;
 }
 
 export interface Intent {
@@ -60,7 +66,6 @@ export interface Intent {
 export { BDP_BUFFER_FACTOR, LOSSY_BUFFER_FACTOR, MAX_SOCKET_BUFFER } from '../rules/buffers.js';
 
 const MIB = 1024 * 1024;
-const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 const fmtMiB = (b: number): string => `${Math.round((b / MIB) * 10) / 10} MiB`;
 
 const INT = /^-?\d+$/;
@@ -211,13 +216,11 @@ export function keepaliveFor(deadPeerS: number): { time: number; intvl: number; 
   return { time: deadPeerS - intvl * probes, intvl, probes };
 }
 
-/** Approximate kernel memory per conntrack entry (struct nf_conn plus extensions, x86_64). */
-export const CONNTRACK_ENTRY_BYTES = 320;
 
 const connections: Intent = {
   name: 'connections',
   workloads: ['connections'],
-  considers: 'somaxconn, tcp_max_syn_backlog, netdev_max_backlog (from softnet drops), ip_local_port_range, tcp_tw_reuse, conntrack max/buckets/established timeout (from --conns and RAM), keepalive (from --dead-peer)',
+  considers: 'somaxconn, tcp_max_syn_backlog, netdev_max_backlog (from softnet drops), ip_local_port_range, tcp_tw_reuse, conntrack max/buckets (from --conns, the TIME_WAIT backlog of --conn-rate, the slab size and RAM) with the memory a full table costs, and per-protocol timeouts (established, TIME_WAIT by Little\'s law; never below RFC 5382/4787/5508 floors on forwarding or NAT hosts), keepalive (from --dead-peer)',
   propose(snap, p) {
     const out = empty();
     const overflows = snap.counters.netstat.TcpExt?.ListenOverflows ?? 0;
@@ -257,28 +260,11 @@ const connections: Intent = {
       }
     } else out.skipped.push({ key: 'net.ipv4.tcp_keepalive_time', reason: 'no --dead-peer target given' });
 
-    const ct = snap.conntrack;
-    if (!ct) out.skipped.push({ key: 'net.netfilter.nf_conntrack_max', reason: 'conntrack is not loaded' });
-    else if (p.conns === null) out.skipped.push({ key: 'net.netfilter.nf_conntrack_max', reason: 'no --conns given' });
-    else if (snap.netns.init === false) out.skipped.push({ key: 'net.netfilter.nf_conntrack_max', reason: 'global knob: set it in the initial namespace' });
-    else {
-      const wanted = nextPow2(Math.ceil(p.conns * 1.25));
-      const capByRam = nextPow2(Math.floor((snap.memory.total_bytes * 0.1) / CONNTRACK_ENTRY_BYTES)) / 2;
-      const target = Math.min(wanted, capByRam);
-      if (target < wanted) out.notes.push(`conntrack capped at ${target} entries (≈ 10 % of RAM at ~${CONNTRACK_ENTRY_BYTES} B each) instead of ${wanted}`);
-      atLeast(snap, 'net.netfilter.nf_conntrack_max', target, `${p.conns} connections + 25 % headroom; ≈ ${fmtMiB(target * CONNTRACK_ENTRY_BYTES)} of kernel memory when full`, out);
-      atLeast(snap, 'net.netfilter.nf_conntrack_buckets', target, 'one hash bucket per entry keeps lookup chains short (the 5.15+ default ratio)', out);
-    }
-    if (ct) {
-      const est = intOf(snap, 'net.netfilter.nf_conntrack_tcp_timeout_established');
-      // At least RFC 5382's 2 h 4 min: idle connections without keepalive must not lose their
-      // state (and NAT mapping) while merely quiet; with keepalive the peer is declared dead far
-      // sooner anyway. conntrack.established-timeout flags values below that.
-      const target = p.dead_peer_s !== null ? Math.max(RFC5382_ESTABLISHED_MIN_S, p.dead_peer_s * 4) : 86400;
-      if (est !== null && est > target)
-        out.proposals.push(set(snap, 'net.netfilter.nf_conntrack_tcp_timeout_established', String(target), `idle established entries expire after ${target} s instead of ${est} s (${Math.round(est / 86400)} days), so dead connections do not fill the table`));
-      else out.skipped.push({ key: 'net.netfilter.nf_conntrack_tcp_timeout_established', reason: est === null ? 'not present' : `already ${est} s` });
-    }
+    const ct = planConntrack(snap, p, (key) => findEntry(key)?.default ?? null);
+    out.proposals.push(...ct.proposals);
+    out.skipped.push(...ct.skipped);
+    out.notes.push(...ct.notes);
+    if (ct.figure) out.conntrack = ct.figure;
     return out;
   },
 };

@@ -16,6 +16,34 @@ export const plannedChangeSchema = z.intersection(
   }),
 );
 
+const tableFigure = z.object({ max: z.number().int().nullable(), buckets: z.number().int().nullable(), bytes_full: z.number().nullable() });
+
+/** The conntrack table's kernel memory, as the connections intent computed it (src/plan/conntrack.ts):
+ *  entries × entry_bytes + buckets × bucket_bytes when full, before and after the plan. */
+export const conntrackFigureSchema = z.object({
+  /** Bytes per entry: the Snapshot's nf_conntrack slab_size, or an estimate (fallback) without it. */
+  entry_bytes: z.number().int().positive(),
+  entry_source: z.enum(['slab_size', 'fallback']),
+  /** One hash bucket: one hlist_nulls_head pointer (8 B on 64-bit). */
+  bucket_bytes: z.number().int().positive(),
+  before: tableFigure,
+  after: tableFigure,
+  /** Little's law with --conn-rate: TIME_WAIT holds rate × timeout entries; lifetime = conns / rate. */
+  churn: z
+    .object({
+      conn_rate_per_s: z.number(),
+      lifetime_s: z.number().nullable(),
+      time_wait_before_s: z.number(),
+      time_wait_after_s: z.number(),
+      time_wait_entries_before: z.number(),
+      time_wait_entries_after: z.number(),
+      time_wait_bytes_before: z.number(),
+      time_wait_bytes_after: z.number(),
+    })
+    .nullable(),
+});
+export type ConntrackFigure = z.infer<typeof conntrackFigureSchema>;
+
 export const planSchema = z.object({
   schema: z.literal(PLAN_SCHEMA),
   created_at: z.string(),
@@ -38,6 +66,9 @@ export const planSchema = z.object({
   /** Considered but not proposed, with the reason (already set, not on this kernel, global knob…). */
   skipped: z.array(z.object({ key: z.string(), reason: z.string(), source: z.string() })),
   notes: z.array(z.string()),
+  /** Conntrack memory before → after (connections workload with conntrack loaded); absent otherwise
+   *  and in plans of older versions. */
+  conntrack: conntrackFigureSchema.optional(),
 });
 
 export type Plan = z.infer<typeof planSchema>;

@@ -123,6 +123,13 @@ export function formatSeconds(total: number): string {
   return parts.join(' ');
 }
 
+/** An exact count with its digits grouped in threes: 1048576 → "1 048 576" (SI style, a space). */
+export function formatCount(n: number): string {
+  if (!Number.isFinite(n)) return '?';
+  const [int, frac] = String(Math.abs(n)).split('.');
+  return `${n < 0 ? '-' : ''}${(int ?? '').replace(/\B(?=(\d{3})+(?!\d))/g, ' ')}${frac ? `.${frac}` : ''}`;
+}
+
 const SI = ['', 'k', 'M', 'G', 'T', 'P'] as const;
 
 /** A count or rate in a narrow column: 0 → "0", 0.25 → "0.25", 999 → "999", 1234 → "1.23k",

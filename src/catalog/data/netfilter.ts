@@ -138,10 +138,10 @@ export const netfilter: CatalogEntryInput[] = [
     summary:
       'How long a conntrack entry stays in TIME_WAIT after both sides closed. It is longer than Linux TCP\'s own 60-second TIME_WAIT, so late segments of the old connection are still recognised.',
     tradeoff:
-      'Lowering it frees table slots faster on hosts with very many short connections, at the risk of treating late segments or quick port reuse as invalid or new flows.',
+      'Lowering it frees table slots faster on hosts with very many short connections (the backlog is rate × timeout entries), at the risk of treating late segments or quick port reuse as invalid or new flows. A NAT should keep it at 4 minutes or more (RFC 5382 REQ-5, 2 × the RFC 793 MSL); a host tracking only its own connections needs no more than its sockets\' 60 s.',
     counters: ['conntrack.count'],
     related: ['net.netfilter.nf_conntrack_tcp_timeout_fin_wait', 'net.netfilter.nf_conntrack_tcp_timeout_close_wait'],
-    sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_tcp_timeout_time_wait)'],
+    sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_tcp_timeout_time_wait)', 'RFC 5382 REQ-5 (NAT: transitory connection idle-timeout ≥ 4 minutes)', 'include/net/tcp.h (TCP_TIMEWAIT_LEN: 60 s, the endpoint\'s own TIME_WAIT)'],
   },
   {
     key: 'net.netfilter.nf_conntrack_tcp_timeout_close_wait',
@@ -157,7 +157,7 @@ export const netfilter: CatalogEntryInput[] = [
       'Short values clean up half-closed connections quickly, but break applications that legitimately keep a half-closed connection open longer (the entry expires and later packets are invalid).',
     counters: ['conntrack.count'],
     related: ['net.netfilter.nf_conntrack_tcp_timeout_fin_wait', 'net.netfilter.nf_conntrack_tcp_timeout_time_wait'],
-    sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_tcp_timeout_close_wait)'],
+    sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_tcp_timeout_close_wait)', 'RFC 5382 REQ-5 (NAT: transitory connection idle-timeout ≥ 4 minutes)'],
   },
   {
     key: 'net.netfilter.nf_conntrack_tcp_timeout_fin_wait',
@@ -171,7 +171,7 @@ export const netfilter: CatalogEntryInput[] = [
     tradeoff: 'Lower values recycle entries of closing connections sooner but can cut off slow closes.',
     counters: ['conntrack.count'],
     related: ['net.netfilter.nf_conntrack_tcp_timeout_close_wait', 'net.ipv4.tcp_fin_timeout'],
-    sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_tcp_timeout_fin_wait)'],
+    sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_tcp_timeout_fin_wait)', 'RFC 5382 REQ-5 (NAT: transitory connection idle-timeout ≥ 4 minutes)'],
   },
   {
     key: 'net.netfilter.nf_conntrack_tcp_timeout_syn_sent',
@@ -187,7 +187,7 @@ export const netfilter: CatalogEntryInput[] = [
       'Lowering it sheds SYN floods and scans from the table faster, but must stay above the client\'s SYN retry period or slow handshakes are broken.',
     counters: ['conntrack.count', 'conntrack.stats.early_drop'],
     related: ['net.netfilter.nf_conntrack_tcp_timeout_syn_recv', 'net.ipv4.tcp_syn_retries'],
-    sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_tcp_timeout_syn_sent)'],
+    sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_tcp_timeout_syn_sent)', 'RFC 5382 REQ-5 (NAT: transitory connection idle-timeout ≥ 4 minutes)'],
   },
   {
     key: 'net.netfilter.nf_conntrack_tcp_timeout_syn_recv',
@@ -201,7 +201,7 @@ export const netfilter: CatalogEntryInput[] = [
     tradeoff: 'Lower values clear half-open handshakes faster during floods; too low breaks handshakes on lossy, slow paths.',
     counters: ['conntrack.count'],
     related: ['net.netfilter.nf_conntrack_tcp_timeout_syn_sent', 'net.ipv4.tcp_synack_retries'],
-    sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_tcp_timeout_syn_recv)'],
+    sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_tcp_timeout_syn_recv)', 'RFC 5382 REQ-5 (NAT: transitory connection idle-timeout ≥ 4 minutes)'],
   },
   {
     key: 'net.netfilter.nf_conntrack_tcp_timeout_max_retrans',
@@ -247,7 +247,7 @@ export const netfilter: CatalogEntryInput[] = [
       'Short values keep DNS-heavy hosts from filling the table; too short breaks NAT for request/response protocols with slow answers and UDP protocols that send sparse keepalives.',
     counters: ['conntrack.count', 'conntrack.stats.early_drop'],
     related: ['net.netfilter.nf_conntrack_udp_timeout_stream'],
-    sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_udp_timeout)', 'commit d535c8a69c19 "netfilter: conntrack: udp: only extend timeout to stream mode after 2s" (5.0)'],
+    sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_udp_timeout)', 'RFC 4787 REQ-5 (NAT: UDP mapping ≥ 2 minutes; REQ-5a: less only per well-known destination port)', 'commit d535c8a69c19 "netfilter: conntrack: udp: only extend timeout to stream mode after 2s" (5.0)'],
   },
   {
     key: 'net.netfilter.nf_conntrack_udp_timeout_stream',
@@ -301,10 +301,10 @@ export const netfilter: CatalogEntryInput[] = [
     scope: 'netns',
     default: '30',
     summary: 'Timeout for tracked ICMP exchanges such as echo request/reply pairs.',
-    tradeoff: 'Shorter values limit table use by ping floods; too short can expire slow echo replies through NAT.',
+    tradeoff: 'Shorter values limit table use by ping floods; too short can expire slow echo replies through NAT. RFC 5508 asks NATs for at least 60 s, above this default.',
     counters: ['conntrack.count'],
     related: ['net.netfilter.nf_conntrack_generic_timeout'],
-    sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_icmp_timeout)'],
+    sources: ['Documentation/networking/nf_conntrack-sysctl.rst (nf_conntrack_icmp_timeout)', 'RFC 5508 REQ-2 (NAT: ICMP query session timer ≥ 60 s)'],
   },
   {
     key: 'net.netfilter.nf_conntrack_tcp_loose',
