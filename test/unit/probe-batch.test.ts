@@ -1,5 +1,8 @@
 // The probe's command batch (one /bin/sh for many commands) gives what run() gives, command for
 // command.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batchRunner, runBatch, type BatchJob } from '../../src/probe/batch.js';
 import { run } from '../../src/sys/run.js';
@@ -35,6 +38,25 @@ describe('runBatch', () => {
     expect(quick).toEqual({ ok: true, code: 0, stdout: 'quick\n', stderr: '' });
     const left = await run('pgrep', ['-f', '^/bin/sleep 30$']);
     expect(left.stdout).toBe('');
+  });
+
+  it('its scratch directory is gone when the results are (a process that exits right after, e.g. on EPIPE, leaves nothing)', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'nettune-batch-test-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = scratch;
+    try {
+      const rs = await runBatch([
+        { file: '/bin/echo', args: ['x'] },
+        { file: '/bin/cat', args: [], opts: { input: 'in' } },
+        { file: '/bin/sh', args: ['-c', 'exit 4'] },
+      ]);
+      expect(rs.map((r) => r.code)).toEqual([0, 0, 4]);
+      expect(readdirSync(scratch)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   it('batchRunner: commands asked in one turn run as one batch, each promise gets its own result', async () => {
