@@ -3,6 +3,8 @@
 // own listing, the ruleset parser, the stateful-filter check, and the table validator.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { docFromPlan } from '../../src/export/source.js';
+import { renderSystemd } from '../../src/export/systemd.js';
 import { nftScript, nftShellCommand, nftTableProblem, nftTableShape, nftTextShape, nftPersistFiles, textChains, unitLines } from '../../src/apply/kind-nft.js';
 import { parseNftJson } from '../../src/probe/parse-nft.js';
 import { iptablesLine, mergeRanges, parseNotrack, renderNotrackIptables, renderNotrackTable, type NotrackSpec } from '../../src/plan/notrack.js';
@@ -12,7 +14,7 @@ import { emptyPlan } from '../../src/plan/index.js';
 import { planSchema } from '../../src/plan/schema.js';
 import { snapshotSchema } from '../../src/snapshot/schema.js';
 import { validateChanges } from '../../src/apply/validate.js';
-import { snapshotFixture } from '../helpers.js';
+import { fixture, snapshotFixture } from '../helpers.js';
 
 const fx = (name: string): string => readFileSync(new URL(`../fixtures/nft/${name}`, import.meta.url), 'utf8');
 const ruleset = (name: string) => {
@@ -227,5 +229,18 @@ describe('apply, persist and drift helpers', () => {
     // a later apply of the inet table alone keeps the ip6 table's line
     const later = nftPersistFiles([{ target: T, to: fx('notrack-in.nft') }], '/tmp/r/etc/sysctl.d/90-nettune.conf', 'ns1', 9, '2026-12-02T00:00:00Z', files[2]?.content ?? null);
     expect(unitLines(later[1]?.content ?? null).map((l) => l.table)).toEqual(['ip6-nettune_raw', 'nettune_raw']);
+  });
+  it('the systemd export names the files as apply --persist does, so each ExecStart finds its file', () => {
+    const plan = planSchema.parse(JSON.parse(fixture('export', 'plan.json')));
+    const to6 = 'table ip6 nettune_raw {\n\tchain output {\n\t\ttype filter hook output priority raw; policy accept;\n\t}\n}\n';
+    plan.changes = [
+      { kind: 'nft', family: 'inet', table: 'nettune_raw', from: null, to: fx('notrack-in.nft'), reason: 'inet', source: 'test' },
+      { kind: 'nft', family: 'ip6', table: 'nettune_raw', from: null, to: to6, reason: 'ip6', source: 'test' },
+    ];
+    const r = renderSystemd(docFromPlan(plan, 'plan.json'), { revert: false, name: 'nettune', include: null });
+    const files = r.files.filter((f) => f.path.startsWith('nftables.d/')).map((f) => f.path);
+    expect(files).toEqual(['nftables.d/nettune_raw.nft', 'nftables.d/ip6-nettune_raw.nft']);
+    const unit = r.files.find((f) => f.path === 'nettune-nft.service')?.content ?? '';
+    expect(unitLines(unit).map((l) => `nftables.d/${l.table}.nft`)).toEqual(files);
   });
 });
