@@ -15,6 +15,7 @@ import { sleep } from '../sys/process.js';
 import { mptcpLine, mptcpUnitPath, parseMptcpUnit, renderMptcpUnit } from './kind-mptcp.js';
 import type { MptcpTarget } from '../plan/mptcp-change.js';
 import { nftPersistFiles, nftUnitPath } from './kind-nft.js';
+import { type RoutePersistPlan, routePersistFiles, routePersistPaths } from './persist-routes-files.js';
 
 export interface TxChange {
   target: Target;
@@ -39,6 +40,8 @@ export interface ApplyRequest {
   startWatchdog?: (tx: number) => number | null;
   /** Takes the after-Snapshot for the journal. */
   snapshotAfter?: () => Promise<unknown>;
+  /** Where --persist puts the routes and rules (placeRouting, decided before the lock). */
+  routePersist?: RoutePersistPlan | null;
 }
 
 export interface StepResult {
@@ -129,8 +132,8 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
     /** A file step: journaled with the old content first, so rollback restores it exactly; before
      *  it, one step per directory it creates and one for the file's mode and owner (restored
      *  after the content, the directories last). */
-    const writeFileStep = async (target: Target & { kind: 'file' }, before: string | null, content: string): Promise<void> => {
-      for (const dir of missingDirs(target.path)) {
+    const writeFileStep = async (target: Target & { kind: 'file' }, before: string | null, content: string | null, newMode?: number): Promise<void> => {
+      for (const dir of content === null ? [] : missingDirs(target.path)) {
         const d: Target = { kind: 'dir', path: dir };
         journalStep({ tx_id: txId, seq, target: d, before: ABSENT, wanted: DIRECTORY });
         await runStep(d, DIRECTORY);
@@ -139,7 +142,7 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
       const metaBefore = await io.read(meta);
       journalStep({ tx_id: txId, seq, target: meta, before: metaBefore, wanted: metaBefore ?? ABSENT });
       await runStep(meta, metaBefore ?? ABSENT); // mode and owner stay; the step records them for rollback
-      const m = journalStep({ tx_id: txId, seq, target, before, wanted: content });
+      const m = journalStep({ tx_id: txId, seq, target, before, wanted: content ?? '(removed)' });
       try {
         await io.write(target, content);
       } catch (err) {
@@ -148,8 +151,19 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
         throw new StepFailure(`${target.path}: ${(err as Error).message}`);
       }
       m.status = 'done';
-      updateStep(db(), txId, seq, { status: 'done', after: '(written)' });
+      updateStep(db(), txId, seq, { status: 'done', after: content === null ? null : '(written)' });
       seq++;
+      if (content !== null && newMode !== undefined && metaBefore === ABSENT) {
+        // a new file that must be executable (an ifupdown hook): its mode is one more step, so
+        // rollback puts back the mode the write gave it before it removes the file
+        const created = await io.read(meta);
+        const m2 = created ? /^\{"mode":"[0-7]{4}",(.*)$/.exec(created) : null;
+        const wanted = `{"mode":"${newMode.toString(8).padStart(4, '0')}",${m2?.[1] ?? ''}`;
+        if (created && m2 && wanted !== created) {
+          journalStep({ tx_id: txId, seq, target: meta, before: created, wanted });
+          await runStep(meta, wanted);
+        }
+      }
     };
     /** A bookkeeping step of a file write (directory, mode/owner): written, marked done. */
     const runStep = async (target: Target, value: string): Promise<void> => {
@@ -194,6 +208,15 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
         const lines = mp.map((c) => mptcpLine(c.target, c.to, req.netns, `${c.reason} (${c.source}; transaction ${txId}, ${at})`));
         await writeFileStep(unit, unitBefore, renderMptcpUnit(previous.lines, lines, txId, at));
         persisted.push(unit.path);
+      }
+      if (req.routePersist) {
+        // routes and rules: a networkd drop-in, the ifupdown hooks or nettune-route.service, per interface (persist-routes-files.ts)
+        const current = new Map<string, string | null>();
+        for (const path of routePersistPaths(req.routePersist, req.persistFile)) current.set(path, await io.read({ kind: 'file', path }));
+        for (const f of routePersistFiles(req.routePersist, req.persistFile, (p) => current.get(p) ?? null, { tx: txId, at })) {
+          await writeFileStep({ kind: 'file', path: f.path }, current.get(f.path) ?? null, f.content, f.mode);
+          persisted.push(f.path);
+        }
       }
       const nft = req.changes.flatMap((c) => (c.target.kind === 'nft' ? [{ target: c.target, to: c.to }] : []));
       if (nft.length) {

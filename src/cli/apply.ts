@@ -28,6 +28,7 @@ import { CONNS, countFlag, HISTORY_LIMIT } from './flags.js';
 import { ask, getSnapshot, logErr, parseOptions, print, printJson, withJson } from './common.js';
 import { table } from './format.js';
 import { nftApplyWarnings, nftCheckProblems, nftPersistPaths, nftPreviewRow } from '../apply/kind-nft-cli.js';
+import { describeRoutePersist, placeRouting, routePersistHints, routePersistPaths } from '../apply/persist-routes-files.js';
 
 const applyOptions = z
   .object({
@@ -188,11 +189,16 @@ export function registerApply(program: Command): void {
       if (v.errors.length) throw usageError(`nothing was changed; fix these first:\n  ${v.errors.join('\n  ')}`);
       await checkPlanBinding(inputs, snap, opts.netns ?? null, Boolean(opts.force));
       const persistFile = opts.persist || opts.persistFile ? join(opts.root ? resolve(opts.root) : '/', opts.persistFile ?? DEFAULT_PERSIST_FILE) : null;
+      // routes and rules: where each goes at boot, by what configures its interface (persist-routes-files.ts)
+      const routing = v.changes.flatMap((c) => (c.target.kind === 'route' || c.target.kind === 'rule' ? [{ target: c.target, to: c.to, comment: `${c.reason} (${c.source})` }] : []));
+      const routePersist = persistFile && routing.length ? placeRouting(routing, snap, persistFile, opts.netns ?? null) : null;
+      const routePersistJson = routePersist?.placements.map((p) => ({ target: targetLabel(p.change.target), iface: p.iface, manager: p.manager, mechanism: p.mechanism, path: p.path, why: p.why }));
       if (persistFile) {
         // a symlink or non-regular file where a boot file goes: refused before the lock (file-state.ts)
         const kinds = new Set(v.changes.map((c) => c.target.kind));
         const paths: [string, string][] = [...(kinds.has('sysctl') ? [[persistFile, '--persist file'] as [string, string]] : []), ...(kinds.has('ethtool') || kinds.has('sysfs') ? [[nicUnitPath(persistFile), 'NIC unit'] as [string, string]] : []), ...(kinds.has('mptcp') ? [[mptcpUnitPath(persistFile), 'MPTCP unit'] as [string, string]] : [])];
         paths.push(...nftPersistPaths(v.changes, persistFile));
+        if (routePersist) paths.push(...routePersistPaths(routePersist, persistFile).map((p): [string, string] => [p, 'route persist file']));
         for (const [path, label] of paths) {
           const problem = persistPathProblem(path, label);
           if (problem) throw problem;
@@ -200,8 +206,6 @@ export function registerApply(program: Command): void {
       }
       const warnings = nftApplyWarnings(inputs.changes, snap);
       for (const w of warnings) logErr(`nettune: warning: ${w.message}`);
-      if (persistFile && v.changes.some((c) => c.target.kind === 'route' || c.target.kind === 'rule'))
-        logErr('nettune: note: routes and rules are not persisted by this version (no systemd-networkd drop-in or ifupdown snippet is written): they last until reboot; --format shell exports them as ip commands');
       if (persistFile && opts.netns && v.changes.some((c) => c.target.kind === 'sysctl'))
         logErr(`nettune: note: systemd-sysctl applies ${persistFile} to the initial namespace at boot; for ${opts.netns} load it with: ip netns exec ${opts.netns} sysctl -p ${persistFile}`);
       const preview = v.changes.map((c) => ({ target: targetLabel(c.target), before: c.target.kind === 'sysctl' ? (snap.sysctl[c.target.key] ?? null) : c.target.kind === 'mptcp' ? (mptcpLiveValue(snap, c.target) ?? null) : null, wanted: c.to }));
@@ -217,8 +221,11 @@ export function registerApply(program: Command): void {
         return;
       }
       if (opts.dryRun) {
-        if (opts.json) printJson({ dry_run: true, changes: preview, skipped: v.skipped, persist_file: persistFile, ...(warnings.length ? { warnings } : {}) });
-        else print('Dry run: nothing was changed.');
+        if (opts.json) printJson({ dry_run: true, changes: preview, skipped: v.skipped, persist_file: persistFile, ...(routePersistJson ? { route_persist: routePersistJson } : {}), ...(warnings.length ? { warnings } : {}) });
+        else {
+          if (routePersist) print(['Routes and rules would be persisted as:', ...describeRoutePersist(routePersist.placements).map((l) => `  ${l}`)].join('\n'));
+          print('Dry run: nothing was changed.');
+        }
         return;
       }
       if (!isRoot()) throw environmentError('apply needs root to change kernel settings', 'run it with sudo, or use --dry-run to see what it would do');
@@ -239,10 +246,12 @@ export function registerApply(program: Command): void {
         log: logErr,
         startWatchdog: (tx) => (confirmS !== null ? startWatchdog(tx, confirmS) : null),
         snapshotAfter: () => getSnapshot({ netns: opts.netns }),
+        routePersist,
       });
-      if (opts.json) printJson({ ...result, skipped: v.skipped, ...(warnings.length ? { warnings } : {}) });
+      if (opts.json) printJson({ ...result, skipped: v.skipped, ...(routePersistJson ? { route_persist: routePersistJson } : {}), ...(warnings.length ? { warnings } : {}) });
       else {
         print(`Applied as transaction ${result.tx}${result.persisted.length ? `; persisted to ${result.persisted.join(' and ')}` : ''}.`);
+        if (routePersist) print(['Routes and rules persisted as:', ...describeRoutePersist(routePersist.placements).map((l) => `  ${l}`), ...routePersistHints(routePersist.placements).map((l) => `  ${l}`)].join('\n'));
         for (const s of result.steps.filter((x) => x.adjusted)) print(`  ${s.target}: the kernel holds ${s.after} (asked ${s.wanted})`);
         if (result.confirm_deadline) print(`Reverts at ${result.confirm_deadline} unless you run: nettune confirm ${result.tx}`);
         else print(`Undo with: nettune rollback ${result.tx}`);

@@ -22,6 +22,9 @@ import { IFNAME } from '../sys/names.js';
 import { checkOutputPath, readJsonFile, writeOutputFile } from '../sys/fs.js';
 import { linkSpec } from './audit.js';
 import { CONN_RATE, CONNS, countFlag, perSecondFlag } from './flags.js';
+import { describeRoutePersist, placeRouting } from '../apply/persist-routes-files.js';
+import { DEFAULT_PERSIST_FILE } from '../apply/persist.js';
+import { routingTarget } from '../plan/multihomed-kinds.js';
 import { getSnapshot, parseOptions, print, printJson, sourceOptionsSchema, withJson, withSource } from './common.js';
 import { table } from './format.js';
 
@@ -99,6 +102,14 @@ export function renderConntrackFigure(f: NonNullable<Plan['conntrack']>): string
         (c.lifetime_s !== null ? `; mean connection lifetime --conns / rate = ${Math.round(c.lifetime_s * 10) / 10} s` : ''),
     );
   return out;
+}
+
+/** Where apply --persist would put the plan's routes and rules, per interface (the Snapshot's net_managers). */
+function routePersistNotes(plan: Plan, snap: Snapshot): string[] {
+  const routing = plan.changes.flatMap((c) => (c.kind === 'route' || c.kind === 'rule' ? [{ target: routingTarget(c), to: c.to, comment: c.reason }] : []));
+  if (!routing.length) return [];
+  const netns = snap.netns.init === false ? (snap.netns.name ?? '(unnamed namespace)') : null;
+  return describeRoutePersist(placeRouting(routing, snap, DEFAULT_PERSIST_FILE, netns).placements).map((l) => `apply --persist writes routes and rules for ${l}`);
 }
 
 function loadDoc(file: string): { kind: 'snapshot'; snap: Snapshot } | { kind: 'plan'; plan: Plan } {
@@ -201,6 +212,7 @@ export function registerPlan(program: Command): void {
       if (nic) checkNicIn(snap, nic);
       const base = opts.workload ? buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, conn_rate: opts.connRate ?? null, dead_peer_s: deadPeer, nic, udp_flow_hash: opts.udpFlowHash === true, mptcp, ifaces }) : emptyPlan(snap);
       const plan = notrack ? withNotrack(base, snap, notrack) : base;
+      plan.notes.push(...routePersistNotes(plan, snap));
       if (opts.out !== undefined) writeOutputFile(opts.out, `${JSON.stringify(plan, null, 2)}\n`, { label: `--out ${opts.out}` });
       if (opts.json) printJson(plan);
       else print(renderPlan(plan) + (opts.out ? `\n\nWritten to ${resolve(opts.out)}; review it, then: nettune apply ${opts.out}` : ''));
