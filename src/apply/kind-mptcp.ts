@@ -145,6 +145,21 @@ export function validateMptcp(c: MptcpChange, snap: Snapshot): MptcpVerdict {
   return { change: { ...c, address, to } };
 }
 
+/** An endpoint on an address no interface of the namespace has, or null. The kernel accepts it
+ *  (`ip mptcp endpoint add` checks only the grammar) but never uses it: the in-kernel path
+ *  manager binds every subflow it opens from an endpoint to the endpoint's address first, and
+ *  that bind fails (net/mptcp/subflow.c __mptcp_subflow_connect: kernel_bind; counted as MPTcpExt
+ *  MPJoinSynTxBindErr), while a signal endpoint announces an address peers cannot reach. */
+export function endpointAddressProblem(c: MptcpChange, snap: Snapshot): string | null {
+  if (c.object !== 'endpoint' || c.address === null) return null;
+  const six = c.address.includes(':');
+  const here = snap.links.flatMap((l) => l.addresses.filter((a) => (a.family === 'inet6') === six).map((a) => ({ address: canonicalAddress(a.local), dev: l.name })));
+  if (here.some((a) => a.address === c.address)) return null;
+  const list = here.map((a) => `${a.address ?? '?'} (${a.dev})`);
+  const where = snap.netns.name ? ` in ${snap.netns.name}` : '';
+  return `mptcp endpoint ${c.address}: no interface${where} has this address (${six ? 'IPv6' : 'IPv4'} addresses here: ${list.slice(0, 8).join(', ') || 'none'}${list.length > 8 ? ', …' : ''}); the kernel accepts such an endpoint but it never creates a subflow: each subflow is bound to the endpoint's address and that bind fails (net/mptcp/subflow.c; MPTcpExt MPJoinSynTxBindErr)`;
+}
+
 /** The Snapshot's MPTCP rows once a validated change is written (the next change in the same
  *  apply is judged against them): the endpoint's row replaced, or the limits. */
 export function mptcpAfter(m: Snapshot['mptcp'], c: MptcpChange): Snapshot['mptcp'] {

@@ -8,7 +8,7 @@ import { featureOf, targetLabel } from './io.js';
 import { checkNicChange, isNicGroup, ringsAfter } from './kind-nic.js';
 import type { Target } from './journal.js';
 import { parseSysfsPath } from './sysfs-path.js';
-import { mptcpAfter, parseMptcpSet, validateMptcp } from './kind-mptcp.js';
+import { endpointAddressProblem, mptcpAfter, parseMptcpSet, validateMptcp } from './kind-mptcp.js';
 import { parseRoutingSet, routingLabel, routingTarget } from '../plan/multihomed-kinds.js';
 import { validateRouting } from './kind-route.js';
 import { nftTableProblem } from './kind-nft.js';
@@ -20,6 +20,14 @@ export interface Validated {
   skipped: { target: string; reason: string }[];
   /** Any of these stops the apply before anything is written (exit 2). */
   errors: string[];
+  /** What --force let through (said on stderr, applied). */
+  warnings: string[];
+}
+
+export interface ValidateOptions {
+  /** Let through what is refused only because it would not take effect (an MPTCP endpoint on an
+   *  address no interface has): apply --force. */
+  force?: boolean;
 }
 
 export interface InputChange {
@@ -49,8 +57,8 @@ export function toTarget(c: PlanChange): Target {
   }
 }
 
-export function validateChanges(inputs: readonly InputChange[], snap: Snapshot): Validated {
-  const out: Validated = { changes: [], skipped: [], errors: [] };
+export function validateChanges(inputs: readonly InputChange[], snap: Snapshot, opts: ValidateOptions = {}): Validated {
+  const out: Validated = { changes: [], skipped: [], errors: [], warnings: [] };
   const seen = new Map<string, string>();
   const child = snap.netns.init === false;
   const state: Record<string, string> = { ...snap.sysctl };
@@ -153,6 +161,12 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot):
       if ('error' in v) out.errors.push(v.error);
       else if ('skip' in v) out.skipped.push({ target: targetLabel(target), reason: v.skip });
       else {
+        const unused = endpointAddressProblem(v.change, snap);
+        if (unused && !opts.force) {
+          out.errors.push(`${unused}; add the address first, or pass --force to add the endpoint anyway`);
+          continue;
+        }
+        if (unused) out.warnings.push(`${unused} (added anyway: --force)`);
         out.changes.push({ target: toTarget(v.change), to: v.change.to, reason, source });
         mptcp = mptcpAfter(mptcp, v.change);
       }

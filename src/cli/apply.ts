@@ -175,7 +175,7 @@ export function registerApply(program: Command): void {
     .option('--confirm <dur>', 'revert automatically unless `nettune confirm` arrives within DUR (survives the applier being killed)')
     .option('--dry-run', 'validate and show the diff, change nothing')
     .option('--yes', 'do not ask')
-    .option('--force', 'apply a plan file although it was made on another host or namespace, or its `from` values are not the live ones')
+    .option('--force', 'apply a plan file although it was made on another host or namespace, or its `from` values are not the live ones; add an MPTCP endpoint on an address no interface has')
     .action(async (file: string | undefined, raw: unknown) => {
       const opts = parseOptions(applyOptions, raw);
       await warnIfStale(!opts.dryRun);
@@ -184,9 +184,10 @@ export function registerApply(program: Command): void {
       if (opts.netns) await ensureTools(['sysctl'], { install: installAllowed(), log: logErr });
       const snap = await getSnapshot({ netns: opts.netns });
       const inputs = readInputs(file, opts, snap);
-      const v = validateChanges(inputs.changes, snap);
+      const v = validateChanges(inputs.changes, snap, { force: Boolean(opts.force) });
       v.errors.push(...(await nftCheckProblems(v.changes, opts.netns ?? null)));
       if (v.errors.length) throw usageError(`nothing was changed; fix these first:\n  ${v.errors.join('\n  ')}`);
+      for (const w of v.warnings) logErr(`nettune: warning: ${w}`);
       await checkPlanBinding(inputs, snap, opts.netns ?? null, Boolean(opts.force));
       const persistFile = opts.persist || opts.persistFile ? join(opts.root ? resolve(opts.root) : '/', opts.persistFile ?? DEFAULT_PERSIST_FILE) : null;
       // routes and rules: where each goes at boot, by what configures its interface (persist-routes-files.ts)

@@ -223,4 +223,7 @@ for (const [kind, what] of [
 ] as const)
   add({ name: `apply an nft plan with ${what}`, args: ['apply', `{NFT:${kind}}`, '--netns', '{NS}', '--yes'], ns: true, match: /nft refuses the table: line \d+: / });
 
+set('mptcp:endpoint=198.18.5.77,flags=subflow', { match: /mptcp endpoint 198\.18\.5\.77: no interface in \S+ has this address .*never creates a subflow.*--force/ });
+set('mptcp:endpoint=2001:db8:5::77,flags=signal', { match: /mptcp endpoint 2001:db8:5::77: no interface in \S+ has this address \(IPv6 addresses here/ });
+
 export const HOSTILE_CASES: readonly HostileCase[] = cases;

@@ -93,4 +93,32 @@ describe.skipIf(!isRoot)('hostile route and mptcp input is refused before the lo
     for (const t of history()) expect(nettune(['rollback', String(t.id), '--yes', '--json']).code).toBe(0);
     expect(routing(ns)).toBe(before);
   });
+
+  it('an MPTCP endpoint on an address no interface has: exit 2 naming the addresses there; --force adds it with a warning', () => {
+    const ns = host();
+    ip(ns, 'link', 'set', 'lo', 'up');
+    // the kernel itself takes such an endpoint (it checks only the grammar)
+    expect(ipRun(ns, 'mptcp', 'endpoint', 'add', '198.18.7.77', 'subflow').ok).toBe(true);
+    ip(ns, 'mptcp', 'endpoint', 'flush');
+    const before = routing(ns);
+    for (const [set, re] of [
+      ['mptcp:endpoint=198.18.7.77,dev=p0,flags=subflow', /mptcp endpoint 198\.18\.7\.77: no interface in \S+ has this address \(IPv4 addresses here: (127\.0\.0\.1 \(lo\), )?198\.18\.7\.2 \(p0\)\).*never creates a subflow.*--force/],
+      ['mptcp:endpoint=2001:db8:7::77,flags=signal', /mptcp endpoint 2001:db8:7::77: no interface .*2001:db8:7::2 \(p0\)/],
+    ] as const) {
+      const r = nettune(['apply', '--netns', ns, '--set', set, '--yes', '--json']);
+      expect(r.code, r.stderr).toBe(2);
+      expect(message(r.stdout)).toMatch(re);
+    }
+    expect(history()).toEqual([]);
+    expect(routing(ns)).toBe(before);
+    // on the interface's own address it is taken
+    const ok = nettune(['apply', '--netns', ns, '--set', 'mptcp:endpoint=198.18.7.2,dev=p0,flags=subflow', '--yes', '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const forced = nettune(['apply', '--netns', ns, '--set', 'mptcp:endpoint=198.18.7.77,dev=p0,flags=subflow', '--force', '--yes', '--json']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toMatch(/warning: mptcp endpoint 198\.18\.7\.77: no interface .*added anyway: --force/);
+    expect(ip(ns, 'mptcp', 'endpoint', 'show')).toMatch(/198\.18\.7\.77 id \d+ subflow dev p0/);
+    for (const t of history()) expect(nettune(['rollback', String(t.id), '--yes', '--json']).code).toBe(0);
+    expect(routing(ns)).toBe(before);
+  });
 });

@@ -29,6 +29,8 @@ function setUp(role: string): { ns: string; before: string } {
   ip(ns, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth2');
   ip(ns, 'link', 'set', 'eth1', 'up');
   ip(ns, 'addr', 'add', '198.18.5.1/24', 'dev', 'eth1');
+  // endpoints only on addresses the namespace has (others are refused without --force)
+  for (const a of ['198.18.5.8', '198.18.5.9']) ip(ns, 'addr', 'add', `${a}/24`, 'dev', 'eth1');
   ip(ns, 'mptcp', 'endpoint', 'add', '198.18.5.9', 'id', '5', 'signal', 'dev', 'eth1');
   ip(ns, 'mptcp', 'endpoint', 'add', '198.18.5.8', 'id', '4', 'subflow');
   return { ns, before: mptcpState(ns) };

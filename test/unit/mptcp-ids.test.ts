@@ -14,6 +14,8 @@ const input = (c: PlanChange | string): InputChange => {
 function snap() {
   const s = snapshotFixture();
   s.sysctl['net.mptcp.enabled'] = '1';
+  // endpoints on addresses the host has (others are refused without --force)
+  for (const n of [1, 3, 4]) s.links[0]?.addresses.push({ family: 'inet', local: `198.18.5.${n}`, prefixlen: 24 });
   s.mptcp = { endpoints: [{ address: '198.18.5.1', id: 1, subflow: true, dev: s.links[0]?.name }], limits: { subflows: 2, add_addr_accepted: 0 } };
   return s;
 }
