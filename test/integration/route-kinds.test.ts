@@ -31,6 +31,28 @@ function hostWithTwoPaths(): string {
 const SETS = ['route:100:default=via 198.18.7.5 dev p1 proto static', 'route:100:198.18.7.4/30=dev p1 proto static src 198.18.7.6', 'rule:1000=from 198.18.7.6 lookup 100'];
 const setArgs = (ns: string): string[] => ['apply', '--netns', ns, ...SETS.flatMap((s) => ['--set', s]), '--yes', '--json'];
 
+/** For each [N, kind]: a fault right after the N-th write (kill: then `recover`; error: exit 4 at
+ *  once) leaves `what` exactly as before. */
+function faultAfterEachWrite(what: string, host: () => string, state: (ns: string) => string, args: (ns: string) => string[], cases: readonly (readonly [number, string])[]): void {
+  for (const [i, kind] of cases) {
+    for (const how of ['kill', 'error'] as const) {
+      it(`a fault (${how}) right after the ${kind} write: ${what} are back as before`, () => {
+        const ns = host();
+        const before = state(ns);
+        const r = nettune(args(ns), { NETTUNE_FAULT: `after-write@${i}=${how}` });
+        expect(r.code).not.toBe(0);
+        if (how === 'kill') {
+          expect(state(ns)).not.toBe(before); // the write happened before the crash
+          const rec = nettune(['recover', '--json']);
+          expect(rec.code, rec.stderr).toBe(0);
+        } else expect(r.code, r.stderr).toBe(4);
+        expect(state(ns)).toBe(before);
+        expect(history().filter((t) => ['pending', 'rolling_back'].includes(t.status))).toEqual([]);
+      });
+    }
+  }
+}
+
 describe.skipIf(!isRoot)('route and rule kinds (root, namespaces)', () => {
   beforeEach(freshDirs);
   afterAll(deleteNamespaces);
@@ -67,23 +89,7 @@ describe.skipIf(!isRoot)('route and rule kinds (root, namespaces)', () => {
     expect(routing(ns)).toBe(before);
   });
 
-  for (const [i, kind] of [[1, 'route (replaced)'], [2, 'route (added)'], [3, 'rule']] as const) {
-    for (const how of ['kill', 'error'] as const) {
-      it(`a fault (${how}) right after the ${kind} write: the tables and rules are back as before`, () => {
-        const ns = hostWithTwoPaths();
-        const before = routing(ns);
-        const r = nettune(setArgs(ns), { NETTUNE_FAULT: `after-write@${i}=${how}` });
-        expect(r.code).not.toBe(0);
-        if (how === 'kill') {
-          expect(routing(ns)).not.toBe(before); // the write happened before the crash
-          const rec = nettune(['recover', '--json']);
-          expect(rec.code, rec.stderr).toBe(0);
-        } else expect(r.code, r.stderr).toBe(4);
-        expect(routing(ns)).toBe(before);
-        expect(history().filter((t) => ['pending', 'rolling_back'].includes(t.status))).toEqual([]);
-      });
-    }
-  }
+  faultAfterEachWrite('the tables and rules', hostWithTwoPaths, routing, setArgs, [[1, 'route (replaced)'], [2, 'route (added)'], [3, 'rule']]);
 
   it('--confirm: unconfirmed route and rule changes are reverted by the watchdog', async () => {
     const ns = hostWithTwoPaths();
@@ -173,23 +179,7 @@ describe.skipIf(!isRoot)('IPv6 routes and rules (route6:, rule6:, multihomed; ro
     expect(routing6(ns)).toBe(before);
   });
 
-  for (const [i, kind] of [[1, 'route6 (replaced, link-local gateway)'], [2, 'route6 (added, connected)'], [4, 'rule6']] as const) {
-    for (const how of ['kill', 'error'] as const) {
-      it(`a fault (${how}) right after the ${kind} write: the IPv6 tables and rules are back as before`, () => {
-        const ns = hostWithTwoPaths6();
-        const before = routing6(ns);
-        const r = nettune(setArgs6(ns), { NETTUNE_FAULT: `after-write@${i}=${how}` });
-        if (how === 'kill') {
-          expect(r.code).not.toBe(0);
-          expect(routing6(ns)).not.toBe(before); // the write happened before the crash
-          const rec = nettune(['recover', '--json']);
-          expect(rec.code, rec.stderr).toBe(0);
-        } else expect(r.code, r.stderr).toBe(4);
-        expect(routing6(ns)).toBe(before);
-        expect(history().filter((t) => ['pending', 'rolling_back'].includes(t.status))).toEqual([]);
-      });
-    }
-  }
+  faultAfterEachWrite('the IPv6 tables and rules', hostWithTwoPaths6, routing6, setArgs6, [[1, 'route6 (replaced, link-local gateway)'], [2, 'route6 (added, connected)'], [4, 'rule6']]);
 
   it('plan --workload multihomed with IPv6 --iface (link-local and global gateways): applied exactly, re-plan proposes nothing, rollback restores', () => {
     const ns = hostWithTwoPaths6();
