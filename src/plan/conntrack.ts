@@ -2,21 +2,13 @@
 // the TIME_WAIT backlog --conn-rate adds), the kernel memory a full table costs on this kernel
 // (the Snapshot's nf_conntrack slab size, before → after), and the per-protocol timeouts, each
 // proposed only where the workload justifies it and never below the RFC floors.
-import { RFC5382_ESTABLISHED_MIN_S } from '../rules/conntrack.js';
+import { CONNTRACK_ENTRY_BYTES_FALLBACK, entryCost, RFC5382_ESTABLISHED_MIN_S, tableBytes } from '../rules/conntrack.js';
+
+export { bucketBytes, CONNTRACK_ENTRY_BYTES_FALLBACK, entryCost, tableBytes } from '../rules/conntrack.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { formatBytes, formatCount, formatSeconds } from '../units/index.js';
 import type { ConntrackFigure } from './schema.js';
 import type { IntentResult, PlanParams, Proposal } from './intents.js';
-
-/** Only when the Snapshot has no slab size (no root, an older Snapshot): sizeof(struct nf_conn)
- *  rounded up generously for extensions on x86_64; labelled as an estimate wherever it is used. */
-export const CONNTRACK_ENTRY_BYTES_FALLBACK = 320;
-
-/** One hash bucket is one struct hlist_nulls_head: a single pointer (nf_conntrack_core.c
- *  nf_ct_alloc_hashtable: kvcalloc(nr_slots, sizeof(struct hlist_nulls_head)), nr_slots rounded
- *  up to whole pages of heads); 8 B on 64-bit, 4 B on 32-bit. */
-const BUCKET_BYTES: Readonly<Record<string, number>> = { ia32: 4, arm: 4, x32: 4, mips: 4, mipsel: 4 };
-export const bucketBytes = (machine: string): number => BUCKET_BYTES[machine] ?? 8;
 
 /** Headroom over the expected entries, and the share of RAM a full table may take. */
 export const CONNTRACK_HEADROOM = 1.25;
@@ -39,20 +31,6 @@ export const TIMEOUT_SAVING_MIN_SHARE = 0.1;
 
 const CT = 'net.netfilter.';
 const DOC = 'nf_conntrack-sysctl.rst';
-
-export type EntrySource = ConntrackFigure['entry_source'];
-
-/** What one entry and one bucket cost on the Snapshot's kernel. */
-export function entryCost(snap: Snapshot): { entry_bytes: number; entry_source: EntrySource; bucket_bytes: number; label: string } {
-  const slab = snap.conntrack?.slab ?? null;
-  const bucket = bucketBytes(snap.kernel.machine);
-  if (slab?.slab_size) return { entry_bytes: slab.slab_size, entry_source: 'slab_size', bucket_bytes: bucket, label: `${slab.slab_size} B per entry (nf_conntrack slab on this kernel${slab.object_size ? `: struct nf_conn ${slab.object_size} B, ${slab.slab_size} B in the slab` : ''})` };
-  return { entry_bytes: CONNTRACK_ENTRY_BYTES_FALLBACK, entry_source: 'fallback', bucket_bytes: bucket, label: `~${CONNTRACK_ENTRY_BYTES_FALLBACK} B per entry (an estimate: the Snapshot has no nf_conntrack slab size; probe as root)` };
-}
-
-/** Kernel memory of a full table: entries × slab size + buckets × bucket size. */
-export const tableBytes = (max: number | null, buckets: number | null, c: { entry_bytes: number; bucket_bytes: number }): number | null =>
-  max === null || buckets === null ? null : max * c.entry_bytes + buckets * c.bucket_bytes;
 
 const INT = /^\d+$/;
 const intOf = (snap: Snapshot, key: string): number | null => {

@@ -1,6 +1,7 @@
 // Connection tracking: table size and hashing, drops, timeouts, and traffic that needs no state.
 import { formatBytes, formatSeconds } from '../units/index.js';
 import type { PlanChange } from '../plan/types.js';
+import type { Snapshot } from '../snapshot/schema.js';
 import type { Evidence, Hit, Rule, RuleContext } from './types.js';
 import { counterSignal, nextPow2, SINCE_BOOT_NOTE, sinceBoot, sysctlChange } from './util.js';
 
@@ -11,11 +12,28 @@ const MAX_KEY = 'net.netfilter.nf_conntrack_max';
 const BUCKETS_KEY = 'net.netfilter.nf_conntrack_buckets';
 const ESTABLISHED_KEY = 'net.netfilter.nf_conntrack_tcp_timeout_established';
 
-/** Approximate memory per tracked connection: the nf_conntrack slab object is 256 bytes on this
- *  6.18 build, extensions (NAT, accounting, timestamps, labels) are allocated on top. */
-const BYTES_PER_ENTRY = 300;
-/** One hlist_nulls_head per bucket on 64-bit machines, allocated when the table is sized. */
-const BYTES_PER_BUCKET = 8;
+/** Only when the Snapshot has no slab size (no root, an older Snapshot): sizeof(struct nf_conn)
+ *  rounded up generously for extensions on x86_64; labelled as an estimate wherever it is used. */
+export const CONNTRACK_ENTRY_BYTES_FALLBACK = 320;
+
+/** One hash bucket is one struct hlist_nulls_head: a single pointer (nf_conntrack_core.c
+ *  nf_ct_alloc_hashtable: kvcalloc(nr_slots, sizeof(struct hlist_nulls_head)), nr_slots rounded
+ *  up to whole pages of heads); 8 B on 64-bit, 4 B on 32-bit. */
+const BUCKET_BYTES: Readonly<Record<string, number>> = { ia32: 4, arm: 4, x32: 4, mips: 4, mipsel: 4 };
+export const bucketBytes = (machine: string): number => BUCKET_BYTES[machine] ?? 8;
+
+/** What one entry and one bucket cost on the Snapshot's kernel: the nf_conntrack slab size
+ *  (conntrack.slab, the memory each object takes in its slab), else the labelled fallback. */
+export function entryCost(snap: Snapshot): { entry_bytes: number; entry_source: 'slab_size' | 'fallback'; bucket_bytes: number; label: string } {
+  const slab = snap.conntrack?.slab ?? null;
+  const bucket = bucketBytes(snap.kernel.machine);
+  if (slab?.slab_size) return { entry_bytes: slab.slab_size, entry_source: 'slab_size', bucket_bytes: bucket, label: `${slab.slab_size} B per entry (nf_conntrack slab on this kernel${slab.object_size ? `: struct nf_conn ${slab.object_size} B, ${slab.slab_size} B in the slab` : ''})` };
+  return { entry_bytes: CONNTRACK_ENTRY_BYTES_FALLBACK, entry_source: 'fallback', bucket_bytes: bucket, label: `~${CONNTRACK_ENTRY_BYTES_FALLBACK} B per entry (an estimate: the Snapshot has no nf_conntrack slab size; probe as root)` };
+}
+
+/** Kernel memory of a full table: entries × slab size + buckets × bucket size. */
+export const tableBytes = (max: number | null, buckets: number | null, c: { entry_bytes: number; bucket_bytes: number }): number | null =>
+  max === null || buckets === null ? null : max * c.entry_bytes + buckets * c.bucket_bytes;
 
 /** A live level (not a counter): its value without a per-second rate. */
 const gauge = (ctx: RuleContext, ref: string, note?: string): Evidence => ({ what: ref, value: ctx.counter(ref).total, ...(note ? { note } : {}) });
@@ -48,7 +66,7 @@ export const conntrackRules: Rule[] = [
     needs: ['conntrack'],
     why: 'Every tracked flow (also UDP, ICMP and flows that are long dead but not yet timed out) holds an entry until its timeout expires. When the table reaches nf_conntrack_max the kernel may only evict an entry not yet marked assured (unanswered, or a handshake not completed) near the hash slot of the new flow; failing that it drops the packet that would create the entry ("nf_conntrack: table full, dropping packet"), so new connections fail while old ones keep working.',
     sources: [`${CT_SYSCTL} (nf_conntrack_max, nf_conntrack_count, nf_conntrack_buckets)`, SIZING_COMMIT, 'net/netfilter/nf_conntrack_core.c (__nf_conntrack_alloc, early_drop)'],
-    risk: 'Entries are allocated only as flows appear, roughly 300 bytes each (unswappable), so a higher max costs memory only when it is used; a table that fills anyway usually means timeouts that are too long or a flood, which a bigger table only postpones.',
+    risk: 'Entries are allocated only as flows appear, a few hundred bytes each (the nf_conntrack slab object, 256 B on 6.18 x86_64, plus extensions; unswappable), so a higher max costs memory only when it is used; a table that fills anyway usually means timeouts that are too long or a flood, which a bigger table only postpones.',
     check: (ctx) => {
       const ct = ctx.snap.conntrack;
       const count = ct?.count ?? null;
@@ -60,9 +78,10 @@ export const conntrackRules: Rule[] = [
       const buckets = ct?.buckets ?? null;
       const changes = [sysctlChange(ctx, MAX_KEY, String(newMax))];
       if (buckets !== null && buckets < newMax) changes.push(sysctlChange(ctx, BUCKETS_KEY, String(newMax)));
-      const memory = newMax * BYTES_PER_ENTRY + (buckets !== null && buckets < newMax ? newMax * BYTES_PER_BUCKET : 0);
+      const cost = entryCost(ctx.snap);
+      const memory = tableBytes(newMax, Math.max(buckets ?? 0, newMax), cost) ?? 0;
       return {
-        message: `${count} of ${max} conntrack entries in use (${pct(count, max)}); at the limit new flows are dropped. Raising the limit to ${newMax} leaves about half the table free and costs up to about ${formatBytes(memory)} when full`,
+        message: `${count} of ${max} conntrack entries in use (${pct(count, max)}); at the limit new flows are dropped. Raising the limit to ${newMax} leaves about half the table free and costs up to ${formatBytes(memory)} when full (${newMax} entries × ${cost.entry_bytes} B${cost.entry_source === 'fallback' ? ', an estimate without the slab size' : ' from the nf_conntrack slab'} + ${Math.max(buckets ?? 0, newMax)} buckets × ${cost.bucket_bytes} B)`,
         evidence: [
           gauge(ctx, 'conntrack.count'),
           gauge(ctx, 'conntrack.max'),
@@ -145,7 +164,7 @@ export const conntrackRules: Rule[] = [
       return {
         message:
           ratio > 8
-            ? `nf_conntrack_max ${max} is ${Math.round(ratio)} × the ${buckets} hash buckets: chains average ${Math.round((2 * max) / buckets)} entries when the table fills; ${newBuckets} buckets cost ${formatBytes(newBuckets * BYTES_PER_BUCKET)}`
+            ? `nf_conntrack_max ${max} is ${Math.round(ratio)} × the ${buckets} hash buckets: chains average ${Math.round((2 * max) / buckets)} entries when the table fills; ${newBuckets} buckets cost ${formatBytes(newBuckets * bucketBytes(ctx.snap.kernel.machine))}`
             : `conntrack refused insertions because hash chains grew too long (max ${max}, ${buckets} buckets)`,
         evidence,
         ...globalChanges(ctx, change),

@@ -51,7 +51,13 @@ describe('conntrack rules on the real 6.18 snapshot', () => {
       { kind: 'sysctl', key: 'net.netfilter.nf_conntrack_max', from: '262144', to: '524288' },
       { kind: 'sysctl', key: 'net.netfilter.nf_conntrack_buckets', from: '262144', to: '524288' },
     ]);
-    expect(warn?.message).toMatch(/about 154 MiB/);
+    // without a slab size in the fixture: the 320 B estimate, said so
+    expect(warn?.message).toContain('costs up to 164 MiB when full (524288 entries × 320 B, an estimate without the slab size + 524288 buckets × 8 B)');
+    const slab = (s: Snapshot) => {
+      if (s.conntrack) s.conntrack.slab = { object_size: 248, slab_size: 256, source: 'sysfs' };
+    };
+    const measured = finding(auditCase(conntrackRules, { mutate: both(table(220_000), slab) }), 'conntrack.table-full');
+    expect(measured?.message).toContain('costs up to 132 MiB when full (524288 entries × 256 B from the nf_conntrack slab + 524288 buckets × 8 B)');
     const crit = finding(auditCase(conntrackRules, { mutate: table(260000) }), 'conntrack.table-full');
     expect(crit?.severity).toBe('critical');
     expect(firedIds(auditCase(conntrackRules, { mutate: table(200000) }))).not.toContain('conntrack.table-full');
