@@ -6,9 +6,10 @@
 // scrapes), the ratio, and the series of each by collector. Then 50 concurrent scrapers for 60 s
 // against nettune: failed scrapes, how many counter samples served them, and resident memory and
 // V8 heap in use along the way (the heap from the exporter's own nettune_exporter_heap_used_bytes).
-//   node bench/exporter.mjs [--pairs 120] [--load-seconds 60] [--warm-seconds 10] [--warm-scrapes 100] [--scrapers 50]
-// The load's start figures are taken after WARM_S seconds of the same load (V8 sizes its heap to
-// the allocation rate in the first seconds); the idle RSS before any load is printed as well.
+//   node bench/exporter.mjs [--pairs 120] [--load-seconds 60] [--warm-scrapes 100] [--scrapers 50]
+// Resident memory is read from /proc/PID/status once a second from the moment the load starts:
+// idle is just before it, start the first reading (1 s into the load), end the last, and the
+// minimum and maximum over every reading in between (none of the load is left out).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -24,7 +25,6 @@ const arg = (name, def) => {
 };
 const PAIRS = arg('pairs', 120);
 const LOAD_S = arg('load-seconds', 60);
-const WARM_S = arg('warm-seconds', 10);
 const WARM_SCRAPES = arg('warm-scrapes', 100);
 const SCRAPERS = arg('scrapers', 50);
 const BUNDLE = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'nettune.mjs');
@@ -136,7 +136,7 @@ async function waitUp(url) {
 }
 
 const procs = [];
-const stopAll = () => procs.forEach((p) => p.exitCode === null && p.kill('SIGTERM'));
+const stopAll = () => procs.forEach((p) => p.exitCode === null && !p.killed && p.kill('SIGTERM'));
 process.on('exit', stopAll);
 process.on('SIGINT', () => process.exit(130));
 
@@ -193,7 +193,7 @@ console.log(`processes measured: nettune ${pids.nettune.length} (exporter + tc h
 console.log('series by source            nettune  node_exporter');
 for (const g of [...GROUPS.map(([x]) => x), 'other']) console.log(`${g.padEnd(42)} ${String(groups.nettune[g]).padStart(5)} ${String(groups.node_exporter[g]).padStart(6)}`);
 
-// Load: SCRAPERS concurrent loops for LOAD_S seconds against nettune; RSS and heap every 10 s.
+// Load: SCRAPERS concurrent loops for LOAD_S seconds against nettune; RSS every second from its start.
 const self = async () => {
   const body = (await get(urls.nettune)).body ?? '';
   return { heap: metricValue(body, 'nettune_exporter_heap_used_bytes'), samples: metricValue(body, 'nettune_exporter_samples_total'), scrapes: metricValue(body, 'nettune_exporter_scrapes_total') };
@@ -204,35 +204,31 @@ const idle = await self();
 let ok = 0;
 let failed = 0;
 const errors = new Map();
-const load = (seconds) => {
-  const end = Date.now() + seconds * 1000;
-  return Promise.all(
-    Array.from({ length: SCRAPERS }, async () => {
-      while (Date.now() < end) {
-        const r = await get(urls.nettune);
-        if (r.ok) ok++;
-        else {
-          failed++;
-          errors.set(r.error ?? 'status', (errors.get(r.error ?? 'status') ?? 0) + 1);
-        }
-      }
-    }),
-  );
-};
-await load(WARM_S);
-const before = await self();
-const rssStart = rssKiB(nettune.pid);
 const t0 = Date.now();
-const timeline = [`0 s ${mib(rssStart * 1024)}`];
-const ticker = setInterval(() => timeline.push(`${Math.round((Date.now() - t0) / 1000)} s ${mib(rssKiB(nettune.pid) * 1024)}`), 10_000);
-ok = 0;
-await load(LOAD_S);
+const end = t0 + LOAD_S * 1000;
+const rss = []; // [seconds into the load, KiB]
+const ticker = setInterval(() => rss.push([Math.round((Date.now() - t0) / 1000), rssKiB(nettune.pid)]), 1000);
+await Promise.all(
+  Array.from({ length: SCRAPERS }, async () => {
+    while (Date.now() < end) {
+      const r = await get(urls.nettune);
+      if (r.ok) ok++;
+      else {
+        failed++;
+        errors.set(r.error ?? 'status', (errors.get(r.error ?? 'status') ?? 0) + 1);
+      }
+    }
+  }),
+);
 clearInterval(ticker);
-const rssEnd = rssKiB(nettune.pid);
 const after = await self();
-const samples = after.samples - before.samples - 1;
-console.log(`load: ${SCRAPERS} concurrent scrapers for ${LOAD_S} s: ${ok} scrapes ok, ${failed} failed (warm-up included)${failed ? ` (${[...errors].map(([e, n]) => `${e}: ${n}`).join(', ')})` : ''}, served by ${samples} counter samples (concurrent scrapes share one)`);
-console.log(`load: nettune RSS ${mib(rssStart * 1024)} MiB at start (after ${WARM_S} s of the same load; ${mib(rssIdle * 1024)} MiB idle before it), ${mib(rssEnd * 1024)} MiB at end; V8 heap used ${mib(idle.heap)} idle, ${mib(before.heap)} at start, ${mib(after.heap)} at end (MiB, between collections)`);
-console.log(`load: RSS MiB every 10 s: ${timeline.join(', ')}, end ${mib(rssEnd * 1024)}`);
+const samples = after.samples - idle.samples - 1;
+const kib = rss.map(([, k]) => k);
+const [rssStart, rssEnd] = [kib[0] ?? rssIdle, kib[kib.length - 1] ?? rssIdle];
+const pct = (x) => `${x >= rssStart ? '+' : ''}${(((x - rssStart) / rssStart) * 100).toFixed(1)} %`;
+console.log(`load: ${SCRAPERS} concurrent scrapers for ${LOAD_S} s: ${ok} scrapes ok, ${failed} failed${failed ? ` (${[...errors].map(([e, n]) => `${e}: ${n}`).join(', ')})` : ''}, served by ${samples} counter samples (concurrent scrapes share one)`);
+console.log(`load: nettune RSS MiB idle before the load ${mib(rssIdle * 1024)}; start (1 s into the load) ${mib(rssStart * 1024)}, end ${mib(rssEnd * 1024)} (${pct(rssEnd)}), min ${mib(Math.min(...kib) * 1024)}, max ${mib(Math.max(...kib) * 1024)} (${pct(Math.max(...kib))}) over ${kib.length} readings, one a second`);
+console.log(`load: V8 heap used (MiB, between collections) ${mib(idle.heap)} idle, ${mib(after.heap)} after the load`);
+console.log(`load: RSS MiB every 10 s: ${rss.filter(([t], i) => i === 0 || t % 10 === 0).map(([t, k]) => `${t} s ${mib(k * 1024)}`).join(', ')}`);
 stopAll();
 process.exit(failed ? 1 : 0);
