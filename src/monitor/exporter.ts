@@ -11,6 +11,7 @@ import { allRules } from '../rules/index.js';
 import type { Workload } from '../plan/types.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { errorMessage } from '../sys/errors.js';
+import { createAnchors } from './anchors.js';
 import { computeDrift, type DriftBaseline, type DriftResult, lastAppliedBaseline } from './drift.js';
 import { counterFamilies } from './exporter-counters.js';
 import { stateFamilies } from './exporter-state.js';
@@ -55,10 +56,9 @@ interface Judged {
   snap: Snapshot;
 }
 
-const RETAINED = 32;
-
 export async function createExporter(o: ExporterOptions): Promise<Exporter> {
-  const sampler: Sampler = await openSampler({ netns: o.netns, ring: 4 });
+  // (The exporter reads no rates from the sampler's ring: the smallest ring holds the fewest samples.)
+  const sampler: Sampler = await openSampler({ netns: o.netns, ring: 2 });
   const stats: ExporterStats = { scrapes: 0, samples: 0, failed: 0, refreshes: 0, refresh_errors: 0, last_error: null };
   let base = sampler.base() as Snapshot;
   let baseline: DriftBaseline | null = o.plan;
@@ -74,16 +74,12 @@ export async function createExporter(o: ExporterOptions): Promise<Exporter> {
     }
   };
   readBaseline();
-  const history: Judged[] = [];
-  const remember = (s: CounterSample): Snapshot => {
-    const snap = toSnapshot(base, s);
-    history.push({ mono_ms: s.mono_ms, snap });
-    if (history.length > RETAINED) history.shift();
+  const judged = (s: CounterSample): Judged => {
     stats.samples++;
-    return snap;
+    return { mono_ms: s.mono_ms, snap: toSnapshot(base, s) };
   };
   // The first sample: the earlier one the first scrape's audit is judged against.
-  remember(await sampler.sample());
+  const anchors = createAnchors<Judged>(o.min_audit_interval_s * 1000, judged(await sampler.sample()));
 
   // The kernel defaults the audit cites depend on the configuration only: kept until a refresh.
   let defaults = new Map<string, KernelDefaultEntry | null>();
@@ -107,8 +103,7 @@ export async function createExporter(o: ExporterOptions): Promise<Exporter> {
   timer.unref();
 
   const audit = (now: Judged): AuditResult | null => {
-    const earlier = history.filter((h) => h !== now && h.mono_ms < now.mono_ms);
-    const prev = [...earlier].reverse().find((h) => now.mono_ms - h.mono_ms >= o.min_audit_interval_s * 1000) ?? earlier[0];
+    const prev = anchors.judge(now);
     if (!prev) return null;
     // The exact interval on the monotonic clock (the sampler's mono_ms), not wall-clock times.
     return evaluate(allRules, { snap: now.snap, prev: prev.snap, workload: o.workload, interval_s: (now.mono_ms - prev.mono_ms) / 1000, defaults });
@@ -126,8 +121,7 @@ export async function createExporter(o: ExporterOptions): Promise<Exporter> {
   const render = async (): Promise<Buffer> => {
     const t0 = performance.now();
     const sample = await sampler.sample();
-    remember(sample);
-    const now = history[history.length - 1] as Judged;
+    const now = judged(sample);
     f.begin();
     counterFamilies(f, sample, { pageSize: base.memory.page_size, conntrackBuckets: base.conntrack?.buckets ?? null });
     stateFamilies(f, { base, audit: audit(now), drift: driftNow() });
