@@ -53,6 +53,7 @@ const planOptions = z
   .refine((o) => !(o.netns && o.snapshot), { message: '--netns and --snapshot cannot be used together' })
   .refine((o) => o.workload !== undefined || o.notrack !== undefined, { message: 'give --workload W, --notrack PROTO:PORTS, or both' })
   .refine((o) => o.direction === undefined || o.notrack !== undefined, { message: '--direction goes with --notrack' })
+  .refine((o) => o.connRate === undefined || o.workload === 'connections', { message: '--conn-rate goes with --workload connections (conntrack sizing)' })
   .refine((o) => Boolean(o.link) === Boolean(o.rtt), { message: '--link and --rtt go together (the BDP needs both)' });
 
 const short = (v: string | null, n = 26): string => (v === null ? '(unset)' : v.length > n ? `${v.slice(0, n - 1)}…` : v);

@@ -206,6 +206,11 @@ describe('--conn-rate on the command line', () => {
       expect((JSON.parse(r.stdout) as { error: { message: string } }).error.message).toMatch(/--conn-rate|conn-rate|connections per second/);
     }
   });
+  it('--conn-rate without the connections workload is exit 2, not silently ignored', () => {
+    const r = runCli(['plan', '--workload', 'latency', '--conn-rate', '2000', '--json', '--snapshot', 'test/fixtures/snapshot-6.18.json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain('--conn-rate goes with --workload connections');
+  });
   it('N and N/s are the same rate, and the plan JSON records it', () => {
     const a = runCli(['plan', '--workload', 'connections', '--conns', '1000', '--conn-rate', '2000/s', '--json', '--snapshot', 'test/fixtures/snapshot-6.18.json']);
     const b = runCli(['plan', '--workload', 'connections', '--conns', '1000', '--conn-rate', '2000', '--json', '--snapshot', 'test/fixtures/snapshot-6.18.json']);
