@@ -198,6 +198,10 @@ export function validateRouting(c: RoutingChange, snap: Snapshot, earlier: reado
     if (c.table === 255) throw new Error(`${label}: the local table is the kernel's own (its addresses); nettune does not write it`);
     // table 0 is RT_TABLE_UNSPEC: `ip route … table 0` reads every table and writes main
     if (c.table === 0) throw new Error(`${label}: table 0 is not a table (unspec: ip reads every table and writes main); give a table by its number or as main`);
+    // the kernel stores an IPv6 route given metric 0 at 1024 (IP6_RT_PRIO_USER, net/ipv6/route.c
+    // ip6_route_info_create): read back at metric 0 it would be missing, and it would replace a
+    // route at 1024 that was never journaled
+    if (c.family === 'inet6' && c.metric === 0) throw new Error(`${label}: metric 0 is not an IPv6 route metric (the kernel stores it as 1024); give metric 1024 or leave it out`);
     if (wanted !== ROUTE_ABSENT) {
       const v = parseRouteValue(wanted, c.family);
       for (const d of v.devs) if (!snap.links.some((l) => l.name === d)) throw new Error(`${label}: no device ${d}`);

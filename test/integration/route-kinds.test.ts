@@ -172,7 +172,7 @@ describe.skipIf(!isRoot)('IPv6 routes and rules (route6:, rule6:, multihomed; ro
   it('bad IPv6 input is exit 2 before anything changes', () => {
     const ns = hostWithTwoPaths6();
     const before = routing6(ns);
-    for (const bad of ['route6:100:2001:db8:1::/64=dev p0 scope link', 'route6:100:default=via 198.18.7.5 dev p0', 'route6:100:default=dev p0 src 2001:db8:9::9', 'rule6:1000=from 198.18.7.6 lookup 100', 'route:100:2001:db8:1::/64=dev p0']) {
+    for (const bad of ['route6:100:2001:db8:1::/64=dev p0 scope link', 'route6:100:default=via 198.18.7.5 dev p0', 'route6:100:default=dev p0 src 2001:db8:9::9', 'rule6:1000=from 198.18.7.6 lookup 100', 'route:100:2001:db8:1::/64=dev p0', 'route6:100:2001:2:0:1::/64=dev p0 metric 0']) {
       const r = nettune(['apply', '--netns', ns, '--set', 'route6:100:2001:2::/48=dev p0', '--set', bad, '--yes', '--json']);
       expect(r.code, `${bad}: ${r.stderr}`).toBe(2);
     }

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalWanted, parseRouteValue, parseRoutingSet, parseRulesValue, routingCommand } from '../../src/plan/multihomed-kinds.js';
 import { canonicalAddress, canonicalRoute, canonicalRule, parsePrefix, parseRoutes, parseRules, prefixContains } from '../../src/probe/parse-routes.js';
-import { parseSet } from '../../src/apply/validate.js';
+import { parseSet, validateChanges } from '../../src/apply/validate.js';
+import { snapshotFixture } from '../helpers.js';
 
 describe('canonical route and rule text', () => {
   it('a route given by hand reads back as ip -j prints it (proto, scope, src explicit)', () => {
@@ -52,6 +53,10 @@ describe('canonical route and rule text', () => {
   it('--set route:TABLE:DST and rule:PRIORITY, metric into the target, absent', () => {
     expect(parseSet('route:100:default=via 198.18.0.1 dev nt0 metric 7')).toEqual({ kind: 'route', family: 'inet', table: 100, dst: '0.0.0.0/0', metric: 7, from: null, to: 'via 198.18.0.1 dev nt0 proto boot scope global' });
     expect(parseSet('route6:100:2001:db8::/64=dev nt0')).toMatchObject({ family: 'inet6', dst: '2001:db8::/64', metric: 1024 });
+    // IPv6 metric 0 is stored as 1024 by the kernel: refused before the lock, not left to leak
+    const zero = parseSet('route6:100:2001:db8::/64=dev eth0 metric 0');
+    if (typeof zero === 'string') throw new Error(zero);
+    expect(validateChanges([{ change: zero, reason: 'r', source: 's' }], snapshotFixture()).errors.join('; ')).toMatch(/metric 0 is not an IPv6 route metric/);
     expect(parseSet('route6:100:2001:db8::5/64=dev nt0')).toMatch(/host bits set below \/64; did you mean 2001:db8::\/64\?/);
     expect(parseSet('rule:1000=from 198.18.0.2 lookup 100')).toEqual({ kind: 'rule', family: 'inet', priority: 1000, from: null, to: 'from 198.18.0.2 lookup 100' });
     expect(parseSet('route:100:default=absent')).toMatchObject({ to: 'absent' });
