@@ -7,14 +7,14 @@
 // the probe's own for the namespace (where nothing manages a link) with the link's manager set as
 // on an ifupdown or networkd host: the placement follows it, the writes are the transaction's.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { placeRouting } from '../../src/apply/persist-routes-files.js';
 import { applyTransaction, type TxChange } from '../../src/apply/transaction.js';
 import { canonicalWanted, type RoutingChange, type RoutingTarget } from '../../src/plan/multihomed-kinds.js';
 import type { Snapshot } from '../../src/snapshot/schema.js';
-import { ctx, deleteNamespaces, freshDirs, isRoot, newNetns, nettune } from './state-helpers.js';
+import { ctx, deleteNamespaces, freshDirs, isRoot, newNetns, nettune, start } from './state-helpers.js';
 
 const ip = (ns: string, ...args: string[]): string => {
   const r = spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
@@ -253,5 +253,28 @@ describe.skipIf(!isRoot)('apply --persist for routes and rules (root, namespaces
     expect(tree(ctx.root)).toEqual(rootBefore);
     expect(routing(ns)).toEqual(kernelBefore);
     expect(existsSync(unit)).toBe(false);
+  }, 60_000);
+
+  it('killed while the unit is being written (persist-rename) → recover leaves the root and the tables as before; a symlink where the unit goes is exit 2 before anything changes', async () => {
+    const ns = host('kill');
+    const rootBefore = tree(ctx.root);
+    const kernelBefore = routing(ns);
+    const args = ['apply', '--netns', ns, '--set', 'route:100:default=via 198.18.31.1 dev eth1', '--set', 'rule:1000=from 198.18.31.2 lookup 100', '--persist', '--root', ctx.root, '--yes'];
+    const p = start(args, { NETTUNE_FAULT: 'persist-rename=kill' });
+    expect((await p.done).signal).toBe('SIGKILL');
+    expect(routing(ns)).not.toEqual(kernelBefore);
+    const rec = nettune(['recover', '--json']);
+    expect(rec.code, rec.stderr).toBe(0);
+    expect(tree(ctx.root)).toEqual(rootBefore); // the temp file the kill left is gone too
+    expect(routing(ns)).toEqual(kernelBefore);
+
+    mkdirSync(join(ctx.root, 'etc/systemd/system'), { recursive: true });
+    symlinkSync('/etc/hostname', join(ctx.root, 'etc/systemd/system/nettune-route.service'));
+    const withLink = tree(ctx.root);
+    const r = nettune(args);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/route persist file .*nettune-route\.service is a symbolic link/);
+    expect(tree(ctx.root)).toEqual(withLink);
+    expect(routing(ns)).toEqual(kernelBefore);
   }, 60_000);
 });
