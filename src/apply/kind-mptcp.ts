@@ -5,11 +5,13 @@
 // Writing an endpoint: absent → `endpoint add ADDR VALUE`; present and differing only in the
 // flags `endpoint change` can switch (backup, fullmesh) → `endpoint change id N [no]backup
 // [no]fullmesh` (in place: no subflow is torn down); otherwise `endpoint delete id N` and add
-// (the kernel cannot change an id, device, port, signal or subflow in place). null → delete.
+// (the kernel cannot change an id, device, port, signal or subflow in place). null or `absent`
+// (a plan change removing the endpoint) → delete; rollback re-adds the journaled value, id and all.
 import { dirname, join } from 'node:path';
 import {
   CHANGEABLE_FLAGS,
   type Endpoint,
+  ENDPOINT_ABSENT,
   ENDPOINT_FLAGS,
   MPTCP_ID_MAX,
   MPTCP_LIMIT_MAX,
@@ -79,7 +81,7 @@ export async function writeMptcp(netns: string | null, t: MptcpTarget, value: st
     return;
   }
   const cur = (await liveEndpoints(netns)).find((x) => x.address === t.address);
-  if (value === null) {
+  if (value === null || value === ENDPOINT_ABSENT) {
     if (cur) await ip(netns, ['mptcp', 'endpoint', 'delete', 'id', String(cur.id)]);
     return;
   }
@@ -121,6 +123,10 @@ export function validateMptcp(c: MptcpChange, snap: Snapshot): MptcpVerdict {
   const address = canonicalAddress(c.address ?? '');
   if (address === null) return { error: `mptcp endpoint ${JSON.stringify(c.address)}: not an IPv4 or IPv6 address` };
   const label = `mptcp endpoint ${address}`;
+  if (c.to === ENDPOINT_ABSENT) {
+    const present = endpoints.find((e) => e.address === address);
+    return present ? { change: { ...c, address, to: ENDPOINT_ABSENT } } : { skip: 'already absent' };
+  }
   const v = parseEndpointValue(/\bid\b/.test(c.to) ? c.to : `id 0 ${c.to}`);
   if (typeof v === 'string') return { error: `${label}: ${v}` };
   const problem = flagsProblem(v.flags, v.port);
@@ -151,7 +157,7 @@ export function validateMptcp(c: MptcpChange, snap: Snapshot): MptcpVerdict {
  *  that bind fails (net/mptcp/subflow.c __mptcp_subflow_connect: kernel_bind; counted as MPTcpExt
  *  MPJoinSynTxBindErr), while a signal endpoint announces an address peers cannot reach. */
 export function endpointAddressProblem(c: MptcpChange, snap: Snapshot): string | null {
-  if (c.object !== 'endpoint' || c.address === null) return null;
+  if (c.object !== 'endpoint' || c.address === null || c.to === ENDPOINT_ABSENT) return null;
   const six = c.address.includes(':');
   const here = snap.links.flatMap((l) => l.addresses.filter((a) => (a.family === 'inet6') === six).map((a) => ({ address: canonicalAddress(a.local), dev: l.name })));
   if (here.some((a) => a.address === c.address)) return null;
@@ -174,10 +180,11 @@ export function mptcpAfter(m: Snapshot['mptcp'], c: MptcpChange): Snapshot['mptc
   return { ...m, endpoints: [...others, row] };
 }
 
-/** Parses `--set mptcp:endpoint=ADDR[,id=N][,dev=IF][,port=P][,flags=F+F…][,FLAG…]` and
+/** Parses `--set mptcp:endpoint=ADDR[,id=N][,dev=IF][,port=P][,flags=F+F…][,FLAG…]`,
+ *  `--set mptcp:endpoint=ADDR,absent` (removes it) and
  *  `--set mptcp:limits=subflows=N[,add_addr_accepted=M]` (a limit not given keeps its live value). */
 export function parseMptcpSet(left: string, value: string, arg: string): MptcpChange | string {
-  const usage = `--set ${arg}: expected mptcp:endpoint=ADDR[,id=N][,dev=IF][,port=P][,flags=${SETTABLE_FLAGS.join('+')}] or mptcp:limits=subflows=N[,add_addr_accepted=M]`;
+  const usage = `--set ${arg}: expected mptcp:endpoint=ADDR[,id=N][,dev=IF][,port=P][,flags=${SETTABLE_FLAGS.join('+')}], mptcp:endpoint=ADDR,absent or mptcp:limits=subflows=N[,add_addr_accepted=M]`;
   // a control character is refused, not trimmed away; a setting given twice is refused, not last-wins
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(value)) return `--set ${JSON.stringify(arg)}: a control character in the value`;
@@ -195,6 +202,11 @@ export function parseMptcpSet(left: string, value: string, arg: string): MptcpCh
   }
   if (left !== 'mptcp:endpoint') return usage;
   const [address = '', ...rest] = items;
+  // mptcp:endpoint=ADDR,absent removes the endpoint (as route…=absent removes a route)
+  if (rest.includes(ENDPOINT_ABSENT)) {
+    if (rest.length > 1) return `--set ${arg}: absent stands alone (mptcp:endpoint=ADDR,absent removes the endpoint)`;
+    return { kind: 'mptcp', object: 'endpoint', address: canonicalAddress(address) ?? address, from: null, to: ENDPOINT_ABSENT };
+  }
   const words: string[] = [];
   const seen = new Set<string>();
   for (const it of rest) {
@@ -237,6 +249,8 @@ export interface MptcpLine {
   comment: string;
   /** limits first, then endpoints: an endpoint beyond a limit would be accepted but unused. */
   order: number;
+  /** The endpoint was removed (value `absent`): its earlier line goes, none replaces it. */
+  remove?: boolean;
 }
 
 /** One boot-time command; throws on anything validation should have refused. */
@@ -248,6 +262,7 @@ export function mptcpLine(t: MptcpTarget, value: string, netns: string | null, c
     return { id: `${netns ?? ''} limits`, argv: [IP, ...ns, ...mptcpArgs(t, limitsValue(l))], comment: oneLine(comment), order: 0 };
   }
   const address = canonicalAddress(t.address ?? '');
+  if (address !== null && value === ENDPOINT_ABSENT) return { id: `${netns ?? ''} endpoint ${address}`, argv: [], comment: oneLine(comment), order: 1, remove: true };
   const e = parseEndpointValue(value);
   if (address === null || typeof e === 'string') throw new Error(`refusing to persist ${mptcpLabel(t)} = ${JSON.stringify(value)}`);
   if (e.dev !== null) validIfname(e.dev);
@@ -283,7 +298,7 @@ export function parseMptcpUnit(text: string | null): { lines: MptcpLine[]; dropp
 
 export function renderMptcpUnit(previous: readonly MptcpLine[], now: readonly MptcpLine[], tx: number, at: string): string {
   const ids = new Set(now.map((l) => l.id));
-  const lines = [...previous.filter((l) => !ids.has(l.id)), ...now].sort((a, b) => a.order - b.order);
+  const lines = [...previous.filter((l) => !ids.has(l.id)), ...now.filter((l) => !l.remove)].sort((a, b) => a.order - b.order);
   return renderOneshotUnit(
     tx,
     at,

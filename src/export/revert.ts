@@ -10,7 +10,7 @@ import type { ExportChange, ExportDoc } from './types.js';
 
 /** The value a format removes for: a route/rule `absent`, an nft table or MPTCP endpoint ''. */
 export const removes = (c: ExportChange): boolean =>
-  c.kind === 'route' || c.kind === 'rule' ? c.to === ROUTE_ABSENT : c.kind === 'nft' || (c.kind === 'mptcp' && c.object === 'endpoint') ? c.to === '' : false;
+  c.kind === 'route' || c.kind === 'rule' ? c.to === ROUTE_ABSENT : c.kind === 'nft' ? c.to === '' : c.kind === 'mptcp' && c.object === 'endpoint' ? c.to === '' || c.to === ROUTE_ABSENT : false;
 
 export function revertChanges(doc: ExportDoc, notes: string[]): ExportChange[] {
   if (doc.kind !== 'tx') throw usageError('--revert needs a transaction (tx:ID): only the journal records the before-values');

@@ -9,6 +9,7 @@ import { FEATURE_NAMES } from '../apply/io.js';
 import { FLOW_HASH_FIELDS, isNicGroup, nicArgs } from '../apply/kind-nic.js';
 import { usageError } from '../sys/errors.js';
 import { renderNotrackIptables } from '../plan/notrack.js';
+import { ENDPOINT_ABSENT } from '../plan/mptcp-change.js';
 import { changeId } from './source.js';
 import { revertChanges } from './revert.js';
 import { routingShell } from './routing.js';
@@ -195,7 +196,7 @@ function line(c: ExportChange): string {
     case 'sysfs':
       return `nt_sysfs ${shQuote(c.path)} ${shQuote(c.to)}`;
     case 'mptcp':
-      return c.object === 'limits' ? `nt_mptcp_limits ${shQuote(c.to)}` : `nt_mptcp_endpoint ${shQuote(c.address ?? '')} ${shQuote(c.to)}`;
+      return c.object === 'limits' ? `nt_mptcp_limits ${shQuote(c.to)}` : `nt_mptcp_endpoint ${shQuote(c.address ?? '')} ${shQuote(c.to === ENDPOINT_ABSENT ? '' : c.to)}`;
     case 'ethtool': {
       const label = shQuote(changeId(c));
       const [dev, set, to] = [shQuote(c.device), shQuote(c.setting), shQuote(c.to)];

@@ -9,6 +9,7 @@
 // arguments of `ip mptcp limits set`. Pure functions only: src/apply/kind-mptcp.ts runs `ip`.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { ROUTE_ABSENT } from './multihomed-kinds.js';
 
 export const mptcpChangeSchema = z.object({
   kind: z.literal('mptcp'),
@@ -22,6 +23,10 @@ export type MptcpChange = z.infer<typeof mptcpChangeSchema>;
 
 export const mptcpTargetSchema = z.object({ kind: z.literal('mptcp'), object: z.enum(['endpoint', 'limits']), address: z.string().nullable() });
 export type MptcpTarget = z.infer<typeof mptcpTargetSchema>;
+
+/** An endpoint's wanted value that removes it (the removable kinds' one spelling, as for a route
+ *  or rule: src/plan/multihomed-kinds.ts ROUTE_ABSENT). */
+export const ENDPOINT_ABSENT = ROUTE_ABSENT;
 
 /** The flags iproute2 6.1 sets and prints, in the kernel's bit order (include/uapi/linux/mptcp.h:
  *  MPTCP_PM_ADDR_FLAG_SIGNAL 1, SUBFLOW 2, BACKUP 4, FULLMESH 8, IMPLICIT 16). `implicit` is set
@@ -155,7 +160,15 @@ export function mptcpArgs(t: MptcpTarget, value: string): string[] {
 export const mptcpLabel = (t: MptcpTarget): string => (t.object === 'limits' ? 'mptcp limits' : `mptcp endpoint ${t.address ?? '?'}`);
 
 /** The command a user would type. */
-export const mptcpCommand = (c: MptcpChange, netns: string | null): string => `ip ${netns ? `-n ${netns} ` : ''}${mptcpArgs({ kind: 'mptcp', object: c.object, address: c.address }, c.to).join(' ')}`;
+export function mptcpCommand(c: MptcpChange, netns: string | null): string {
+  const ip = `ip ${netns ? `-n ${netns} ` : ''}`;
+  if (c.object === 'endpoint' && c.to === ENDPOINT_ABSENT) {
+    // ip mptcp endpoint delete takes the id (id 0 is the initial subflow's address, not an endpoint)
+    const was = c.from === null ? null : parseEndpointValue(c.from);
+    return `${ip}mptcp endpoint delete id ${was === null || typeof was === 'string' ? `<the id ip mptcp endpoint show gives ${c.address ?? '?'}>` : was.id}`;
+  }
+  return `${ip}${mptcpArgs({ kind: 'mptcp', object: c.object, address: c.address }, c.to).join(' ')}`;
+}
 
 /** A target's value as the Snapshot holds it (the probe's `ip -j mptcp` rows); undefined when the
  *  Snapshot has no MPTCP section to say (limits unreadable). */

@@ -4,7 +4,7 @@
 // before; a kill mid-way is settled by recover; --confirm's watchdog reverts; --persist writes
 // nettune-mptcp.service (systemd-analyze verify) whose commands re-create the state.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseExec } from '../../src/apply/systemd-exec.js';
@@ -133,4 +133,43 @@ describe.skipIf(!isRoot)('mptcp endpoints and limits in the transaction (root, n
     expect(rebuilt.split(' | ')[1]).toBe(after.split(' | ')[1]);
     expect(before).not.toBe(rebuilt);
   });
+
+  it('an endpoint as a plan change "absent" (--set and a plan file): deleted, journaled, rollback re-adds exactly it (id, flags, dev); --persist drops its line', () => {
+    const { ns, before } = setUp('ab');
+    mkdirSync(join(ctx.root, 'etc/sysctl.d'), { recursive: true });
+    const unitPath = join(ctx.root, 'etc/systemd/system/nettune-mptcp.service');
+    // persisted first, so the removal has a line to drop
+    const p0 = nettune(['apply', '--netns', ns, '--set', 'mptcp:endpoint=198.18.5.9,dev=eth1,id=5,flags=signal+backup', '--persist', '--root', ctx.root, '--yes', '--json']);
+    expect(p0.code, p0.stderr).toBe(0);
+    expect(readFileSync(unitPath, 'utf8')).toMatch(/endpoint add 198\.18\.5\.9 id 5 signal backup dev eth1/);
+    const r = nettune(['apply', '--netns', ns, '--set', 'mptcp:endpoint=198.18.5.9,absent', '--persist', '--root', ctx.root, '--yes', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout) as { tx: number; steps: { target: string; before: string | null; wanted: string; after: string | null; adjusted: boolean }[] };
+    expect(res.steps.find((x) => x.target === 'mptcp endpoint 198.18.5.9')).toEqual({ target: 'mptcp endpoint 198.18.5.9', before: 'id 5 signal backup dev eth1', wanted: 'absent', after: null, adjusted: false });
+    expect(ip(ns, 'mptcp', 'endpoint', 'show')).not.toMatch(/198\.18\.5\.9 /);
+    expect(readFileSync(unitPath, 'utf8')).not.toMatch(/198\.18\.5\.9/);
+    // again: nothing to remove
+    const again = nettune(['apply', '--netns', ns, '--set', 'mptcp:endpoint=198.18.5.9,absent', '--yes', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ changes: [], skipped: [{ reason: 'already absent' }] });
+    expect(nettune(['rollback', String(res.tx), '--yes']).code).toBe(0);
+    expect(ip(ns, 'mptcp', 'endpoint', 'show')).toMatch(/198\.18\.5\.9 id 5 signal backup dev eth1/);
+    expect(readFileSync(unitPath, 'utf8')).toMatch(/endpoint add 198\.18\.5\.9 id 5 signal backup dev eth1/);
+    // a plan file saying absent (as plan --out writes it), with an injected fault: exit 4, the endpoint back
+    const plan = join(ctx.root, 'absent-plan.json');
+    const made = nettune(['plan', '--netns', ns, '--workload', 'latency', '--out', plan, '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    const doc = JSON.parse(readFileSync(plan, 'utf8')) as { changes: unknown[] };
+    doc.changes = [{ kind: 'mptcp', object: 'endpoint', address: '198.18.5.8', from: 'id 4 subflow', to: 'absent', reason: 'the A arm has no second path', source: 'test' }];
+    writeFileSync(plan, JSON.stringify(doc));
+    const f = nettune(['apply', plan, '--netns', ns, '--yes'], { NETTUNE_FAULT: 'after-write@1=error' });
+    expect(f.code, f.stderr).toBe(4);
+    expect(ip(ns, 'mptcp', 'endpoint', 'show')).toMatch(/198\.18\.5\.8 id 4 subflow/);
+    const ok = nettune(['apply', plan, '--netns', ns, '--yes']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ip(ns, 'mptcp', 'endpoint', 'show')).not.toMatch(/198\.18\.5\.8 /);
+    for (const t of history().filter((x) => x.status === 'applied')) expect(nettune(['rollback', String(t.id), '--yes']).code).toBe(0);
+    expect(mptcpState(ns)).toBe(before);
+  });
 });
+

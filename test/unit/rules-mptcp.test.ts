@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mptcpLine, parseMptcpSet, parseMptcpUnit, renderMptcpUnit, validateMptcp } from '../../src/apply/kind-mptcp.js';
-import { parseSet } from '../../src/apply/validate.js';
+import { parseSet, validateChanges } from '../../src/apply/validate.js';
 import { canonicalAddress, endpointFromRow, endpointValue, mptcpCommand, parseEndpointValue } from '../../src/plan/mptcp-change.js';
 import { planMptcp } from '../../src/plan/mptcp.js';
 import { mptcpRules } from '../../src/rules/mptcp.js';
@@ -150,5 +150,26 @@ describe('MPTcpExt rules', () => {
       },
     });
     expect(r.findings.filter((x) => x.id.startsWith('routing.mptcp-') && !x.id.includes('subflow-limit') && !x.id.includes('disabled'))).toEqual([]);
+  });
+});
+
+describe('an MPTCP endpoint as "absent" (hostile15)', () => {
+  it('--set mptcp:endpoint=ADDR,absent parses; absent with other settings is refused', () => {
+    expect(parseSet('mptcp:endpoint=198.18.5.2,absent')).toEqual({ kind: 'mptcp', object: 'endpoint', address: '198.18.5.2', from: null, to: 'absent' });
+    expect(parseSet('mptcp:endpoint=198.18.5.2,absent,dev=eth1')).toMatch(/absent stands alone/);
+  });
+  it('validation: present → a removal, absent already → skipped; the address check does not apply', () => {
+    const snap = snapshotFixture();
+    snap.sysctl['net.mptcp.enabled'] = '1';
+    snap.mptcp = { endpoints: [{ address: '198.18.5.2', id: 3, subflow: true }], limits: { subflows: 2, add_addr_accepted: 0 } };
+    const v = (address: string) => validateChanges([{ change: { kind: 'mptcp', object: 'endpoint', address, from: null, to: 'absent' }, reason: 'r', source: 's' }], snap);
+    expect(v('198.18.5.2')).toMatchObject({ errors: [], changes: [{ to: 'absent' }] });
+    expect(v('198.18.5.7')).toMatchObject({ errors: [], changes: [], skipped: [{ reason: 'already absent' }] });
+  });
+  it('persist: the endpoint line goes from the unit; the command a user would type deletes by id', () => {
+    const prev = [mptcpLine({ kind: 'mptcp', object: 'endpoint', address: '198.18.5.1' }, 'id 1 subflow dev eth1', null, 'path 2')];
+    const gone = mptcpLine({ kind: 'mptcp', object: 'endpoint', address: '198.18.5.1' }, 'absent', null, 'removed');
+    expect(renderMptcpUnit(prev, [gone], 7, '2026-12-02T00:00:00Z')).not.toMatch(/198\.18\.5\.1/);
+    expect(mptcpCommand({ kind: 'mptcp', object: 'endpoint', address: '198.18.5.1', from: 'id 4 subflow dev eth1', to: 'absent' }, 'ns1')).toBe('ip -n ns1 mptcp endpoint delete id 4');
   });
 });
