@@ -100,7 +100,7 @@ export function registerExport(program: Command): void {
   )
     .option('--format <f>', `output format: ${formatNames().join(', ')}`)
     .option('--out <path>', 'write here (a file, or a directory for formats with several files) instead of stdout')
-    .option('--revert', 'shell: restore a transaction’s before-values instead of applying')
+    .option('--revert', 'shell, ansible: restore a transaction’s before-values instead of applying')
     .option('--name <word>', 'name of the file, role, profile or units (default nettune)')
     .option('--include <profile>', 'tuned: the profile to build on (include=)')
     .action(async (source: string, raw: unknown) => {
@@ -114,7 +114,7 @@ export function registerExport(program: Command): void {
       if (!spec) return unknownFormat(opts.format);
       const format = opts.format ?? '';
       if (opts.include !== undefined && format !== 'tuned') throw usageError('--include is for --format tuned (the profile to build on)');
-      if (opts.revert && format !== 'shell') throw usageError('--revert is for --format shell (a script that restores a transaction’s before-values)');
+      if (opts.revert && format !== 'shell' && format !== 'ansible') throw usageError('--revert is for --format shell or ansible (a script or role that restores a transaction’s before-values)');
       if (opts.revert && !TX.test(source)) throw usageError('--revert needs a transaction (tx:ID): only the journal records the before-values');
       if ((opts.netns || opts.snapshot) && source !== 'current') throw usageError('--netns and --snapshot choose the host for SOURCE current; a plan or transaction carries its own');
       if (opts.out !== undefined) checkOut(opts.out, spec.dir);

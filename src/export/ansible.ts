@@ -4,13 +4,14 @@
 // settings are the persisted NIC unit nettune's apply stage writes (same renderer), installed by
 // a copy task whose change notifies the handlers that run the same writes now and enable the
 // unit at boot. Everything is idempotent and supports --check and --diff.
-import { routingNotes } from './routing.js';
 import { stringify } from 'yaml';
+import { ansibleKinds } from './ansible-kinds.js';
+import { revertChanges } from './revert.js';
 import { nicLine, renderNicUnit } from '../apply/persist.js';
 import { renderExec } from '../apply/systemd-exec.js';
 import { usageError } from '../sys/errors.js';
 import { changeId } from './source.js';
-import { generatedBy, mptcpNotExpressed, nftNotExpressed, nicChanges, oneLine, routingChanges, scopeOf, sysctlChanges } from './describe.js';
+import { generatedBy, nicChanges, oneLine, scopeOf, sysctlChanges } from './describe.js';
 import type { ExportDoc, Rendered, RenderOptions } from './types.js';
 
 /** ansible-lint's role-name rule: ^[a-z][a-z0-9_]*$. */
@@ -39,7 +40,8 @@ const comment = (text: string): string[] => {
 };
 
 const tasks = (role: string): string => `---
-# ${role}: the sysctls nettune planned, set now and persisted; NIC settings as a boot unit.
+# ${role}: the sysctls nettune planned, set now and persisted; NIC settings as a boot unit; nft tables,
+# routes and rules, MPTCP limits and endpoints set now (the nft table files kept under ${role}_nft_dir).
 # Values are in defaults/main.yml. Idempotent: a second run reports changed=0.
 - name: Check whether this host is the initial network namespace (global knobs exist only there)
   ansible.builtin.stat:
@@ -139,10 +141,13 @@ const playbook = (role: string): string => `---
     - role: ${role}
 `;
 
-export function renderAnsible(doc: ExportDoc, opts: RenderOptions): Rendered {
+export function renderAnsible(source: ExportDoc, opts: RenderOptions): Rendered {
+  let doc = source;
   const role = opts.name;
   if (!ROLE_NAME.test(role)) throw usageError(`--name ${role}: an Ansible role name is lower-case letters, digits and "_", starting with a letter (ansible-lint role-name)`);
   const notes: string[] = [];
+  if (opts.revert) doc = { ...doc, changes: revertChanges(doc, notes) };
+  const kinds = ansibleKinds(role, doc, yaml);
   const sysctls = sysctlChanges(doc).map((c) => ({ key: c.key, value: c.to, scope: scopeOf(c.key), reason: inert(c.reason), source: inert(c.source) }));
   const nics = nicChanges(doc).map((c) => {
     const id = changeId(c);
@@ -167,22 +172,25 @@ export function renderAnsible(doc: ExportDoc, opts: RenderOptions): Rendered {
     yaml({ [`${role}_nic_boot_unit`]: true }).trimEnd(),
     yaml({ [`${role}_nic_settings`]: nics }).trimEnd(),
     '',
+    ...kinds.defaults,
+    '',
   ].join('\n');
   const files = [
     { path: 'playbook.yml', content: playbook(role) },
-    { path: `roles/${role}/tasks/main.yml`, content: tasks(role) },
+    { path: `roles/${role}/tasks/main.yml`, content: tasks(role) + kinds.tasks },
     { path: `roles/${role}/handlers/main.yml`, content: handlers(role) },
     { path: `roles/${role}/defaults/main.yml`, content: defaults },
     { path: `roles/${role}/meta/main.yml`, content: meta(role, doc) },
     { path: `roles/${role}/templates/${role}-nic.service.j2`, content: nicTemplate(role, doc) },
     { path: `roles/${role}/README.md`, content: readme(role, doc, sysctls.length, nics.length) },
+    ...kinds.files.map((f) => ({ ...f, path: `roles/${role}/${f.path}` })),
   ];
-  notes.push(...mptcpNotExpressed(doc, 'this Ansible role'));
   if (doc.host?.netns) notes.push(`the source was made in network namespace ${doc.host.netns}; the role sets the values in whatever namespace each inventory host's sshd runs in`);
-  notes.push(...nftNotExpressed(doc, 'this Ansible role (yet)'));
   notes.push('ansible.posix.sysctl persists bare key=value lines: the reasons live in defaults/main.yml and the README, not in the sysctl file');
   if (nics.length) notes.push('NIC settings are written when the NIC unit changes (handler): a NIC setting changed by hand later is not corrected by a re-run; the unit restores it at boot');
-  notes.push(...routingNotes(routingChanges(doc), 'the role', 'not rendered yet: apply --persist writes them as a systemd-networkd drop-in or an ifupdown snippet; --format shell writes them with ip'));
+  if (kinds.counts.routing) notes.push('routes and rules: ip has no dry run, so --check skips their writes; they are set now, not at boot (--format systemd or nettune apply --persist carries them at boot)');
+  if (kinds.counts.mptcp) notes.push('MPTCP limits and endpoints are set now, not at boot (--format systemd: nettune-mptcp.service)');
+  if (kinds.counts.nft) notes.push('nft tables: the files under the nft directory are what the role loads; at boot include them from /etc/nftables.conf or use --format systemd (nettune-nft.service)');
   return { files, notes };
 }
 

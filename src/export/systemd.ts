@@ -13,7 +13,7 @@ import { nicLine, renderNicUnit, NIC_UNIT_NAME } from '../apply/persist.js';
 import { isNicGroup } from '../apply/kind-nic.js';
 import { parseSysfsPath } from '../apply/sysfs-path.js';
 import { changeId } from './source.js';
-import { generatedBy, mptcpChanges, nftChanges, nicChanges, oneLine, routingChanges } from './describe.js';
+import { exportHeader, generatedBy, mptcpChanges, nftChanges, nicChanges, oneLine, routingChanges } from './describe.js';
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
 import { MPTCP_UNIT_NAME, mptcpLine, renderMptcpUnit } from '../apply/kind-mptcp.js';
 import { toTarget } from '../apply/validate.js';
@@ -149,15 +149,6 @@ export function renderSystemd(doc: ExportDoc, opts: RenderOptions): Rendered {
   files.push(...routingFiles(doc, opts, notes), ...nftFiles(doc, opts, notes));
   return { files, notes };
 }
-
-/** The apply stage's header line becomes the export's (the source, not a transaction), and a
- *  plan has no "Undo with: nettune rollback". */
-const exportHeader = (doc: ExportDoc, text: string): string =>
-  text
-    .split('\n')
-    .map((l) => (l.startsWith('# nettune: written by') ? `# ${generatedBy(doc)}` : l))
-    .filter((l) => doc.kind === 'tx' || !l.startsWith('# Undo with:'))
-    .join('\n');
 
 /** Routes and rules: the unit apply --persist writes for interfaces no networkd or ifupdown
  *  configuration manages (src/apply/persist-routes.ts renderRouteUnit), which works on any host. */

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, nettune } from '../helpers.js';
+import { FIXTURES, nettune, runCli } from '../helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 const tmp = mkdtempSync(join(tmpdir(), 'nettune-export-ansible-'));
@@ -118,5 +118,136 @@ describe.skipIf(!isRoot)('the exported role, run for real in a throw-away namesp
     expect(second.code, second.out).toBe(0);
     expect(second.changed).toBe(0);
     process.stderr.write(`ansible-playbook in ${NS}: --check changed=${check.changed}, first run changed=${first.changed}, second run changed=${second.changed}\n`);
+  });
+});
+
+// nft tables, routes and policy rules, MPTCP limits and endpoints: the role's tasks applied for real
+// to a namespace host (ansible-playbook run inside it, connection local), read back with ip -j and
+// nft -j; run twice (the second reports changed=0); then the --revert role of the same transaction
+// restores the namespace as it was before (what the transaction created removed), twice too.
+const TABLE = readFileSync(join(FIXTURES, 'nft', 'notrack-in.nft'), 'utf8');
+const kindsPlan = (netns: string | null): string => {
+  const plan = JSON.parse(readFileSync(PLAN, 'utf8')) as { host: { netns: string | null }; changes: unknown[] };
+  plan.host.netns = netns;
+  plan.changes = [
+    { kind: 'route', family: 'inet', table: 100, dst: '0.0.0.0/0', metric: 0, from: null, to: 'via 198.18.7.2 dev h7k1 proto static scope global', reason: 'replies leave by h7k1', source: 'intent:multihomed' },
+    { kind: 'route', family: 'inet', table: 100, dst: '198.18.7.0/24', metric: 0, from: null, to: 'dev h7k1 proto static scope link src 198.18.7.1', reason: 'connected prefix', source: 'intent:multihomed' },
+    { kind: 'rule', family: 'inet', priority: 1000, from: null, to: 'from 198.18.7.1/32 lookup 100', reason: 'source routing', source: 'intent:multihomed' },
+    { kind: 'nft', family: 'inet', table: 'nettune_raw', from: null, to: TABLE, reason: 'NOTRACK {{ 7 * 7 }}', source: 'cli:--notrack' },
+    { kind: 'mptcp', object: 'limits', address: null, from: null, to: 'subflows 3 add_addr_accepted 1', reason: 'admit the endpoint', source: 'intent:mptcp' },
+    { kind: 'mptcp', object: 'endpoint', address: '198.18.7.1', from: null, to: 'id 1 subflow dev h7k1', reason: 'second path', source: 'intent:mptcp' },
+  ];
+  const file = join(tmp, `kinds-plan-${netns ?? 'host'}.json`);
+  writeFileSync(file, JSON.stringify(plan));
+  return file;
+};
+
+describe('export --format ansible: nft, routes, rules, MPTCP', () => {
+  it('renders the tasks and the nft file (never templated); ansible-lint passes; no "not rendered" note', () => {
+    const out = join(tmp, 'kinds-role');
+    const r = nettune('export', kindsPlan(null), '--format', 'ansible', '--out', out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/not rendered yet|cannot express|cannot hold/);
+    expect(readFileSync(join(out, 'roles/nettune/files/nft/nettune_raw.nft'), 'utf8')).toContain(`table inet nettune_raw {}\ndelete table inet nettune_raw\n${TABLE}`);
+    const defaults = readFileSync(join(out, 'roles/nettune/defaults/main.yml'), 'utf8');
+    expect(defaults).toMatch(/nettune_mptcp_endpoints:\n {2}- address: "198\.18\.7\.1"\n {4}value: "id 1 subflow dev h7k1"/);
+    expect(defaults).not.toContain('{{ 7 * 7 }}');
+    const lint = run('ansible-lint', ['--offline', '-p', '--nocolor'], out);
+    expect(lint.out).toMatch(/Passed with production profile: 0 failure\(s\), 0 warning\(s\)/);
+    expect(lint.code, lint.out).toBe(0);
+  });
+
+  it('--revert is for a transaction; --format tuned --revert is refused', () => {
+    expect(nettune('export', kindsPlan(null), '--format', 'ansible', '--revert', '--out', join(tmp, 'rv')).stderr).toMatch(/--revert needs a transaction/);
+    expect(nettune('export', 'tx:1', '--format', 'tuned', '--revert').code).toBe(2);
+  });
+});
+
+describe.skipIf(!isRoot)('nft, routes, rules and MPTCP from the role, for real in a throw-away namespace (root)', () => {
+  const NS = `nt-h7${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}-ak`;
+  const stateDir = join(tmp, 'kinds-state');
+  const cli = (...args: string[]) => runCli(args, { NETTUNE_STATE_DIR: stateDir });
+  const ns = (...args: string[]): string => spawnSync('ip', ['netns', 'exec', NS, ...args], { encoding: 'utf8' }).stdout.trim();
+  /** What the changes touch, read back with the kernel's own tools (JSON where they have it). */
+  const state = () => ({
+    // a table that never had a route: ip prints "[" and "FIB table does not exist" (exit 2); one emptied again: []
+    routes: ((): string => {
+      const t = ns('ip', '-j', '-4', 'route', 'show', 'table', '100');
+      return t === '[' ? '[]' : t;
+    })(),
+    rules: ns('ip', '-j', '-N', '-4', 'rule', 'show', 'priority', '1000'),
+    nft: ((JSON.parse(ns('nft', '-j', 'list', 'tables')) as { nftables: { table?: { family: string; name: string } }[] }).nftables)
+      .flatMap((x) => (x.table ? [`${x.table.family} ${x.table.name}`] : [])),
+    chains: spawnSync('ip', ['netns', 'exec', NS, 'nft', 'list', 'table', 'inet', 'nettune_raw'], { encoding: 'utf8' }).stdout,
+    endpoints: ns('ip', 'mptcp', 'endpoint', 'show'),
+    limits: ns('ip', 'mptcp', 'limits', 'show'),
+  });
+  const play = (dir: string, ...extra: string[]): { code: number | null; out: string; changed: number } => {
+    const r = run('ip', ['netns', 'exec', NS, 'ansible-playbook', '-i', 'inventory.ini', 'playbook.yml', '-e', '@vars.json', ...extra], dir, 240_000);
+    const m = /target\s+: ok=\d+\s+changed=(\d+)/.exec(r.out);
+    return { ...r, changed: m ? Number(m[1]) : -1 };
+  };
+  const setUp = (dir: string): void => {
+    writeFileSync(join(dir, 'inventory.ini'), 'target ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n');
+    const files = join(tmp, 'kinds-host-files');
+    writeFileSync(join(dir, 'vars.json'), JSON.stringify({ nettune_sysctl_file: join(files, 'sysctl.d', '90-nettune.conf'), nettune_nic_unit_path: join(files, 'nettune-nic.service'), nettune_nic_boot_unit: false, nettune_become: false, nettune_nft_dir: join(files, 'nftables.d') }));
+  };
+
+  beforeAll(() => {
+    expect(spawnSync('ip', ['netns', 'add', NS]).status).toBe(0);
+    for (const a of [['link', 'add', 'h7k0', 'type', 'veth', 'peer', 'name', 'h7k1'], ['addr', 'add', '198.18.7.1/24', 'dev', 'h7k1'], ['link', 'set', 'h7k0', 'up'], ['link', 'set', 'h7k1', 'up']])
+      expect(spawnSync('ip', ['-n', NS, ...a]).status).toBe(0);
+  });
+  afterAll(() => {
+    spawnSync('ip', ['netns', 'del', NS]);
+  });
+
+  it('applies them (read back with ip -j / nft -j), a second run changes nothing, the --revert role restores the namespace', () => {
+    const before = state();
+    expect(before.nft).toEqual([]);
+    // a real transaction gives the role its source and the revert its before-values
+    const a = cli('apply', kindsPlan(NS), '--netns', NS, '--yes', '--json');
+    expect(a.code, a.stderr).toBe(0);
+    const tx = (JSON.parse(a.stdout) as { tx: number }).tx;
+    const applied = state();
+    expect(cli('rollback', String(tx), '--netns', NS, '--yes', '--json').code).toBe(0);
+    expect(state()).toEqual(before);
+    expect(applied.nft).toEqual(['inet nettune_raw']);
+    expect(applied.chains).toBe(TABLE);
+
+    const role = join(tmp, 'kinds-tx-role');
+    const revert = join(tmp, 'kinds-tx-revert');
+    expect(cli('export', `tx:${tx}`, '--format', 'ansible', '--out', role).code).toBe(0);
+    const rv = cli('export', `tx:${tx}`, '--format', 'ansible', '--revert', '--out', revert);
+    expect(rv.code, rv.stderr).toBe(0);
+    expect(rv.stdout).not.toMatch(/leaves it/);
+    setUp(role);
+    setUp(revert);
+    for (const dir of [role, revert]) expect(run('ansible-lint', ['--offline', '-p', '--nocolor'], dir).code).toBe(0);
+
+    const check = play(role, '--check', '--diff');
+    expect(check.code, check.out).toBe(0);
+    expect(check.changed).toBeGreaterThan(0); // nft -c, limits and endpoint would change
+    expect(state()).toEqual(before);
+
+    const first = play(role);
+    expect(first.code, first.out).toBe(0);
+    expect(first.changed).toBe(6); // tasks (not items): the directory, the file, the table, the routing read-back, limits, endpoint
+    const made = state();
+    expect(made).toEqual({ ...applied, endpoints: made.endpoints });
+    expect(made.endpoints).toMatch(/^198\.18\.7\.1 id \d+ subflow dev h7k1\s*$/);
+    expect(JSON.parse(made.rules)).toEqual([{ priority: 1000, src: '198.18.7.1', table: '100' }]);
+    const second = play(role);
+    expect(second.code, second.out).toBe(0);
+    expect(second.changed).toBe(0);
+
+    const r1 = play(revert);
+    expect(r1.code, r1.out).toBe(0);
+    expect(r1.changed).toBe(5); // the file removed, the table deleted, the routing read-back, limits, endpoint
+    expect(state()).toEqual(before);
+    const r2 = play(revert);
+    expect(r2.code, r2.out).toBe(0);
+    expect(r2.changed).toBe(0);
+    process.stderr.write(`ansible kinds in ${NS}: --check changed=${check.changed}, first=${first.changed}, second=${second.changed}; revert first=${r1.changed}, second=${r2.changed}\n`);
   });
 });
