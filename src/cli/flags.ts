@@ -15,6 +15,8 @@ export interface CountBounds {
 export const CONNS: CountBounds = { min: 1, max: 1_000_000_000, what: 'connections' };
 /** --conn-rate: new connections per second (conntrack churn, Little's law). */
 export const CONN_RATE: CountBounds = { min: 1, max: 100_000_000, what: 'new connections per second' };
+/** --udp-rate: new UDP flows per second (conntrack churn, Little's law). */
+export const UDP_RATE: CountBounds = { min: 1, max: 100_000_000, what: 'new UDP flows per second' };
 /** history --limit: rows shown. */
 export const HISTORY_LIMIT: CountBounds = { min: 1, max: 100_000, what: 'transactions' };
 

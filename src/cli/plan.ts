@@ -21,7 +21,7 @@ import { usageError } from '../sys/errors.js';
 import { IFNAME } from '../sys/names.js';
 import { checkOutputPath, readJsonFile, writeOutputFile } from '../sys/fs.js';
 import { linkSpec } from './audit.js';
-import { CONN_RATE, CONNS, countFlag, perSecondFlag } from './flags.js';
+import { CONN_RATE, CONNS, countFlag, perSecondFlag, UDP_RATE } from './flags.js';
 import { describeRoutePersist, placeRouting } from '../apply/persist-routes-files.js';
 import { DEFAULT_PERSIST_FILE } from '../apply/persist.js';
 import { routingTarget } from '../plan/multihomed-kinds.js';
@@ -41,6 +41,7 @@ const planOptions = z
     loss: z.string().optional(),
     conns: countFlag(CONNS).optional(),
     connRate: perSecondFlag(CONN_RATE).optional(),
+    udpRate: perSecondFlag(UDP_RATE).optional(),
     deadPeer: z.string().optional(),
     out: z.string().optional(),
     nic: z.string().optional(),
@@ -54,6 +55,7 @@ const planOptions = z
   .refine((o) => o.workload !== undefined || o.notrack !== undefined, { message: 'give --workload W, --notrack PROTO:PORTS, or both' })
   .refine((o) => o.direction === undefined || o.notrack !== undefined, { message: '--direction goes with --notrack' })
   .refine((o) => o.connRate === undefined || o.workload === 'connections', { message: '--conn-rate goes with --workload connections (conntrack sizing)' })
+  .refine((o) => o.udpRate === undefined || o.workload === 'connections', { message: '--udp-rate goes with --workload connections (conntrack sizing)' })
   .refine((o) => Boolean(o.link) === Boolean(o.rtt), { message: '--link and --rtt go together (the BDP needs both)' });
 
 const short = (v: string | null, n = 26): string => (v === null ? '(unset)' : v.length > n ? `${v.slice(0, n - 1)}…` : v);
@@ -102,6 +104,7 @@ export function renderConntrackFigure(f: NonNullable<Plan['conntrack']>): string
         (c.time_wait_after_s !== c.time_wait_before_s ? `; ${c.time_wait_after_s} s → ${formatCount(c.time_wait_entries_after)} (${formatBytes(c.time_wait_bytes_after)})` : '') +
         (c.lifetime_s !== null ? `; mean connection lifetime --conns / rate = ${Math.round(c.lifetime_s * 10) / 10} s` : ''),
     );
+  if (f.udp) out.push(`  UDP at ${formatCount(f.udp.rate_per_s)}/s (Little's law, rate × nf_conntrack_udp_timeout): ${f.udp.timeout_s} s → ${formatCount(f.udp.entries)} entries (${formatBytes(f.udp.bytes)})`);
   return out;
 }
 
@@ -190,6 +193,7 @@ export function registerPlan(program: Command): void {
     .option('--loss <pct>', 'packet loss on the path, percent')
     .option('--conns <n>', 'expected concurrent connections (conntrack, ports)')
     .option('--conn-rate <n/s>', 'new connections per second (with --workload connections): the conntrack TIME_WAIT backlog by Little\'s law, rate × timeout')
+    .option('--udp-rate <n/s>', 'new UDP flows per second (with --workload connections), e.g. DNS queries through a NAT: rate × nf_conntrack_udp_timeout entries')
     .option('--dead-peer <dur>', 'declare a silent peer dead after this long (keepalive), e.g. 90s')
     .option('--out <file>', 'write the plan JSON here (atomically), for `nettune apply FILE`')
     .option('--nic <dev,...>', 'NICs the NIC planner tunes (default: every physical device ethtool answers for)')
@@ -211,7 +215,7 @@ export function registerPlan(program: Command): void {
       const snap = await getSnapshot(opts);
       if (ifaces) checkIfacesIn(snap, ifaces);
       if (nic) checkNicIn(snap, nic);
-      const base = opts.workload ? buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, conn_rate: opts.connRate ?? null, dead_peer_s: deadPeer, nic, udp_flow_hash: opts.udpFlowHash === true, mptcp, ifaces }) : emptyPlan(snap);
+      const base = opts.workload ? buildPlan(snap, { workload: opts.workload, link, conns: opts.conns ?? null, conn_rate: opts.connRate ?? null, udp_rate: opts.udpRate ?? null, dead_peer_s: deadPeer, nic, udp_flow_hash: opts.udpFlowHash === true, mptcp, ifaces }) : emptyPlan(snap);
       const plan = notrack ? withNotrack(base, snap, notrack) : base;
       plan.notes.push(...routePersistNotes(plan, snap));
       if (opts.out !== undefined) writeOutputFile(opts.out, `${JSON.stringify(plan, null, 2)}\n`, { label: `--out ${opts.out}` });

@@ -125,6 +125,19 @@ export function planConntrack(snap: Snapshot, p: PlanParams, defaults: (key: str
     }
   }
 
+  // UDP flows (--udp-rate): one-shot flows (a DNS query and its answer) never become streams, so
+  // each holds an entry for nf_conntrack_udp_timeout after its last packet: rate × timeout.
+  const udpKey = `${CT}nf_conntrack_udp_timeout`;
+  const udpTimeout = intOf(snap, udpKey);
+  const udp =
+    p.udp_rate != null && udpTimeout !== null
+      ? { rate_per_s: p.udp_rate, timeout_s: udpTimeout, entries: p.udp_rate * udpTimeout, bytes: p.udp_rate * udpTimeout * cost.entry_bytes }
+      : null;
+  if (udp)
+    out.notes.push(
+      `UDP flows by Little's law: ${n(udp.rate_per_s)}/s × ${udp.timeout_s} s = ${n(udp.entries)} entries (${formatBytes(udp.bytes)}) while each one-shot flow waits out nf_conntrack_udp_timeout; flows that need neither NAT nor stateful filtering (DNS to a resolver on this host) can skip conntrack: plan --notrack udp:53`,
+    );
+
   // nf_conntrack_max and buckets: the expected entries (established + the TIME_WAIT backlog) + headroom.
   const maxKey = `${CT}nf_conntrack_max`;
   const bucketsKey = `${CT}nf_conntrack_buckets`;
@@ -135,16 +148,19 @@ export function planConntrack(snap: Snapshot, p: PlanParams, defaults: (key: str
   else if (snap.netns.init === false) out.skipped.push({ key: maxKey, reason: 'global knob: set it in the initial namespace (read-only in a child namespace)' });
   else {
     const tw = rate !== null && twAfter !== null ? rate * twAfter : 0;
-    const expected = p.conns + tw;
+    const expected = p.conns + tw + (udp?.entries ?? 0);
     const wanted = nextPow2(Math.ceil(expected * CONNTRACK_HEADROOM));
     const perEntry = cost.entry_bytes + cost.bucket_bytes; // one bucket per entry
     const capByRam = nextPow2(Math.floor((snap.memory.total_bytes * CONNTRACK_RAM_SHARE) / perEntry)) / 2;
     const target = Math.min(wanted, capByRam);
     if (target < wanted) out.notes.push(`conntrack capped at ${n(target)} entries (≤ ${CONNTRACK_RAM_SHARE * 100} % of RAM at ${cost.entry_bytes} + ${cost.bucket_bytes} B per entry and bucket) instead of ${n(wanted)}`);
+    const udpWhy = udp ? ` + UDP ${n(udp.rate_per_s)}/s × ${udp.timeout_s} s (nf_conntrack_udp_timeout) = ${n(udp.entries)}` : '';
     const why =
       rate !== null && twAfter !== null
-        ? `Little's law: entries ≈ rate × (lifetime + TIME_WAIT) = ${n(rate)}/s × (${n(lifetime ?? 0)} s + ${twAfter} s) = ${n(p.conns)} established + ${n(tw)} in TIME_WAIT = ${n(expected)}`
-        : `${n(p.conns)} connections`;
+        ? `Little's law: entries ≈ rate × (lifetime + TIME_WAIT) = ${n(rate)}/s × (${n(lifetime ?? 0)} s + ${twAfter} s) = ${n(p.conns)} established + ${n(tw)} in TIME_WAIT${udpWhy} = ${n(expected)}`
+        : udp
+          ? `${n(p.conns)} connections${udpWhy} (Little's law: rate × timeout) = ${n(expected)}`
+          : `${n(p.conns)} connections`;
     const curMax = ct.max;
     const memo = (m: number, b: number): string => `${formatBytes(tableBytes(m, b, cost))} (${n(m)} × ${cost.entry_bytes} B + ${n(b)} × ${cost.bucket_bytes} B)`;
     if (curMax === null) out.skipped.push({ key: maxKey, reason: 'not readable' });
@@ -209,6 +225,7 @@ export function planConntrack(snap: Snapshot, p: PlanParams, defaults: (key: str
             time_wait_bytes_after: rate * twAfter * cost.entry_bytes,
           }
         : null,
+    ...(udp ? { udp } : {}),
   };
   if (cost.entry_source === 'fallback') out.notes.push(`conntrack memory is an estimate at ~${CONNTRACK_ENTRY_BYTES_FALLBACK} B per entry: the Snapshot has no nf_conntrack slab size (probe as root to read /sys/kernel/slab/nf_conntrack)`);
   out.notes.push('conntrack memory counts the nf_conntrack slab and the hash table; an entry with extensions (NAT, helper, accounting, timestamp, labels, events with a listener) also has one kmalloc block for them, at least 128 B (nf_conntrack_extend.c NF_CT_EXT_PREALLOC), on top');

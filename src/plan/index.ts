@@ -67,7 +67,7 @@ export function buildPlan(snap: Snapshot, params: PlanParams, now = new Date()):
     ...emptyPlan(snap, now),
     workload: params.workload,
     link: params.link,
-    params: { conns: params.conns, ...(params.conn_rate ? { conn_rate_per_s: params.conn_rate } : {}), dead_peer_s: params.dead_peer_s, ...(params.nic?.length ? { nic: params.nic.join(',') } : {}), ...(params.udp_flow_hash ? { udp_flow_hash: 'on' } : {}), ...(params.ifaces?.length ? { ifaces: params.ifaces.map(ifaceText).join(' ') } : {}) },
+    params: { conns: params.conns, ...(params.conn_rate ? { conn_rate_per_s: params.conn_rate } : {}), ...(params.udp_rate ? { udp_rate_per_s: params.udp_rate } : {}), dead_peer_s: params.dead_peer_s, ...(params.nic?.length ? { nic: params.nic.join(',') } : {}), ...(params.udp_flow_hash ? { udp_flow_hash: 'on' } : {}), ...(params.ifaces?.length ? { ifaces: params.ifaces.map(ifaceText).join(' ') } : {}) },
     changes,
     skipped: skipped.filter((x) => !changed.has(x.key)),
     notes,

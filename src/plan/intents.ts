@@ -20,6 +20,8 @@ export interface PlanParams {
   conns: number | null;
   /** New connections per second (--conn-rate): the TIME_WAIT backlog by Little's law. */
   conn_rate?: number | null;
+  /** New UDP flows per second (--udp-rate): their backlog at nf_conntrack_udp_timeout. */
+  udp_rate?: number | null;
   /** Target time to declare a silent peer dead (--dead-peer), seconds. */
   dead_peer_s: number | null;
   /** NICs the NIC planner tunes (--nic); default: every physical device ethtool answered for. */

@@ -41,6 +41,8 @@ export const conntrackFigureSchema = z.object({
       time_wait_bytes_after: z.number(),
     })
     .nullable(),
+  /** Little's law with --udp-rate: one-shot UDP flows hold rate × nf_conntrack_udp_timeout entries. */
+  udp: z.object({ rate_per_s: z.number(), timeout_s: z.number(), entries: z.number(), bytes: z.number() }).optional(),
 });
 export type ConntrackFigure = z.infer<typeof conntrackFigureSchema>;
 

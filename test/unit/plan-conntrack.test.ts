@@ -116,6 +116,19 @@ describe("Little's law with --conn-rate", () => {
     expect(renderConntrackFigure(p.conntrack!)[3]).toBe("  TIME_WAIT at 2 000/s (Little's law, rate × timeout): 120 s → 240 000 entries (58.6 MiB); 60 s → 120 000 (29.3 MiB); mean connection lifetime --conns / rate = 250 s");
   });
 
+  it('--udp-rate: one-shot UDP flows hold rate × nf_conntrack_udp_timeout entries, counted in the table size', () => {
+    const p = buildPlan(withSlab(), { workload: 'connections', link: null, conns: 500_000, conn_rate: 2000, udp_rate: 20_000, dead_peer_s: null });
+    // 500 000 + 2 000 × 60 + 20 000 × 30 = 1 220 000 × 1.25 = 1 525 000 → 2 097 152
+    expect(change(p, 'max')?.to).toBe('2097152');
+    expect(change(p, 'max')?.reason).toContain('+ UDP 20 000/s × 30 s (nf_conntrack_udp_timeout) = 600 000 = 1 220 000');
+    expect(p.conntrack?.udp).toEqual({ rate_per_s: 20_000, timeout_s: 30, entries: 600_000, bytes: 600_000 * 256 });
+    expect(p.notes.join('\n')).toContain('plan --notrack udp:53');
+    expect(renderConntrackFigure(p.conntrack!).at(-1)).toBe("  UDP at 20 000/s (Little's law, rate × nf_conntrack_udp_timeout): 30 s → 600 000 entries (146.5 MiB)");
+    // the timeout itself is not lowered for it
+    expect(change(p, 'udp_timeout')).toBeUndefined();
+    expect(planSchema.parse(p).conntrack?.udp?.entries).toBe(600_000);
+  });
+
   it('a high rate grows the table beyond --conns alone', () => {
     // 20 000/s: 20 000 × 60 = 1 200 000 in TIME_WAIT + 500 000 = 1 700 000 × 1.25 = 2 125 000 → 4 194 304 (vs 1 048 576)
     expect(change(plan(withSlab(), 500_000, 20_000), 'max')?.to).toBe('4194304');
@@ -205,6 +218,11 @@ describe('--conn-rate on the command line', () => {
       expect(r.code, bad).toBe(2);
       expect((JSON.parse(r.stdout) as { error: { message: string } }).error.message).toMatch(/--conn-rate|conn-rate|connections per second/);
     }
+  });
+  it('--udp-rate is checked like --conn-rate', () => {
+    const r = runCli(['plan', '--workload', 'connections', '--udp-rate', 'lots', '--json', '--snapshot', 'test/fixtures/snapshot-6.18.json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/--udp-rate.*new UDP flows per second/);
   });
   it('--conn-rate without the connections workload is exit 2, not silently ignored', () => {
     const r = runCli(['plan', '--workload', 'latency', '--conn-rate', '2000', '--json', '--snapshot', 'test/fixtures/snapshot-6.18.json']);
