@@ -68,7 +68,9 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot, 
     const label = JSON.stringify(target);
     const prior = seen.get(label);
     if (prior !== undefined && prior !== c.to) {
-      out.errors.push(`${targetLabel(target)}: set twice, to ${prior} and ${c.to}`);
+      // a multi-line value (an nft table) or a long one is not repeated: the message stays one line
+      const short = (v: string): boolean => !/[\n\r]/.test(v) && v.length <= 120;
+      out.errors.push(`${targetLabel(target)}: set twice, to ${short(prior) && short(c.to) ? `${prior} and ${c.to}` : 'two different values'}`);
       continue;
     }
     seen.set(label, c.to);

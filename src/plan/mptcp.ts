@@ -15,6 +15,7 @@
 import { validateMptcp } from '../apply/kind-mptcp.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
+import { IFNAME } from '../sys/names.js';
 import { canonicalAddress, endpointsFromRows, endpointValue, limitsFromRow, limitsValue, MPTCP_LIMIT_MAX } from './mptcp-change.js';
 import type { PlanChange } from './types.js';
 
@@ -34,8 +35,10 @@ export interface MptcpPlan {
 /** Parses --mptcp-paths (comma-separated interface names, at least two, each once). */
 export function parseMptcpPaths(text: string): string[] {
   const paths = text.split(',').map((s) => s.trim()).filter(Boolean);
-  if (paths.length < 2) throw usageError(`--mptcp-paths ${text}: name at least two interfaces (IF,IF), the first carrying the initial subflow`);
-  if (new Set(paths).size !== paths.length) throw usageError(`--mptcp-paths ${text}: an interface is named twice`);
+  const shown = JSON.stringify(text); // quoted: a newline in the argument stays inside the one-line message
+  for (const p of paths) if (!IFNAME.test(p)) throw usageError(`--mptcp-paths ${shown}: ${JSON.stringify(p)} is not an interface name`);
+  if (paths.length < 2) throw usageError(`--mptcp-paths ${shown}: name at least two interfaces (IF,IF), the first carrying the initial subflow`);
+  if (new Set(paths).size !== paths.length) throw usageError(`--mptcp-paths ${shown}: an interface is named twice`);
   return paths;
 }
 
@@ -44,7 +47,9 @@ export function planMptcp(snap: Snapshot, intent: MptcpIntent): MptcpPlan {
   if (!('net.mptcp.enabled' in snap.sysctl)) throw usageError('--mptcp-paths: this kernel has no MPTCP (no net.mptcp.enabled in the Snapshot)');
   const addrs = intent.paths.map((name) => {
     const link = snap.links.find((l) => l.name === name);
-    if (!link) throw usageError(`--mptcp-paths: no interface ${name} in the Snapshot (${snap.links.map((l) => l.name).join(', ')})`);
+    if (!link) throw usageError(`--mptcp-paths: no interface ${JSON.stringify(name)} in the Snapshot (${snap.links.map((l) => l.name).join(', ')})`);
+    // loopback reaches no peer: a path through it carries no subflow to another host
+    if (link.link_type === 'loopback' || link.flags.includes('LOOPBACK')) throw usageError(`--mptcp-paths: ${name} is the loopback device, not a path to a peer`);
     // global unicast addresses only: link-local ones cannot reach the peer's other path
     const a = link.addresses.filter((x) => (x.family === 'inet' || x.family === 'inet6') && !/^fe80:/i.test(x.local)).map((x) => canonicalAddress(x.local)).filter((x): x is string => x !== null);
     if (!a.length) throw usageError(`--mptcp-paths: ${name} has no IPv4 or global IPv6 address`);

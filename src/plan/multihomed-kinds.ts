@@ -55,9 +55,10 @@ export function routingSetKey(t: RoutingTarget): string {
 
 const ROUTE_TYPES = new Set(['unicast', 'blackhole', 'unreachable', 'prohibit', 'throw']);
 const SCOPES = new Set(['global', 'site', 'link', 'host', 'nowhere']);
-const NAME = /^[a-z][a-z0-9_-]{0,30}$|^\d{1,3}$/;
 const ACTIONS = new Set(['blackhole', 'unreachable', 'prohibit']);
 const NUM = /^\d{1,10}$/;
+/** iproute2's built-in protocol names (lib/rt_names.c; /etc/iproute2/rt_protos adds others: give those by number). */
+const RT_PROTOS = new Set(['unspec', 'redirect', 'kernel', 'boot', 'static', 'gated', 'ra', 'mrt', 'zebra', 'bird', 'dnrouted', 'xorp', 'ntk', 'dhcp', 'keepalived', 'babel', 'openr', 'bgp', 'isis', 'ospf', 'rip', 'eigrp']);
 
 const addrOf = (a: string | undefined, f: Family, what: string): string => {
   if (a === undefined) throw new Error(`${what} needs an address`);
@@ -105,8 +106,12 @@ export function parseRouteValue(text: string, f: Family): RouteValue {
   let pref: string | null = null;
   let metric: number | null = null;
   const hops: string[][] = [];
+  const seen = new Set<string>();
   while (w.length) {
     const k = w.shift() as string;
+    // a field given twice is refused, not last-wins (ip takes the last; the user meant one of them)
+    if (k !== 'nexthop' && seen.has(k)) throw new Error(`${k} given twice`);
+    seen.add(k);
     const v = (): string => {
       const x = w.shift();
       if (x === undefined) throw new Error(`${k} needs a value`);
@@ -116,10 +121,10 @@ export function parseRouteValue(text: string, f: Family): RouteValue {
     else if (k === 'dev') dev = devOf(v());
     else if (k === 'proto') {
       proto = v();
-      if (!NAME.test(proto)) throw new Error(`proto ${proto}: a protocol name or number`);
+      if (!(/^\d{1,3}$/.test(proto) ? Number(proto) <= 255 : RT_PROTOS.has(proto))) throw new Error(`proto ${proto}: a number 0–255 or one of iproute2's names (${[...RT_PROTOS].join(', ')})`);
     } else if (k === 'scope') {
       scope = v();
-      if (!SCOPES.has(scope) && !/^\d{1,3}$/.test(scope)) throw new Error(`scope ${scope}: global, site, link, host or nowhere`);
+      if (!SCOPES.has(scope) && !(/^\d{1,3}$/.test(scope) && Number(scope) <= 255)) throw new Error(`scope ${scope}: global, site, link, host, nowhere or 0–255`);
       // the kernel keeps no scope on an IPv6 route: it ignores rtm_scope and reports every one as
       // global (net/ipv6/route.c, rt6_fill_node), so `scope link` would read back as global
       if (f === 'inet6' && scope !== 'global') throw new Error(`scope ${scope}: IPv6 routes have no scope (the kernel keeps and reports every one as global)`);
@@ -230,8 +235,12 @@ export function parseRuleValue(text: string, f: Family): RuleValue {
   let lookup: number | null = null;
   let action: string | null = null;
   let suppress: string | null = null;
+  const seen = new Set<string>();
   while (w.length) {
     const k = w.shift() as string;
+    const field = k === 'table' ? 'lookup' : k === 'dsfield' ? 'tos' : ACTIONS.has(k) ? 'action' : k;
+    if (seen.has(field)) throw new Error(`${k} given twice`);
+    seen.add(field);
     const v = (): string => {
       const x = w.shift();
       if (x === undefined) throw new Error(`${k} needs a value`);
@@ -308,6 +317,7 @@ export function parseRoutingSet(left: string, value: string, arg: string): Routi
   const t = rest.slice(0, colon);
   const dstText = rest.slice(colon + 1);
   const tid = /^\d{1,10}$/.test(t) ? Number(t) : TABLE_IDS[t];
+  if (tid !== undefined && tid > 4294967295) return `--set ${arg}: table ${t} is above 4294967295 (a table id is 32 bits)`;
   if (colon <= 0 || tid === undefined || !dstText) return `--set ${arg}: expected route${m[2]}:TABLE:DST=VALUE (e.g. route:100:default=via 198.18.0.1 dev eth1)`;
   const p = selectorPrefix(dstText, f, 'route');
   if (typeof p === 'string') return `--set ${arg}: ${p}`;

@@ -206,6 +206,9 @@ export function canonicalRoute(r: IpRoute): Canonical {
 const withLen = (addr: string, len: number | undefined, family: Family): string => `${canonicalAddress(addr) ?? addr}/${len ?? hostLen(family)}`;
 
 /** One rule's value (ip -N: tables as numbers): `[not] from P [to P] [tos T] [fwmark M[/K]] [iif I] [oif O] lookup N|ACTION [suppress_prefixlength N]`. */
+/** FR_ACT_* (include/uapi/linux/fib_rules.h) as `ip -N rule` prints them, by name. */
+const RULE_ACTIONS: Readonly<Record<string, string>> = { '6': 'blackhole', '7': 'unreachable', '8': 'prohibit' };
+
 export function canonicalRule(r: IpRule, family: Family): Canonical {
   const unmodeled = extraKeys(r, RULE_KEYS);
   const out: string[] = [];
@@ -219,7 +222,7 @@ export function canonicalRule(r: IpRule, family: Family): Canonical {
   if (r.table !== undefined) {
     const t = tableId(r.table);
     out.push('lookup', t === null ? String(r.table) : String(t));
-  } else if (r.action) out.push(r.action);
+  } else if (r.action) out.push(RULE_ACTIONS[r.action] ?? r.action); // -N prints the action as a number
   if (r.suppress_prefixlength !== undefined && r.suppress_prefixlength >= 0) out.push('suppress_prefixlength', String(r.suppress_prefixlength));
   return { value: out.join(' '), unmodeled };
 }

@@ -2,7 +2,8 @@
 // table 0 is RT_TABLE_UNSPEC (reading it lists every table, writing it goes to main), and a
 // control character in the value is refused, not taken as a blank.
 import { describe, expect, it } from 'vitest';
-import { parseSet, validateChanges } from '../../src/apply/validate.js';
+import { type InputChange, parseSet, validateChanges } from '../../src/apply/validate.js';
+import { canonicalRule } from '../../src/probe/parse-routes.js';
 import type { RoutingChange } from '../../src/plan/multihomed-kinds.js';
 import { snapshotFixture } from '../helpers.js';
 
@@ -70,5 +71,34 @@ describe('an off-link gateway is refused before the lock (hostile15)', () => {
     expect(two('route:100:203.0.113.0/24=dev eth0', 'route:100:default=via 203.0.113.1 dev eth0')).toEqual([]);
     expect(two('route:100:default=via 203.0.113.1 dev eth0', 'route:100:203.0.113.0/24=dev eth0').join('; ')).toMatch(/off-link/); // the kernel writes in order
     expect(two('route:101:203.0.113.0/24=dev eth0', 'route:100:default=via 203.0.113.1 dev eth0').join('; ')).toMatch(/off-link/); // another table is not looked in
+  });
+});
+
+describe('hostile findings F4, F10 (hostile15)', () => {
+  it('a table id above 32 bits is exit 2, not exit 70', () => {
+    expect(errorsOf('route:4294967296:198.18.50.0/24=dev eth0').join('; ')).toMatch(/above 4294967295/);
+    expect(errorsOf('route:4294967295:198.18.50.0/24=dev eth0')).toEqual([]);
+  });
+  it('proto and scope numbers are 0–255; names are iproute2 own', () => {
+    expect(errorsOf('route:100:198.18.50.0/24=dev eth0 proto 300').join('; ')).toMatch(/proto 300: a number 0–255/);
+    expect(errorsOf('route:100:198.18.50.0/24=dev eth0 proto nosuchproto').join('; ')).toMatch(/proto nosuchproto/);
+    expect(errorsOf('route:100:198.18.50.0/24=dev eth0 scope 256').join('; ')).toMatch(/scope 256/);
+    expect(errorsOf('route:100:198.18.50.0/24=dev eth0 proto 200')).toEqual([]);
+    expect(errorsOf('route:100:198.18.50.0/24=dev eth0 proto dhcp')).toEqual([]);
+  });
+  it('a field given twice is refused, not last-wins', () => {
+    expect(errorsOf('route:100:198.18.50.0/24=dev eth0 dev lo').join('; ')).toMatch(/dev given twice/);
+    expect(errorsOf('rule:1000=from 198.18.5.1 lookup 100 from 198.18.5.2').join('; ')).toMatch(/from given twice/);
+    expect(errorsOf('rule:1000=from all table 100 lookup 101').join('; ')).toMatch(/given twice/);
+    expect(errorsOf('route:100:10.9.0.0/16=nexthop via 192.0.2.1 dev eth0 nexthop via 192.0.2.3 dev eth0')).toEqual([]);
+  });
+  it('a blackhole rule read back with -N (action 6) is canonical blackhole', () => {
+    expect(canonicalRule({ priority: 1500, src: 'all', action: '6' }, 'inet').value).toBe('from all blackhole');
+  });
+  it('"set twice" of a multi-line value stays one line', () => {
+    const snap = snapshotFixture();
+    const t = (x: string): InputChange => ({ change: { kind: 'nft', family: 'inet', table: 'nettune_raw', from: null, to: `table inet nettune_raw {\n\tchain ${x} {\n\t}\n}\n` }, reason: 'r', source: 's' });
+    const e = validateChanges([t('a'), t('b')], snap).errors.join('; ');
+    expect(e).toBe('nft table inet nettune_raw: set twice, to two different values');
   });
 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { mptcpLine, parseMptcpSet, parseMptcpUnit, renderMptcpUnit, validateMptcp } from '../../src/apply/kind-mptcp.js';
 import { parseSet, validateChanges } from '../../src/apply/validate.js';
 import { canonicalAddress, endpointFromRow, endpointValue, mptcpCommand, parseEndpointValue } from '../../src/plan/mptcp-change.js';
-import { planMptcp } from '../../src/plan/mptcp.js';
+import { parseMptcpPaths, planMptcp } from '../../src/plan/mptcp.js';
 import { mptcpRules } from '../../src/rules/mptcp.js';
 import type { Snapshot } from '../../src/snapshot/schema.js';
 import { auditCase, snapshotFixture } from '../helpers.js';
@@ -98,7 +98,7 @@ describe('plan --mptcp-paths', () => {
     const s = planMptcp(snap, { paths: ['eth1', 'eth2'], role: 'server' });
     expect(s.changes.map((c) => c.change.to)).toEqual(['id 3 signal dev eth2']);
     expect(s.notes.join(' ')).toMatch(/already allow these paths/);
-    expect(() => planMptcp(snap, { paths: ['eth1', 'nope'], role: 'client' })).toThrow(/no interface nope/);
+    expect(() => planMptcp(snap, { paths: ['eth1', 'nope'], role: 'client' })).toThrow(/no interface "nope"/);
   });
 
   it('enables MPTCP and the in-kernel path manager where they are off', () => {
@@ -171,5 +171,24 @@ describe('an MPTCP endpoint as "absent" (hostile15)', () => {
     const gone = mptcpLine({ kind: 'mptcp', object: 'endpoint', address: '198.18.5.1' }, 'absent', null, 'removed');
     expect(renderMptcpUnit(prev, [gone], 7, '2026-12-02T00:00:00Z')).not.toMatch(/198\.18\.5\.1/);
     expect(mptcpCommand({ kind: 'mptcp', object: 'endpoint', address: '198.18.5.1', from: 'id 4 subflow dev eth1', to: 'absent' }, 'ns1')).toBe('ip -n ns1 mptcp endpoint delete id 4');
+  });
+});
+
+describe('--mptcp-paths hostile input (F5, hostile15)', () => {
+  it('a newline in the argument stays inside one quoted line; loopback is not a path', () => {
+    const msg = (f: () => unknown): string => {
+      try {
+        f();
+        return 'accepted';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    const m = msg(() => parseMptcpPaths('p0,p1\nx'));
+    expect(m).toMatch(/"p1\\nx" is not an interface name/);
+    expect(m.split('\n')).toHaveLength(1);
+    const snap = snapshotFixture();
+    snap.sysctl['net.mptcp.enabled'] = '1';
+    expect(msg(() => planMptcp(snap, { paths: ['lo', 'eth0'], role: 'client' }))).toMatch(/lo is the loopback device/);
   });
 });
