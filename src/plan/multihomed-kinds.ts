@@ -60,6 +60,13 @@ const NUM = /^\d{1,10}$/;
 /** iproute2's built-in protocol names (lib/rt_names.c; /etc/iproute2/rt_protos adds others: give those by number). */
 const RT_PROTOS = new Set(['unspec', 'redirect', 'kernel', 'boot', 'static', 'gated', 'ra', 'mrt', 'zebra', 'bird', 'dnrouted', 'xorp', 'ntk', 'dhcp', 'keepalived', 'babel', 'openr', 'bgp', 'isis', 'ospf', 'rip', 'eigrp']);
 
+/** The word after field `k` (taken off `w`); throws when the value is missing. */
+function nextValue(w: string[], k: string): string {
+  const x = w.shift();
+  if (x === undefined) throw new Error(`${k} needs a value`);
+  return x;
+}
+
 const addrOf = (a: string | undefined, f: Family, what: string): string => {
   if (a === undefined) throw new Error(`${what} needs an address`);
   if (familyOfAddress(a) !== f) throw new Error(`${what} ${a}: not an ${f === 'inet' ? 'IPv4' : 'IPv6'} address`);
@@ -112,11 +119,7 @@ export function parseRouteValue(text: string, f: Family): RouteValue {
     // a field given twice is refused, not last-wins (ip takes the last; the user meant one of them)
     if (k !== 'nexthop' && seen.has(k)) throw new Error(`${k} given twice`);
     seen.add(k);
-    const v = (): string => {
-      const x = w.shift();
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
+    const v = (): string => nextValue(w, k);
     if (k === 'via') via = addrOf(v(), f, 'via');
     else if (k === 'dev') dev = devOf(v());
     else if (k === 'proto') {
@@ -241,11 +244,7 @@ export function parseRuleValue(text: string, f: Family): RuleValue {
     const field = k === 'table' ? 'lookup' : k === 'dsfield' ? 'tos' : ACTIONS.has(k) ? 'action' : k;
     if (seen.has(field)) throw new Error(`${k} given twice`);
     seen.add(field);
-    const v = (): string => {
-      const x = w.shift();
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
+    const v = (): string => nextValue(w, k);
     if (k === 'not') not = true;
     else if (k === 'from') from = prefixOf(v(), f, 'from');
     else if (k === 'to') to = prefixOf(v(), f, 'to');

@@ -30,49 +30,68 @@ const limitsEvidence = (ctx: RuleContext) => {
   ];
 };
 
+/** One rule per limit: a counter of what the limit refused, the counter of what was offered, and
+ *  the limits change that raises it. The two rules differ only in this data. */
+interface LimitRule {
+  id: string;
+  title: string;
+  why: string;
+  risk: string;
+  /** The MPTcpExt counter of what the limit refused, and the one of what was offered. */
+  refused: string;
+  offered: [counter: string, what: string];
+  limit: 'subflows' | 'add_addr_accepted';
+  says: (rate: string, limit: number | string) => string;
+  command: string;
+  confidence: 'high' | 'medium';
+}
+
+const limitRule = (r: LimitRule): Rule => ({
+  id: r.id,
+  domain: 'routing',
+  title: r.title,
+  severity: 'warn',
+  severity_note: 'info when the counter grew only at some time since boot (no interval)',
+  why: r.why,
+  sources: SOURCES,
+  risk: r.risk,
+  check: (ctx) => {
+    const sig = counterSignal(ctx, [`netstat.MPTcpExt.${r.refused}`]);
+    if (!sig.seen) return null;
+    return {
+      message: r.says(rateText(sig), limitsFromRow(ctx.snap.mptcp.limits)?.[r.limit] ?? '?'),
+      evidence: [...signalEvidence(sig), ctx.evidence(`netstat.MPTcpExt.${r.offered[0]}`, r.offered[1]), ...limitsEvidence(ctx)],
+      changes: raise(ctx, r.limit),
+      commands: [r.command],
+      confidence: r.confidence,
+      ...bootOnly(sig),
+    };
+  },
+});
+
 export const mptcpRules: Rule[] = [
-  {
+  limitRule({
     id: 'routing.mptcp-joins-rejected',
-    domain: 'routing',
     title: 'MPTCP subflow joins are rejected by the path manager',
-    severity: 'warn',
-    severity_note: 'info when the counter grew only at some time since boot (no interval)',
     why: 'A peer adds a path to an MPTCP connection by sending a SYN with MP_JOIN. The in-kernel path manager accepts it only while the connection has fewer extra subflows than the subflows limit (ip mptcp limits); otherwise it refuses the join (MPJoinRejected) and the connection stays on the paths it has: a multihomed client gets no second path here.',
-    sources: SOURCES,
     risk: 'Each accepted subflow is per-connection state and traffic over another path; the kernel caps the limit at 8.',
-    check: (ctx) => {
-      const sig = counterSignal(ctx, ['netstat.MPTcpExt.MPJoinRejected']);
-      if (!sig.seen) return null;
-      return {
-        message: `the path manager rejected MP_JOIN requests (${rateText(sig)}): the subflows limit (${limitsFromRow(ctx.snap.mptcp.limits)?.subflows ?? '?'}) was reached`,
-        evidence: [...signalEvidence(sig), ctx.evidence('netstat.MPTcpExt.MPJoinSynRx', 'SYN + MP_JOIN received'), ...limitsEvidence(ctx)],
-        changes: raise(ctx, 'subflows'),
-        commands: ['# nettune plan --mptcp-paths IF,IF --mptcp-role server sizes the limits for the paths you name'],
-        confidence: 'high',
-        ...bootOnly(sig),
-      };
-    },
-  },
-  {
+    refused: 'MPJoinRejected',
+    offered: ['MPJoinSynRx', 'SYN + MP_JOIN received'],
+    limit: 'subflows',
+    says: (rate, limit) => `the path manager rejected MP_JOIN requests (${rate}): the subflows limit (${limit}) was reached`,
+    command: '# nettune plan --mptcp-paths IF,IF --mptcp-role server sizes the limits for the paths you name',
+    confidence: 'high',
+  }),
+  limitRule({
     id: 'routing.mptcp-add-addr-dropped',
-    domain: 'routing',
     title: 'MPTCP addresses announced by peers are dropped',
-    severity: 'warn',
-    severity_note: 'info when the counter grew only at some time since boot (no interval)',
     why: 'A server announces its other addresses with ADD_ADDR; the client opens a subflow to each one it accepts, up to add_addr_accepted (and within subflows). Beyond that the announcement is dropped (AddAddrDrop) and the path it names is never used. The kernel default add_addr_accepted is 0: a client follows no announced address at all.',
-    sources: SOURCES,
     risk: 'Accepting announced addresses lets the peer steer this host onto other paths (within the limit).',
-    check: (ctx) => {
-      const sig = counterSignal(ctx, ['netstat.MPTcpExt.AddAddrDrop']);
-      if (!sig.seen) return null;
-      return {
-        message: `ADD_ADDR announcements were dropped (${rateText(sig)}): add_addr_accepted is ${limitsFromRow(ctx.snap.mptcp.limits)?.add_addr_accepted ?? '?'}`,
-        evidence: [...signalEvidence(sig), ctx.evidence('netstat.MPTcpExt.AddAddr', 'ADD_ADDR received'), ...limitsEvidence(ctx)],
-        changes: raise(ctx, 'add_addr_accepted'),
-        commands: ['# nettune plan --mptcp-paths IF,IF sizes the limits for the paths you name'],
-        confidence: 'medium',
-        ...bootOnly(sig),
-      };
-    },
-  },
+    refused: 'AddAddrDrop',
+    offered: ['AddAddr', 'ADD_ADDR received'],
+    limit: 'add_addr_accepted',
+    says: (rate, limit) => `ADD_ADDR announcements were dropped (${rate}): add_addr_accepted is ${limit}`,
+    command: '# nettune plan --mptcp-paths IF,IF sizes the limits for the paths you name',
+    confidence: 'medium',
+  }),
 ];

@@ -54,9 +54,10 @@ export const nftRulesetSchema = z.object({
   tables: z.array(nftTableSchema),
 });
 
-export type NftValue = z.infer<typeof nftValueSchema>;
-export type NftMatch = z.infer<typeof nftMatchSchema>;
-export type NftRule = z.infer<typeof nftRuleSchema>;
-export type NftChain = z.infer<typeof nftChainSchema>;
-export type NftTable = z.infer<typeof nftTableSchema>;
+// One inference, the parts by index: the types are the schema's own nesting, not a second list.
 export type NftRuleset = z.infer<typeof nftRulesetSchema>;
+export type NftTable = NftRuleset['tables'][number];
+export type NftChain = NftTable['chains'][number];
+export type NftRule = NftChain['rules'][number];
+export type NftMatch = NftRule['matches'][number];
+export type NftValue = NftMatch['values'][number];
