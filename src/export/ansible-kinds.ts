@@ -14,7 +14,7 @@
 //   when it differs (an endpoint: the one on that address deleted, then added; empty: absent).
 import { createHash } from 'node:crypto';
 import { renderNftFile } from '../apply/kind-nft.js';
-import { limitsFromRow, parseLimitsValue } from '../plan/mptcp-change.js';
+import { ENDPOINT_ABSENT, limitsFromRow, parseLimitsValue } from '../plan/mptcp-change.js';
 import { exportHeader, mptcpChanges, nftChanges, routingChanges } from './describe.js';
 import { routingCommands } from './routing.js';
 import type { ExportDoc, RenderedFile } from './types.js';
@@ -43,7 +43,8 @@ export function ansibleKinds(role: string, doc: ExportDoc, yaml: (v: unknown) =>
   const limitsChange = mptcp.find((c) => c.object === 'limits');
   const parsedLimits = limitsChange ? parseLimitsValue(limitsChange.to) : null;
   const limits = parsedLimits && typeof parsedLimits !== 'string' ? limitsFromRow(parsedLimits) : null;
-  const endpoints = mptcp.filter((c) => c.object === 'endpoint').map((c) => ({ address: c.address ?? '', value: c.to }));
+  // value as `ip mptcp endpoint show` prints it after the address; "" (absent) removes it
+  const endpoints = mptcp.filter((c) => c.object === 'endpoint').map((c) => ({ address: c.address ?? '', value: c.to === ENDPOINT_ABSENT ? '' : c.to }));
   const files: RenderedFile[] = nft
     .filter((t) => t.present)
     .map((t) => ({ path: `files/nft/${t.file}`, content: exportHeader(doc, renderNftFile({ kind: 'nft', family: t.family, table: t.table }, t.text, doc.transaction?.id ?? 0, doc.created_at)) }));

@@ -19,6 +19,7 @@ import { errorMessage, usageError } from '../sys/errors.js';
 import { readJsonFile } from '../sys/fs.js';
 import type { ExportChange, ExportDoc } from './types.js';
 import { canonicalWanted } from '../plan/multihomed-kinds.js';
+import { ENDPOINT_ABSENT } from '../plan/mptcp-change.js';
 import { routeDstProblem } from './routing.js';
 
 /** A sysctl key as sysctl.d, shell and YAML may carry it: dotted segments of safe characters
@@ -133,8 +134,9 @@ export function docFromTransaction(tx: TxRow, steps: readonly StepRow[], before:
     else if (t.kind === 'ethtool') changes.push({ kind: 'ethtool', device: t.device, group: t.group, setting: t.setting, from: s.before, to, ...why });
     else if (t.kind === 'sysfs') changes.push({ kind: 'sysfs', path: t.path, from: s.before, to, ...why });
     else if (t.kind === 'mptcp') {
-      if (s.after === null && s.status === 'done') notes.push(`${id}: removed by transaction ${tx.id}; export cannot express a removal (left out)`);
-      else changes.push({ kind: 'mptcp', object: t.object, address: t.address, from: s.before, to, ...why });
+      // an endpoint the transaction removed: `absent`, as a plan change says it (a revert re-adds the before-value)
+      const removed = s.after === null && s.status === 'done' && t.object === 'endpoint';
+      changes.push({ kind: 'mptcp', object: t.object, address: t.address, from: s.before, to: removed ? ENDPOINT_ABSENT : to, ...why });
     }
     else if (t.kind === 'route' || t.kind === 'rule') changes.push({ ...t, from: s.before, to, ...why });
     else if (t.kind === 'nft') {

@@ -17,7 +17,7 @@ import { exportHeader, generatedBy, mptcpChanges, nftChanges, nicChanges, oneLin
 import type { ExportChange, ExportDoc, Rendered, RenderOptions } from './types.js';
 import { MPTCP_UNIT_NAME, mptcpLine, renderMptcpUnit } from '../apply/kind-mptcp.js';
 import { toTarget } from '../apply/validate.js';
-import type { MptcpTarget } from '../plan/mptcp-change.js';
+import { ENDPOINT_ABSENT, type MptcpTarget } from '../plan/mptcp-change.js';
 
 type NicChange = Extract<ExportChange, { kind: 'ethtool' | 'sysfs' }>;
 
@@ -136,7 +136,11 @@ export function renderSystemd(doc: ExportDoc, opts: RenderOptions): Rendered {
     });
   }
   if (doc.host?.netns) notes.push(`the source was made in network namespace ${doc.host.netns}: the unit runs each write with ip netns exec ${doc.host.netns}; .link files apply where udev sees the device (the initial namespace)`);
-  const mptcp = mptcpChanges(doc);
+  const mptcp = mptcpChanges(doc).filter((c) => {
+    if (c.to !== ENDPOINT_ABSENT) return true;
+    notes.push(`mptcp endpoint ${c.address ?? ''} = absent: a boot unit holds what is to exist, not removals; remove it with --format shell or ansible, or nettune apply`);
+    return false;
+  });
   if (mptcp.length) {
     const name = opts.name === 'nettune' ? MPTCP_UNIT_NAME : `${opts.name}-mptcp.service`;
     const ml = mptcp.map((c) => mptcpLine(toTarget(c) as MptcpTarget, c.to, doc.host?.netns ?? null, `${c.reason} (${c.source})`));

@@ -201,4 +201,27 @@ describe.skipIf(!isRoot)('routes, rules and MPTCP endpoints in the shell script 
     expect(state()).toEqual(before);
     process.stderr.write(`shell routes in ${NS}: revert with the route gone: ${r1.out.trim().split('\n').pop() ?? ''}; again: ${r2.out.trim()}; apply: ${first.out.trim().split('\n').pop() ?? ''}; second: ${second.out.trim()}\n`);
   });
+
+  it('a transaction that removed an MPTCP endpoint: the script removes it (if there), --revert re-adds exactly the journaled one', () => {
+    expect(ipn('mptcp', 'endpoint', 'add', '198.18.8.1', 'id', '5', 'signal', 'dev', 'h8v0')).toBe(0);
+    const a = nettune('apply', '--netns', NS, '--yes', '--json', '--set', 'mptcp:endpoint=198.18.8.1,absent');
+    expect(a.code, a.stderr).toBe(0);
+    const tx = (JSON.parse(a.stdout) as { tx: number }).tx;
+    expect(ns('ip', 'mptcp', 'endpoint', 'show')).toBe('');
+    const revert = join(tmp, 'revert-endpoint.sh');
+    const apply = join(tmp, 'apply-endpoint.sh');
+    expect(nettune('export', `tx:${tx}`, '--format', 'shell', '--revert', '--out', revert).code).toBe(0);
+    const e = nettune('export', `tx:${tx}`, '--format', 'shell', '--out', apply);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stderr).not.toMatch(/left out/);
+    const r = runIn(revert);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^nettune: 1 changed, 0 already set$/m);
+    expect(ns('ip', 'mptcp', 'endpoint', 'show')).toBe('198.18.8.1 id 5 signal dev h8v0');
+    const f = runIn(apply);
+    expect(f.code, f.err).toBe(0);
+    expect(f.out).toMatch(/^changed mptcp endpoint 198\.18\.8\.1: id 5 signal dev h8v0 -> \(absent\)$/m);
+    expect(ns('ip', 'mptcp', 'endpoint', 'show')).toBe('');
+    expect(runIn(apply).out).toBe('nettune: 0 changed, 1 already set\n');
+  });
 });
