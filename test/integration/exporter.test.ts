@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { alertExpr } from '../../src/export/alerts.js';
 import { dashboardExprs } from '../../src/export/grafana.js';
 import { metricNamesIn } from '../../src/monitor/metrics-names.js';
@@ -28,6 +29,32 @@ afterAll(async () => {
   await stopAllExporters();
   rmSync(state, { recursive: true, force: true });
 });
+
+/** The content of the one file `nettune export FORMAT --json` writes, as a user would get it. */
+function exportedFile(format: 'grafana' | 'alerts'): string {
+  const r = runCli(['export', format, '--json'], { NETTUNE_STATE_DIR: state });
+  expect(r.code, r.stderr).toBe(0);
+  const doc = JSON.parse(r.stdout) as { files: { content: string }[] };
+  expect(doc.files).toHaveLength(1);
+  return doc.files[0]?.content ?? '';
+}
+
+/** Every PromQL expression in a Grafana dashboard: each target's `expr` and each template
+ *  variable's query (`label_values(EXPR, label)` unwrapped to EXPR). */
+function grafanaExprs(dash: unknown): string[] {
+  const out: string[] = [];
+  const walk = (o: unknown): void => {
+    if (Array.isArray(o)) for (const x of o) walk(x);
+    else if (o !== null && typeof o === 'object')
+      for (const [k, v] of Object.entries(o)) {
+        if (k === 'expr' && typeof v === 'string') out.push(v);
+        else if (k === 'definition' && typeof v === 'string') out.push(v.replace(/^label_values\((.*),\s*\w+\)$/, '$1'));
+        else walk(v);
+      }
+  };
+  walk(dash);
+  return out;
+}
 
 describe('a live scrape', () => {
   it('promtool check metrics reports nothing', () => {
@@ -82,11 +109,22 @@ describe('a live scrape', () => {
     expect(value(scrape, 'nettune_exporter_heap_used_bytes')).toBeGreaterThan(1e6);
   });
 
+  it('the files `export grafana` and `export alerts` write hold exactly the expressions checked here and in Prometheus', () => {
+    const grafana = exportedFile('grafana');
+    const dash = JSON.parse(grafana) as { panels: { type: string; title: string }[] };
+    expect(new Set(grafanaExprs(dash))).toEqual(new Set(dashboardExprs()));
+    const rows = dash.panels.filter((p) => p.type === 'row').map((p) => p.title.toLowerCase()).join(' | ');
+    for (const topic of ['links', 'tcp', 'softnet', 'conntrack', 'tcp_mem', 'findings', 'drift']) expect(rows, topic).toContain(topic);
+    const alerts = parseYaml(exportedFile('alerts')) as { groups: { rules: { alert: string; expr: string }[] }[] };
+    expect(alerts.groups.flatMap((g) => g.rules.map((r) => r.expr)).sort()).toEqual(ALERTS.map((a) => alertExpr(a)).sort());
+  });
+
   it('the dashboard and the alert rules name only metrics this scrape serves', () => {
     const f = familiesOf(scrape);
     // Families that exist only where the host has them: conntrack (module loaded), drift (something applied), findings (a rule firing).
     const conditional = /^nettune_(conntrack_|drift|audit_finding|netstat_tcpext_tcp_memory_pressures)/;
-    const used = [...dashboardExprs(), ...ALERTS.map((a) => alertExpr(a))].flatMap(metricNamesIn);
+    const exported = parseYaml(exportedFile('alerts')) as { groups: { rules: { expr: string }[] }[] };
+    const used = [...grafanaExprs(JSON.parse(exportedFile('grafana'))), ...exported.groups.flatMap((g) => g.rules.map((r) => r.expr))].flatMap(metricNamesIn);
     expect(used.length).toBeGreaterThan(30);
     for (const name of used) if (!conditional.test(name)) expect(f.has(name), name).toBe(true);
   });
