@@ -19,7 +19,7 @@ interface PlanDoc {
   host: { netns: string | null };
   changes: { kind: string; key?: string; from: string | null; to: string; reason: string }[];
   skipped: { key: string; reason: string }[];
-  conntrack?: { entry_bytes: number; entry_source: string; before: { max: number; bytes_full: number }; after: { max: number; bytes_full: number }; churn: { time_wait_entries_before: number; time_wait_entries_after: number } | null };
+  conntrack?: { entry_bytes: number; entry_source: string; before: { max: number; bytes_full: number }; after: { max: number; bytes_full: number }; churn: { time_wait_entries_before: number; time_wait_entries_after: number } | null; udp?: { rate_per_s: number; timeout_s: number; entries: number } };
 }
 
 function planIn(ns: string, extra: string[] = []): { doc: PlanDoc; file: string; human: string } {
@@ -76,7 +76,10 @@ describe.skipIf(!isRoot)('conntrack timeouts: plan, apply, read back, roll back 
     const ns = newNetns('ctfwd');
     sysctlW(ns, 'net.ipv4.ip_forward=1');
     sysctlW(ns, `${CT}udp_timeout_stream=30`);
-    const { doc, file } = planIn(ns);
+    const { doc, file, human } = planIn(ns, ['--udp-rate', '5000']);
+    // one-shot UDP flows by Little's law at this namespace's own udp_timeout
+    expect(doc.conntrack?.udp).toMatchObject({ rate_per_s: 5000, timeout_s: Number(get(ns, `${CT}udp_timeout`)), entries: 5000 * Number(get(ns, `${CT}udp_timeout`)) });
+    expect(human).toMatch(/UDP at 5 000\/s \(Little's law, rate × nf_conntrack_udp_timeout\): 30 s → 150 000 entries/);
     expect(doc.changes.find((c) => c.key === `${CT}tcp_timeout_time_wait`)).toBeUndefined();
     expect(doc.skipped.find((s) => s.key === `${CT}tcp_timeout_time_wait`)?.reason).toMatch(/RFC 5382 REQ-5/);
     const udp = doc.changes.find((c) => c.key === `${CT}udp_timeout_stream`);
