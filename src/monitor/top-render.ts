@@ -108,9 +108,10 @@ function findingLine(f: TopFinding): string {
   return ` ${MARK[f.severity]} ${f.id}${f.subject ? ` [${f.subject}]` : ''}: ${formatSI(f.rate_ps)}/s${f.fix ? ` — ${f.fix}` : ` — ${f.message}`}`;
 }
 
-function header(f: TopFrame, intervalS: number, width: number): string {
+function header(f: TopFrame, intervalS: number, width: number, keys: boolean): string {
   const time = f.taken_at.slice(11, 19);
   const left = `nettune top · ${f.host}${f.netns ? ` · netns ${f.netns}` : ''} · ${f.kernel} · every ${formatSI(intervalS)} s · ${time}`;
+  if (!keys) return fit(left, width);
   const right = 'q quits';
   if (left.length + 2 + right.length <= width) return `${left}${' '.repeat(width - left.length - right.length)}${right}`;
   return fit(left, width);
@@ -124,8 +125,10 @@ interface Section {
   more: (hidden: number) => string;
 }
 
-/** Lines of one frame for a `width`×`height` screen. `intervalS`: the requested interval. */
-export function renderFrame(f: TopFrame, width: number, height: number, intervalS: number): string[] {
+/** Lines of one frame for a `width`×`height` screen. `intervalS`: the requested interval.
+ *  `keys`: the frame is on an interactive screen, so the header names the key that quits; a
+ *  plain frame (`--once`, a pipe) reads no keys and does not offer one. */
+export function renderFrame(f: TopFrame, width: number, height: number, intervalS: number, keys = true): string[] {
   const w = Math.max(MIN_WIDTH, width);
   const h = Math.max(MIN_HEIGHT, height);
   const t = f.tcp;
@@ -170,7 +173,7 @@ export function renderFrame(f: TopFrame, width: number, height: number, interval
     { fixed: [cpus.head], rows: cpus.rows, more: (n) => `  … ${n} more rows of CPUs` },
     { fixed: [`LIVE FINDINGS (audit rules on the last ${f.interval_s !== null ? `${formatSI(f.interval_s)} s` : 'interval'})`], rows: findings, more: (n) => `  … ${n} more findings` },
   ];
-  const head = header(f, intervalS, w);
+  const head = header(f, intervalS, w, keys);
   let budget = h - 1 - sections.reduce((s, x) => s + x.fixed.length, 0);
   // Room for rows: one at a time, findings first, then links, CPUs, so every section shows its
   // first rows before any shows all of them.

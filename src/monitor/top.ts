@@ -69,7 +69,7 @@ export async function runTop(o: TopOptions, out: TopOutput): Promise<void> {
       if (!last) continue;
       if (o.json) out.jsonLine(last);
       else if (screen) draw();
-      else out.text(`${k > 1 ? '\n' : ''}${renderFrame(last, o.plainWidth, 10_000, o.interval_s).join('\n')}\n`);
+      else out.text(`${k > 1 ? '\n' : ''}${renderFrame(last, o.plainWidth, 10_000, o.interval_s, false).join('\n')}\n`);
     }
   } finally {
     screen?.restore();

@@ -12,6 +12,7 @@ describe('top (no terminal)', () => {
     for (const s of ['LINK', 'TCP  act-opens', 'SOCK tcp', 'CPU', 'LIVE FINDINGS']) expect(r.stdout).toContain(s);
     expect(r.stdout).toMatch(/^lo\s+\d/m);
     expect(r.stdout).not.toContain('\x1b'); // plain: no escape sequences
+    expect(r.stdout).not.toContain('q quits'); // and no key to offer: nothing reads the keyboard
     expect(r.stdout).toMatch(/audit rules on the last 0\.3\d* s/);
   });
 

@@ -102,6 +102,13 @@ describe('top screen (render)', () => {
     expect(lines.findIndex((l) => l.startsWith('veth11'))).toBeGreaterThan(0);
     expect(lines.some((l) => l.startsWith('veth0 '))).toBe(false);
   });
+  it('offers the q key only on an interactive screen: a plain frame reads no keys', () => {
+    expect(renderFrame(frame(), 100, 30, 1)[0]).toMatch(/ q quits$/);
+    const plain = renderFrame(frame(), 100, 30, 1, false);
+    expect(plain[0]).toMatch(/^nettune top · /);
+    expect(plain.join('\n')).not.toContain('q quits');
+  });
+
   it('uses a larger terminal: all links, per-direction and qdisc columns, more CPUs per row', () => {
     const lines = renderFrame(frame(), 140, 50, 1);
     expect(lines.length).toBeLessThanOrEqual(50);
