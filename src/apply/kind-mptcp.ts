@@ -313,3 +313,10 @@ export function renderMptcpUnit(previous: readonly MptcpLine[], now: readonly Mp
   );
 }
 
+/** The unit's text after these lines, or null when no line is left (every endpoint removed): a
+ *  oneshot unit without ExecStart= is refused by systemd, so the file goes instead. */
+export function mptcpUnitText(previous: readonly MptcpLine[], now: readonly MptcpLine[], tx: number, at: string): string | null {
+  const ids = new Set(now.map((l) => l.id));
+  const left = previous.filter((l) => !ids.has(l.id)).length + now.filter((l) => !l.remove).length;
+  return left ? renderMptcpUnit(previous, now, tx, at) : null;
+}

@@ -12,7 +12,7 @@ import { ABSENT, DIRECTORY, missingDirs } from './file-state.js';
 import { bootUnitPath, installBootCheck, removeBootCheckIfIdle } from './boot-check.js';
 import { nicUnitPath, type NicTarget, nicLine, parseNicUnit, parsePersisted, renderNicUnit, renderPersisted } from './persist.js';
 import { sleep } from '../sys/process.js';
-import { mptcpLine, mptcpUnitPath, parseMptcpUnit, renderMptcpUnit } from './kind-mptcp.js';
+import { mptcpLine, mptcpUnitPath, mptcpUnitText, parseMptcpUnit } from './kind-mptcp.js';
 import type { MptcpTarget } from '../plan/mptcp-change.js';
 import { nftPersistFiles, nftUnitPath } from './kind-nft.js';
 import { type RoutePersistPlan, routePersistFiles, routePersistPaths } from './persist-routes-files.js';
@@ -206,7 +206,7 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
         const previous = parseMptcpUnit(unitBefore);
         for (const d of previous.dropped) req.log(`  note: ${unit.path}: dropped a line nettune did not write: ${d}`);
         const lines = mp.map((c) => mptcpLine(c.target, c.to, req.netns, `${c.reason} (${c.source}; transaction ${txId}, ${at})`));
-        await writeFileStep(unit, unitBefore, renderMptcpUnit(previous.lines, lines, txId, at));
+        await writeFileStep(unit, unitBefore, mptcpUnitText(previous.lines, lines, txId, at));
         persisted.push(unit.path);
       }
       if (req.routePersist) {

@@ -147,7 +147,7 @@ describe.skipIf(!isRoot)('mptcp endpoints and limits in the transaction (root, n
     const res = JSON.parse(r.stdout) as { tx: number; steps: { target: string; before: string | null; wanted: string; after: string | null; adjusted: boolean }[] };
     expect(res.steps.find((x) => x.target === 'mptcp endpoint 198.18.5.9')).toEqual({ target: 'mptcp endpoint 198.18.5.9', before: 'id 5 signal backup dev eth1', wanted: 'absent', after: null, adjusted: false });
     expect(ip(ns, 'mptcp', 'endpoint', 'show')).not.toMatch(/198\.18\.5\.9 /);
-    expect(readFileSync(unitPath, 'utf8')).not.toMatch(/198\.18\.5\.9/);
+    expect(existsSync(unitPath)).toBe(false); // its only line: a unit without ExecStart= is invalid, so the file goes
     // again: nothing to remove
     const again = nettune(['apply', '--netns', ns, '--set', 'mptcp:endpoint=198.18.5.9,absent', '--yes', '--json']);
     expect(again.code, again.stderr).toBe(0);

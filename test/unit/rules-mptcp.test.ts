@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mptcpLine, parseMptcpSet, parseMptcpUnit, renderMptcpUnit, validateMptcp } from '../../src/apply/kind-mptcp.js';
+import { mptcpLine, mptcpUnitText, parseMptcpSet, parseMptcpUnit, renderMptcpUnit, validateMptcp } from '../../src/apply/kind-mptcp.js';
 import { parseSet, validateChanges } from '../../src/apply/validate.js';
 import { canonicalAddress, endpointFromRow, endpointValue, mptcpCommand, parseEndpointValue } from '../../src/plan/mptcp-change.js';
 import { parseMptcpPaths, planMptcp } from '../../src/plan/mptcp.js';
@@ -190,5 +190,14 @@ describe('--mptcp-paths hostile input (F5, hostile15)', () => {
     const snap = snapshotFixture();
     snap.sysctl['net.mptcp.enabled'] = '1';
     expect(msg(() => planMptcp(snap, { paths: ['lo', 'eth0'], role: 'client' }))).toMatch(/lo is the loopback device/);
+  });
+});
+
+describe('the MPTCP unit once every endpoint is removed (hostile15)', () => {
+  it('no line left: no unit text (systemd refuses a oneshot without ExecStart=)', () => {
+    const prev = [mptcpLine({ kind: 'mptcp', object: 'endpoint', address: '198.18.5.1' }, 'id 1 subflow dev eth1', null, 'path 2')];
+    const gone = mptcpLine({ kind: 'mptcp', object: 'endpoint', address: '198.18.5.1' }, 'absent', null, 'removed');
+    expect(mptcpUnitText(prev, [gone], 7, '2026-12-02T00:00:00Z')).toBeNull();
+    expect(mptcpUnitText(prev, [], 7, '2026-12-02T00:00:00Z')).toMatch(/ExecStart=.*198\.18\.5\.1/);
   });
 });
