@@ -7,10 +7,12 @@
 // the probe's own for the namespace (where nothing manages a link) with the link's manager set as
 // on an ifupdown or networkd host: the placement follows it, the writes are the transaction's.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { placeRouting } from '../../src/apply/persist-routes-files.js';
+import { detectNetManagers, hostFiles } from '../../src/probe/net-managers.js';
 import { applyTransaction, type TxChange } from '../../src/apply/transaction.js';
 import { canonicalWanted, type RoutingChange, type RoutingTarget } from '../../src/plan/multihomed-kinds.js';
 import type { Snapshot } from '../../src/snapshot/schema.js';
@@ -51,6 +53,8 @@ function tree(root: string): Record<string, string> {
   walk(root);
   return out;
 }
+
+const NETWORKD = '/lib/systemd/systemd-networkd';
 
 function host(role: string): string {
   const ns = newNetns(role);
@@ -276,5 +280,60 @@ describe.skipIf(!isRoot)('apply --persist for routes and rules (root, namespaces
     expect(r.stderr).toMatch(/route persist file .*nettune-route\.service is a symbolic link/);
     expect(tree(ctx.root)).toEqual(withLink);
     expect(routing(ns)).toEqual(kernelBefore);
+  }, 60_000);
+
+  it.skipIf(!existsSync(NETWORKD))('systemd-networkd itself (systemd 252, in the namespace with a private /etc/systemd/network) makes the routes and rules from the drop-in, and its link state file is what detection reads', async () => {
+    const ns = host('nwdr');
+    const snap = snapshotWith(ns, 'networkd', '/etc/systemd/network/10-eth1.network');
+    const res = await apply(ns, snap, changes());
+    const applied = routing(ns);
+    const netdir = join(ctx.root, 'etc/systemd/network');
+    writeFileSync(
+      join(netdir, '10-eth1.network'),
+      ['[Match]', 'Name=eth1', '', '[Network]', 'IPv6AcceptRA=no', 'LinkLocalAddressing=no', '', '[Address]', 'Address=198.18.31.2/24', '', '[Address]', 'Address=2001:db8:31::2/64', 'DuplicateAddressDetection=none', ''].join('\n'),
+    );
+    forget(ns);
+    const out = join(ctx.root, 'networkd-state');
+    // networkd waits for udev unless /sys is read-only (udev_available()); it drops to systemd-network
+    const script = [
+      'set -e',
+      'mount -t tmpfs tmpfs /run/systemd',
+      'mkdir -p /run/systemd/netif',
+      'chown systemd-network:systemd-network /run/systemd/netif || true',
+      `mount --bind '${netdir}' /etc/systemd/network`,
+      'umount /sys 2>/dev/null || true',
+      'mount -t sysfs -o ro sysfs /sys',
+      `${NETWORKD} & pid=$!`,
+      // bounded: until the link's state names its .network file and the last rule is there (10 s at most)
+      'f=/run/systemd/netif/links/$(cat /sys/class/net/eth1/ifindex)',
+      'i=0; while [ $i -lt 100 ]; do grep -qs NETWORK_FILE= "$f" && ip -6 rule show priority 1002 | grep -q "lookup 200" && ip -4 route show table 100 | grep -q default && break; sleep 0.1; i=$((i+1)); done',
+      `cat "$f" > '${out}' || true`,
+      'kill $pid; wait $pid || true',
+    ].join('\n');
+    writeFileSync(join(ctx.root, 'networkd.sh'), script);
+    const r = spawnSync('ip', ['netns', 'exec', ns, 'unshare', '-m', 'sh', join(ctx.root, 'networkd.sh')], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    // the same routes and rules (rules networkd adds carry proto static, which ip -j shows and nettune's rule value leaves out)
+    const strip = (rules: unknown): unknown => (rules as Record<string, unknown>[]).map(({ protocol: _p, ...x }) => x);
+    const now = routing(ns);
+    expect({ ...now, rules4: strip(now.rules4), rules6: strip(now.rules6) }).toEqual({ ...applied, rules4: strip(applied.rules4), rules6: strip(applied.rules6) });
+    const state = readFileSync(out, 'utf8');
+    expect(state).toMatch(/^NETWORK_FILE=\/etc\/systemd\/network\/10-eth1\.network$/m);
+    const ifindex = Number(spawnSync('ip', ['netns', 'exec', ns, 'cat', '/sys/class/net/eth1/ifindex'], { encoding: 'utf8' }).stdout.trim());
+    const fixture = mkdtempSync(join(tmpdir(), 'nettune-netmgr-real-'));
+    try {
+      mkdirSync(join(fixture, 'run/systemd/netif/links'), { recursive: true });
+      mkdirSync(join(fixture, 'proc/77'), { recursive: true });
+      writeFileSync(join(fixture, `run/systemd/netif/links/${ifindex}`), state);
+      writeFileSync(join(fixture, 'proc/77/comm'), 'systemd-network\n');
+      expect(detectNetManagers(hostFiles(fixture), [{ name: 'eth1', ifindex }], true).links[0]).toMatchObject({ manager: 'networkd', file: '/etc/systemd/network/10-eth1.network' });
+    } finally {
+      rmSync(fixture, { recursive: true, force: true });
+    }
+    rmSync(join(netdir, '10-eth1.network'));
+    rmSync(out);
+    rmSync(join(ctx.root, 'networkd.sh'));
+    const rb = nettune(['rollback', String(res.tx), '--netns', ns, '--yes']);
+    expect(rb.code, rb.stderr).toBe(0);
   }, 60_000);
 });
