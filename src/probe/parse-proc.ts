@@ -16,8 +16,102 @@ function lines(text: string): string[] {
   return text.split('\n').filter((l) => l.trim() !== '');
 }
 
+// The samplers parse snmp, snmp6 and netstat on every scrape: the kernel's own layout (header
+// lines as the kernel prints them, single spaces, plain integers, one line per pair) is read by
+// a scanner that splits nothing but each new header line (kept, with its names), and anything
+// else falls back to the line-by-line parser, which says what is wrong. `scan: false` forces the
+// fallback (the tests hold both to the same answers).
+export interface ParseOptions {
+  scan?: boolean;
+}
+
+const SPACE = 32;
+const DASH = 45;
+const COLON = 58;
+const ZERO = 48;
+const NINE = 57;
+/** Integers of at most this many digits are exact as doubles when summed digit by digit. */
+const EXACT_DIGITS = 15;
+const MAX_KEPT_HEADERS = 64;
+
+/** Header line → its group and names (the same few lines per kernel); null: not a header. */
+const headers = new Map<string, { group: string; names: string[] } | null>();
+
+function headerOf(line: string): { group: string; names: string[] } | null {
+  let h = headers.get(line);
+  if (h !== undefined) return h;
+  const m = /^(\w+):\s*(.*)$/.exec(line);
+  h = m ? { group: m[1] ?? '', names: (m[2] ?? '').split(/\s+/).filter(Boolean) } : null;
+  if (headers.size >= MAX_KEPT_HEADERS) headers.clear();
+  headers.set(line, h);
+  return h;
+}
+
+/** The integer token text[from, to) (optional '-', digits) as Number(token) gives it. */
+function intAt(text: string, from: number, to: number): number {
+  const neg = text.charCodeAt(from) === DASH;
+  const start = neg ? from + 1 : from;
+  if (to - start > EXACT_DIGITS) return Number(text.slice(from, to));
+  let v = 0;
+  for (let i = start; i < to; i++) v = v * 10 + (text.charCodeAt(i) - ZERO);
+  return neg ? -v : v;
+}
+
+/** The end of the integer token at `from` (optional '-', at least one digit), or -1. */
+function intEnd(text: string, from: number, to: number): number {
+  let p = from;
+  if (p < to && text.charCodeAt(p) === DASH) p++;
+  const digits = p;
+  while (p < to) {
+    const c = text.charCodeAt(p);
+    if (c < ZERO || c > NINE) break;
+    p++;
+  }
+  return p === digits ? -1 : p;
+}
+
+function scanHeaderValuePairs(text: string): Groups | null {
+  const data: Groups = {};
+  const len = text.length;
+  let pos = 0;
+  while (pos < len) {
+    let eol = text.indexOf('\n', pos);
+    if (eol < 0) eol = len;
+    if (eol === pos) {
+      pos++;
+      continue;
+    }
+    const h = headerOf(text.slice(pos, eol));
+    if (!h || h.group in data) return null;
+    pos = eol + 1;
+    let veol = text.indexOf('\n', pos);
+    if (veol < 0) veol = len;
+    if (pos >= len || !text.startsWith(h.group, pos) || text.charCodeAt(pos + h.group.length) !== COLON) return null;
+    const out: Record<string, number> = {};
+    const names = h.names;
+    let k = 0;
+    let p = pos + h.group.length + 1;
+    while (p < veol) {
+      if (text.charCodeAt(p) === SPACE) {
+        p++;
+        continue;
+      }
+      const end = intEnd(text, p, veol);
+      if (end < 0 || (end < veol && text.charCodeAt(end) !== SPACE) || k >= names.length) return null;
+      out[names[k++] as string] = intAt(text, p, end);
+      p = end;
+    }
+    if (k !== names.length) return null;
+    data[h.group] = out;
+    pos = veol + 1;
+  }
+  return data;
+}
+
 /** /proc/net/snmp and /proc/net/netstat: pairs of lines "Group: Name Name…" / "Group: 1 2…". */
-export function parseHeaderValuePairs(text: string): Parsed<Groups> {
+export function parseHeaderValuePairs(text: string, o: ParseOptions = {}): Parsed<Groups> {
+  const scanned = o.scan === false ? null : scanHeaderValuePairs(text);
+  if (scanned) return { data: scanned, problems: [] };
   const data: Groups = {};
   const problems: string[] = [];
   const ls = lines(text);
@@ -61,9 +155,60 @@ export function parseHeaderValuePairs(text: string): Parsed<Groups> {
 
 const SNMP6_GROUP = /^(Ip6|Icmp6|Udp6|UdpLite6)(\w+)$/;
 
+/** snmp6 name → [group, field] (the same ~100 names every read). */
+const snmp6Names = new Map<string, [string, string]>();
+
+function snmp6Name(name: string): [string, string] {
+  let gf = snmp6Names.get(name);
+  if (!gf) {
+    const m = SNMP6_GROUP.exec(name);
+    gf = [m?.[1] ?? 'Other', m?.[2] ?? name];
+    if (snmp6Names.size >= 4096) snmp6Names.clear();
+    snmp6Names.set(name, gf);
+  }
+  return gf;
+}
+
+const TAB = 9;
+
+/** [A-Za-z0-9_], as \w. */
+const isWordChar = (c: number): boolean => (c >= ZERO && c <= NINE) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+
+/** The kernel's layout: "Name", spaces and tabs, an integer, one per line. */
+function scanSnmp6(text: string): Groups | null {
+  const data: Groups = {};
+  const len = text.length;
+  let pos = 0;
+  while (pos < len) {
+    let eol = text.indexOf('\n', pos);
+    if (eol < 0) eol = len;
+    if (eol === pos) {
+      pos++;
+      continue;
+    }
+    let p = pos;
+    while (p < eol) {
+      const c = text.charCodeAt(p);
+      if (c === SPACE || c === TAB) break;
+      if (!isWordChar(c)) return null;
+      p++;
+    }
+    if (p === pos || p === eol) return null;
+    const nameEnd = p;
+    while (p < eol && (text.charCodeAt(p) === SPACE || text.charCodeAt(p) === TAB)) p++;
+    if (intEnd(text, p, eol) !== eol) return null;
+    const [group, field] = snmp6Name(text.slice(pos, nameEnd));
+    (data[group] ??= {})[field] = intAt(text, p, eol);
+    pos = eol + 1;
+  }
+  return data;
+}
+
 /** /proc/net/snmp6: one "Name value" per line; grouped by the protocol prefix
  *  (Ip6InReceives → Ip6.InReceives, Icmp6InType1 → Icmp6.InType1). */
-export function parseSnmp6(text: string): Parsed<Groups> {
+export function parseSnmp6(text: string, o: ParseOptions = {}): Parsed<Groups> {
+  const scanned = o.scan === false ? null : scanSnmp6(text);
+  if (scanned) return { data: scanned, problems: [] };
   const data: Groups = {};
   const problems: string[] = [];
   lines(text).forEach((line, idx) => {

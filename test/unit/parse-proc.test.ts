@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
   parseConntrackSlab,
   parseConntrackStat,
@@ -181,5 +182,42 @@ describe('meminfo', () => {
     expect(data.MemTotal).toBeGreaterThan(1024 * 1024);
     expect((data.MemTotal ?? 0) % 1024).toBe(0);
     expect(parseMeminfo('HugePages_Total:       0\n').data.HugePages_Total).toBe(0);
+  });
+});
+
+describe('the scanner for snmp, snmp6 and netstat', () => {
+  // Key order and -0 count: toStrictEqual on the entries, problems included.
+  const same = (a: unknown, b: unknown): void => expect(JSON.stringify(a, (_, v: unknown) => (Object.is(v, -0) ? '-0' : v))).toBe(JSON.stringify(b, (_, v: unknown) => (Object.is(v, -0) ? '-0' : v)));
+  const texts = ['linux-6.18', 'linux-4.19'].flatMap((k) => [fixture(k, 'snmp'), fixture(k, 'netstat')]);
+  const snmp6 = [fixture('linux-6.18', 'snmp6')];
+
+  it('gives the line parser\'s answer on the kernels\' files', () => {
+    for (const t of texts) same(parseHeaderValuePairs(t), parseHeaderValuePairs(t, { scan: false }));
+    for (const t of snmp6) same(parseSnmp6(t), parseSnmp6(t, { scan: false }));
+    expect(Object.keys(parseHeaderValuePairs(texts[0] as string).data).length).toBeGreaterThan(3);
+  });
+
+  it('gives the line parser\'s answer (problems too) on any edit of them', () => {
+    const pieces = [' ', '  ', '\t', '\r', '\n', '\n\n', '-', '-0', '0', '7', '12345678901234567890', ':', 'Ip:', 'TcpExt: ', 'x', '\u00a0', '0x1f', ''];
+    const edit = fc.tuple(fc.nat(), fc.nat({ max: 40 }), fc.constantFrom(...pieces));
+    fc.assert(
+      fc.property(fc.constantFrom(...texts, ...snmp6), fc.array(edit, { minLength: 1, maxLength: 4 }), (text, edits) => {
+        let t = text;
+        for (const [at, del, ins] of edits) {
+          const i = at % (t.length + 1);
+          t = t.slice(0, i) + ins + t.slice(i + (del % 3 === 0 ? del : 0));
+        }
+        same(parseHeaderValuePairs(t), parseHeaderValuePairs(t, { scan: false }));
+        same(parseSnmp6(t), parseSnmp6(t, { scan: false }));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('reads integers past 2^53 and negative ones as Number() does', () => {
+    const t = 'Tcp: RtoAlgorithm MaxConn InSegs Zero\nTcp: 1 -1 18446744073709551615 -0\n';
+    const { data } = parseHeaderValuePairs(t);
+    same(data, { Tcp: { RtoAlgorithm: 1, MaxConn: -1, InSegs: Number('18446744073709551615'), Zero: -0 } });
+    same(parseSnmp6('Ip6InReceives                   \t123456789012345678\n'), { data: { Ip6: { InReceives: Number('123456789012345678') } }, problems: [] });
   });
 });
