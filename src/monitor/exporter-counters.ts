@@ -21,7 +21,9 @@ function memo<T>(fn: (key: string) => T): (key: string) => T {
 }
 
 const linkName = memo(linkMetric);
+const linkHelp = memo((field) => `${field} from /sys/class/net/DEV/statistics`);
 const conntrackStatName = memo(conntrackStatMetric);
+const conntrackStatHelp = memo((field) => `${field} from /proc/net/stat/nf_conntrack, per CPU`);
 const sockstatNames = memo((key) => {
   const [group = '', field = ''] = key.split('\u0000');
   return sockstatMetrics(group, field);
@@ -42,11 +44,18 @@ function netstatGroup(source: keyof typeof FILES, group: string): Map<string, Ne
   return fields;
 }
 
+// (Fields are walked with for…in over the parsed objects, which are plain ones: Object.entries
+// allocated a [field, value] pair for each of the ~550 fields on every scrape.)
+const SOURCES = ['snmp', 'snmp6', 'netstat'] as const;
+
 function netstatFamilies(f: Families, s: CounterSample): void {
-  for (const source of ['snmp', 'snmp6', 'netstat'] as const) {
-    for (const [group, values] of Object.entries(s.counters[source])) {
+  for (const source of SOURCES) {
+    const groups = s.counters[source];
+    for (const group in groups) {
+      const values = groups[group] as Record<string, number>;
       const fields = netstatGroup(source, group);
-      for (const [field, value] of Object.entries(values)) {
+      for (const field in values) {
+        const value = values[field] as number;
         let m = fields.get(field);
         if (!m) {
           const metric = netstatMetric(source, group, field);
@@ -89,16 +98,18 @@ function conntrackFamilies(f: Families, s: CounterSample, buckets: number | null
   if (ct.max !== null) f.gauge(CONNTRACK_LEVELS.max, 'Size limit of the connection tracking table (nf_conntrack_max)', ct.max);
   if (buckets !== null) f.gauge(CONNTRACK_LEVELS.buckets, 'Connection tracking hash table buckets (nf_conntrack_buckets)', buckets);
   ct.stats.forEach((row, i) => {
-    for (const [field, value] of Object.entries(row)) {
-      if (field === 'entries') continue;
-      f.counter(conntrackStatName(field), `${field} from /proc/net/stat/nf_conntrack, per CPU`, value, { cpu: String(i) });
+    const labels = { cpu: String(i) };
+    for (const field in row) {
+      if (field !== 'entries') f.counter(conntrackStatName(field), conntrackStatHelp(field), row[field] as number, labels);
     }
   });
 }
 
 function linkFamilies(f: Families, s: CounterSample): void {
-  for (const [device, l] of Object.entries(s.links)) {
-    for (const [field, value] of Object.entries(l.statistics)) f.counter(linkName(field), `${field} from /sys/class/net/DEV/statistics`, value, { device });
+  for (const device in s.links) {
+    const statistics = (s.links[device] as CounterSample['links'][string]).statistics;
+    const labels = { device };
+    for (const field in statistics) f.counter(linkName(field), linkHelp(field), statistics[field] as number, labels);
   }
 }
 

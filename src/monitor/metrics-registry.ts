@@ -52,7 +52,7 @@ interface Family {
   gen: number;
   /** Series set in scrape `gen` (when all were, end() has nothing to remove). */
   seen: number;
-  /** prom-client's text for this family (UTF-8, ending in a newline); null: to render. */
+  /** prom-client's text for this family (UTF-8) and the blank line after it; null: to render. */
   text: Buffer | null;
 }
 
@@ -143,36 +143,45 @@ export function createFamilies(): Families {
     groups.set(id, { key, names });
   };
 
+  // (forEach, not for…of over entries: that allocates a [key, value] pair per family per scrape.)
   const end = (): void => {
-    for (const [name, f] of families) {
+    families.forEach((f, name) => {
       if (f.gen !== gen) {
         families.delete(name);
-        continue;
+        return;
       }
-      if (f.seen === f.series.size) continue;
-      for (const [key, s] of f.series) {
-        if (s.gen === gen) continue;
+      if (f.seen === f.series.size) return;
+      f.series.forEach((s, key) => {
+        if (s.gen === gen) return;
         f.metric.remove(s.labels);
         f.series.delete(key);
         f.text = null;
-      }
-    }
+      });
+    });
   };
 
+  // The families to render are rendered together, then the texts joined in one synchronous pass
+  // (an await inside the loop over ~700 families kept an iterator result alive per family).
   const render = async (): Promise<Buffer> => {
-    const parts: Buffer[] = [];
-    let n = 0;
-    for (const f of families.values()) {
-      if (f.text === null) {
-        f.text = Buffer.from(await f.registry.metrics(), 'utf8');
-        n++;
-      }
-      // Registry.metrics() ends its text with a newline and puts a blank line between metrics.
-      if (parts.length) parts.push(NEWLINE);
-      parts.push(f.text);
-    }
-    renderedLast = n;
-    return parts.length ? Buffer.concat(parts) : NEWLINE;
+    const stale: Family[] = [];
+    families.forEach((f) => {
+      if (f.text === null) stale.push(f);
+    });
+    const texts = await Promise.all(stale.map((f) => f.registry.metrics()));
+    // Registry.metrics() ends its text with a newline and puts a blank line between metrics: each
+    // family's text is kept with that blank line after it, and the last one is cut off the whole.
+    stale.forEach((f, i) => (f.text = Buffer.from(`${texts[i] as string}\n`, 'utf8')));
+    renderedLast = stale.length;
+    if (families.size === 0) return NEWLINE;
+    const parts = new Array<Buffer>(families.size);
+    let i = 0;
+    let bytes = 0;
+    families.forEach((f) => {
+      const t = f.text as Buffer;
+      parts[i++] = t;
+      bytes += t.length;
+    });
+    return Buffer.concat(parts, bytes).subarray(0, bytes - 1);
   };
 
   return {
