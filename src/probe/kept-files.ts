@@ -25,9 +25,11 @@ export interface KeptFiles {
 const MAX_KEPT = 2048;
 
 export function keptFiles(max = MAX_KEPT): KeptFiles {
-  const fds = new Map<string, number>();
-  const used = new Set<string>();
-  const lists = new Map<string, string[]>();
+  // Each entry carries the sweep generation it was last used in (a Set of used paths, cleared at
+  // every sweep, grew its table again on every sample).
+  const fds = new Map<string, { fd: number; used: number }>();
+  const lists = new Map<string, { names: string[]; used: number }>();
+  let gen = 0;
   let buf = Buffer.allocUnsafe(64 * 1024);
 
   const readAll = (fd: number): string => {
@@ -47,11 +49,11 @@ export function keptFiles(max = MAX_KEPT): KeptFiles {
   };
 
   const drop = (path: string): void => {
-    const fd = fds.get(path);
-    if (fd === undefined) return;
+    const kept = fds.get(path);
+    if (kept === undefined) return;
     fds.delete(path);
     try {
-      closeSync(fd);
+      closeSync(kept.fd);
     } catch {
       // already gone
     }
@@ -66,7 +68,7 @@ export function keptFiles(max = MAX_KEPT): KeptFiles {
         closeSync(fd);
       }
     }
-    fds.set(path, fd);
+    fds.set(path, { fd, used: gen });
     try {
       return readAll(fd);
     } catch (err) {
@@ -77,29 +79,29 @@ export function keptFiles(max = MAX_KEPT): KeptFiles {
 
   return {
     read: (path) => {
-      used.add(path);
-      const fd = fds.get(path);
-      if (fd === undefined) return fresh(path);
+      const kept = fds.get(path);
+      if (kept === undefined) return fresh(path);
+      kept.used = gen;
       try {
-        return readAll(fd);
+        return readAll(kept.fd);
       } catch {
         drop(path);
         return fresh(path);
       }
     },
     list: (dir) => {
-      used.add(dir);
-      let names = lists.get(dir);
-      if (!names) {
-        names = readdirSync(dir);
-        lists.set(dir, names);
+      let kept = lists.get(dir);
+      if (!kept) {
+        kept = { names: readdirSync(dir), used: gen };
+        lists.set(dir, kept);
       }
-      return names;
+      kept.used = gen;
+      return kept.names;
     },
     sweep: () => {
-      for (const path of [...fds.keys()]) if (!used.has(path)) drop(path);
-      for (const dir of [...lists.keys()]) if (!used.has(dir)) lists.delete(dir);
-      used.clear();
+      fds.forEach((kept, path) => kept.used !== gen && drop(path));
+      lists.forEach((kept, dir) => kept.used !== gen && lists.delete(dir));
+      gen++;
     },
     size: () => fds.size,
     close: () => {

@@ -70,11 +70,23 @@ export function readStatistics(dev: string, errors: ProbeError[], sysNet = SYS_N
     errors.push({ section: `links.${dev}.statistics`, source: dir, message: (err as Error).message });
     return out;
   }
-  for (const name of names) {
-    const v = readNumber(`${dir}/${name}`, fs);
-    if (v !== null) out[name] = v;
+  const paths = pathsIn(dir, names);
+  for (let i = 0; i < names.length; i++) {
+    const v = readNumber(paths[i] as string, fs);
+    if (v !== null) out[names[i] as string] = v;
   }
   return out;
+}
+
+/** The files' paths for a listing a sampler keeps (the same array every sample: worked out once). */
+const listedPaths = new WeakMap<readonly string[], { dir: string; paths: string[] }>();
+
+function pathsIn(dir: string, names: readonly string[]): string[] {
+  const kept = listedPaths.get(names);
+  if (kept && kept.dir === dir) return kept.paths;
+  const paths = names.map((name) => `${dir}/${name}`);
+  listedPaths.set(names, { dir, paths });
+  return paths;
 }
 
 export function readQueues(dev: string, fs: SysfsReader = liveSysfs): { rx: number; tx: number; rps: string[]; xps: string[] } {
