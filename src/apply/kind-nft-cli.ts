@@ -10,9 +10,9 @@ import type { TxChange } from './transaction.js';
 import type { InputChange } from './validate.js';
 
 /** [path, label] of each boot file the nft changes would persist. */
-export function nftPersistPaths(changes: readonly TxChange[], persistFile: string): [string, string][] {
+export function nftPersistPaths(changes: readonly TxChange[], persistFile: string, netns: string | null = null): [string, string][] {
   const out: [string, string][] = [];
-  for (const c of changes) if (c.target.kind === 'nft') out.push([nftPersistPath(persistFile, c.target), 'nft table file']);
+  for (const c of changes) if (c.target.kind === 'nft') out.push([nftPersistPath(persistFile, c.target, netns), 'nft table file']);
   if (out.length) out.push([nftUnitPath(persistFile), 'nft unit']);
   return out;
 }

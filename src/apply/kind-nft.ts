@@ -170,6 +170,13 @@ export function nftShellCommand(t: NftTarget, value: string | null, netns: strin
 // apply ran: loading it twice is harmless), and a oneshot unit nettune-nft.service that loads it
 // after nftables.service (whose `flush ruleset` would otherwise remove it). Like the NIC unit,
 // nettune writes the unit and never enables it: `systemctl enable nettune-nft.service`.
+//
+// One file per (namespace, family, table), so tables of two namespaces (or `inet nettune_raw`
+// and `ip nettune_raw`) never share a file or a unit line:
+//   initial namespace   /etc/nftables.d/[FAMILY-]TABLE.nft            (FAMILY- for ip and ip6)
+//   namespace NS        /etc/nftables.d/netns/NS/[FAMILY-]TABLE.nft
+// A namespace's files are below the directory, outside the `/etc/nftables.d/*.nft` glob an
+// operator may include in /etc/nftables.conf (which would load them into the initial namespace).
 
 export const NFT_UNIT_NAME = 'nettune-nft.service';
 
@@ -180,16 +187,23 @@ const etcOf = (persistFile: string): string => join(persistFile, '..', '..');
  *  and ip6, so tables of one name in two families do not share (and overwrite) one file. */
 export const nftFileStem = (t: Pick<NftTarget, 'family' | 'table'>): string => (t.family === 'inet' ? t.table : `${t.family}-${t.table}`);
 
-export const nftPersistPath = (persistFile: string, t: NftTarget): string => join(etcOf(persistFile), 'nftables.d', `${nftFileStem(t)}.nft`);
+/** The table's file below /etc, as boot sees it ("nftables.d/netns/blue/ip6-nettune_v6.nft"). */
+export function nftBootFile(t: Pick<NftTarget, 'family' | 'table'>, netns: string | null): string {
+  const name = `${nftFileStem(t)}.nft`;
+  return netns ? `nftables.d/netns/${validNetns(netns)}/${name}` : `nftables.d/${name}`;
+}
+
+export const nftPersistPath = (persistFile: string, t: NftTarget, netns: string | null = null): string => join(etcOf(persistFile), nftBootFile(t, netns));
 export const nftUnitPath = (persistFile: string): string => join(etcOf(persistFile), 'systemd', 'system', NFT_UNIT_NAME);
 
 /** The boot-time file: the batch apply ran, with a header saying why and how to undo. */
-export function renderNftFile(t: NftTarget, value: string, tx: number, at: string): string {
+export function renderNftFile(t: NftTarget, value: string, tx: number, at: string, netns: string | null = null): string {
   return [
     '#!/usr/sbin/nft -f',
     `# nettune: written by nettune ${VERSION}, transaction ${tx}, ${at}.`,
-    `# Loaded at boot by ${NFT_UNIT_NAME} (systemctl enable ${NFT_UNIT_NAME}), or add to /etc/nftables.conf:`,
-    '#   include "/etc/nftables.d/*.nft"',
+    ...(netns
+      ? [`# For network namespace ${netns}: loaded at boot by ${NFT_UNIT_NAME} (systemctl enable ${NFT_UNIT_NAME}) with ip netns exec ${netns}.`]
+      : [`# Loaded at boot by ${NFT_UNIT_NAME} (systemctl enable ${NFT_UNIT_NAME}), or add to /etc/nftables.conf:`, '#   include "/etc/nftables.d/*.nft"']),
     `# Undo with: nettune rollback ${tx}`,
     nftScript(t, value),
   ].join('\n');
@@ -197,16 +211,30 @@ export function renderNftFile(t: NftTarget, value: string, tx: number, at: strin
 
 /** The unit's line that loads one table's file at boot (the path as boot sees it, under /). */
 export const nftExecLine = (t: NftTarget, netns: string | null): string =>
-  `ExecStart=${netns ? `/usr/sbin/ip netns exec ${validNetns(netns)} ` : ''}/usr/sbin/nft -f /etc/nftables.d/${nftFileStem(t)}.nft`;
+  `ExecStart=${netns ? `/usr/sbin/ip netns exec ${validNetns(netns)} ` : ''}/usr/sbin/nft -f /etc/${nftBootFile(t, netns)}`;
 
-const EXEC_LINE = /^ExecStart=(?:\/usr\/sbin\/ip netns exec [A-Za-z0-9_.-]+ )?\/usr\/sbin\/nft -f \/etc\/nftables\.d\/((?:ip6?-)?nettune_[a-z0-9_]{1,24})\.nft$/;
+const EXEC_LINE = /^ExecStart=(?:\/usr\/sbin\/ip netns exec ([A-Za-z0-9_.-]+) )?\/usr\/sbin\/nft -f \/etc\/nftables\.d\/(?:netns\/([A-Za-z0-9_.-]+)\/)?(?:(ip|ip6)-)?(nettune_[a-z0-9_]{1,24})\.nft$/;
 
-/** The ExecStart lines of a unit nettune wrote, by file stem (nftFileStem; a later apply keeps the others). */
-export function unitLines(text: string | null): { table: string; line: string }[] {
-  const out: { table: string; line: string }[] = [];
+/** One ExecStart line of a unit nettune wrote: what it loads, and where. */
+export interface NftUnitLine {
+  netns: string | null;
+  family: NftTarget['family'];
+  table: string;
+  line: string;
+}
+
+/** The ExecStart lines of a unit nettune wrote (a later apply keeps those of other tables and
+ *  namespaces). A line of the older layout (a namespace's table directly in nftables.d) is read
+ *  as the inet table it was; a line whose file belongs to another namespace than it runs in is
+ *  not nettune's and is dropped. */
+export function unitLines(text: string | null): NftUnitLine[] {
+  const out: NftUnitLine[] = [];
   for (const line of (text ?? '').split('\n')) {
     const m = EXEC_LINE.exec(line.trim());
-    if (m?.[1]) out.push({ table: m[1], line: line.trim() });
+    if (!m?.[4]) continue;
+    const netns = m[1] ?? null;
+    if (m[2] !== undefined && m[2] !== netns) continue;
+    out.push({ netns, family: (m[3] as 'ip' | 'ip6' | undefined) ?? 'inet', table: m[4], line: line.trim() });
   }
   return out;
 }
@@ -222,7 +250,7 @@ export function renderNftUnit(execLines: readonly string[], tx: number, at: stri
 }
 
 /** The files a transaction persists for its nft tables: each table's batch file, and the unit
- *  (earlier tables' lines kept, this transaction's replaced). */
+ *  (the lines of other tables and other namespaces kept, this transaction's replaced). */
 export function nftPersistFiles(
   tables: readonly { target: NftTarget; to: string }[],
   persistFile: string,
@@ -231,9 +259,13 @@ export function nftPersistFiles(
   at: string,
   unitBefore: string | null,
 ): { path: string; content: string }[] {
-  const files = tables.map((t) => ({ path: nftPersistPath(persistFile, t.target), content: renderNftFile(t.target, t.to, tx, at) }));
-  const kept = unitLines(unitBefore).filter((l) => !tables.some((t) => nftFileStem(t.target) === l.table)).map((l) => l.line);
-  files.push({ path: nftUnitPath(persistFile), content: renderNftUnit([...kept, ...tables.map((t) => nftExecLine(t.target, netns))], tx, at) });
+  const files = tables.map((t) => ({ path: nftPersistPath(persistFile, t.target, netns), content: renderNftFile(t.target, t.to, tx, at, netns) }));
+  const mine = (l: NftUnitLine): boolean => l.netns === netns && tables.some((t) => t.target.family === l.family && t.target.table === l.table);
+  const kept = unitLines(unitBefore)
+    .filter((l) => !mine(l))
+    .map((l) => l.line);
+  const added = [...new Set(tables.map((t) => nftExecLine(t.target, netns)))];
+  files.push({ path: nftUnitPath(persistFile), content: renderNftUnit([...kept.filter((l) => !added.includes(l)), ...added], tx, at) });
   return files;
 }
 

@@ -220,7 +220,7 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
       }
       const nft = req.changes.flatMap((c) => (c.target.kind === 'nft' ? [{ target: c.target, to: c.to }] : []));
       if (nft.length) {
-        // /etc/nftables.d/TABLE.nft and /etc/systemd/system/nettune-nft.service (same root; kind-nft.ts)
+        // /etc/nftables.d/[netns/NS/]TABLE.nft and /etc/systemd/system/nettune-nft.service (same root; kind-nft.ts)
         const unitBefore = await io.read({ kind: 'file', path: nftUnitPath(req.persistFile) });
         for (const f of nftPersistFiles(nft, req.persistFile, req.netns, txId, at, unitBefore)) {
           await writeFileStep({ kind: 'file', path: f.path }, await io.read({ kind: 'file', path: f.path }), f.content);

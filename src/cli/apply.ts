@@ -198,7 +198,7 @@ export function registerApply(program: Command): void {
         // a symlink or non-regular file where a boot file goes: refused before the lock (file-state.ts)
         const kinds = new Set(v.changes.map((c) => c.target.kind));
         const paths: [string, string][] = [...(kinds.has('sysctl') ? [[persistFile, '--persist file'] as [string, string]] : []), ...(kinds.has('ethtool') || kinds.has('sysfs') ? [[nicUnitPath(persistFile), 'NIC unit'] as [string, string]] : []), ...(kinds.has('mptcp') ? [[mptcpUnitPath(persistFile), 'MPTCP unit'] as [string, string]] : [])];
-        paths.push(...nftPersistPaths(v.changes, persistFile));
+        paths.push(...nftPersistPaths(v.changes, persistFile, opts.netns ?? null));
         if (routePersist) paths.push(...routePersistPaths(routePersist, persistFile).map((p): [string, string] => [p, 'route persist file']));
         for (const [path, label] of paths) {
           const problem = persistPathProblem(path, label);

@@ -7,7 +7,7 @@
 // --persist writes, from the same renderers.
 import { routingEntry } from './routing.js';
 import { renderRouteUnit, ROUTE_UNIT_NAME } from '../apply/persist-routes.js';
-import { NFT_UNIT_NAME, nftExecLine, nftFileStem, renderNftFile, renderNftUnit } from '../apply/kind-nft.js';
+import { NFT_UNIT_NAME, nftBootFile, nftExecLine, renderNftFile, renderNftUnit } from '../apply/kind-nft.js';
 import { ROUTE_ABSENT, routingLabel, routingTarget } from '../plan/multihomed-kinds.js';
 import { nicLine, renderNicUnit, NIC_UNIT_NAME } from '../apply/persist.js';
 import { isNicGroup } from '../apply/kind-nic.js';
@@ -180,7 +180,8 @@ function nftFiles(doc: ExportDoc, opts: RenderOptions, notes: string[]): { path:
       notes.push(`nft table ${c.family} ${c.table} = (deleted): a boot unit holds what is to exist, not removals; delete it with --format shell or nettune apply`);
       continue;
     }
-    files.push({ path: `nftables.d/${nftFileStem(t)}.nft`, content: exportHeader(doc, renderNftFile(t, c.to, doc.transaction?.id ?? 0, doc.created_at)) });
+    // the path apply --persist uses (a namespace's under nftables.d/netns/NS/), so ExecStart finds it
+    files.push({ path: nftBootFile(t, doc.host?.netns ?? null), content: exportHeader(doc, renderNftFile(t, c.to, doc.transaction?.id ?? 0, doc.created_at, doc.host?.netns ?? null)) });
     exec.push(`# ${oneLine(`${c.reason} (${c.source})`)}`, nftExecLine(t, doc.host?.netns ?? null));
   }
   if (!exec.length) return files;

@@ -5,6 +5,8 @@ import type { Snapshot } from '../snapshot/index.js';
 import { describeNotrack, iptablesLine, NOTRACK_FAMILY, NOTRACK_TABLE, notrackChange, type NotrackSpec, renderNotrackIptables, renderNotrackTable } from './notrack.js';
 import { IPTABLES_UNTRACKED_ACCEPT, notrackWarnings, type NotrackWarning } from './notrack-check.js';
 import type { Plan, PlannedChange } from './schema.js';
+import { nftBootFile } from '../apply/kind-nft.js';
+import { NETNS_NAME } from '../sys/names.js';
 
 export interface NotrackPlan {
   /** null: the live table already holds exactly these rules. */
@@ -15,6 +17,12 @@ export interface NotrackPlan {
 }
 
 const SOURCE = 'cli:--notrack';
+
+/** Where apply --persist keeps the table for the Snapshot's namespace (kind-nft.ts). */
+function bootFile(snap: Snapshot): string {
+  const ns = snap.netns.init === false && snap.netns.name !== null && NETNS_NAME.test(snap.netns.name) ? snap.netns.name : null;
+  return nftBootFile({ family: NOTRACK_FAMILY, table: NOTRACK_TABLE }, ns);
+}
 
 /** Does the Snapshot's table already hold exactly the rendered rules (chain by chain)? */
 function alreadyInPlace(snap: Snapshot, text: string): boolean {
@@ -46,7 +54,7 @@ export function planNotrack(snap: Snapshot, spec: NotrackSpec): NotrackPlan {
   notes.push(
     `iptables equivalent for hosts without nftables (untracked packets then need ${IPTABLES_UNTRACKED_ACCEPT} where a stateful filter follows; export --format shell falls back to these):`,
     ...renderNotrackIptables(spec).map((c) => `  ${iptablesLine(c)}`),
-    `apply --persist keeps it for boot as /etc/nftables.d/${NOTRACK_TABLE}.nft, loaded by nettune-nft.service (systemctl enable nettune-nft.service): Debian 12's /etc/nftables.conf does not include /etc/nftables.d and nftables.service is disabled by default`,
+    `apply --persist keeps it for boot as /etc/${bootFile(snap)}, loaded by nettune-nft.service (systemctl enable nettune-nft.service): Debian 12's /etc/nftables.conf does not include /etc/nftables.d and nftables.service is disabled by default`,
   );
   if (alreadyInPlace(snap, text)) {
     return { change: null, skipped: [{ key: `nft table ${NOTRACK_FAMILY} ${NOTRACK_TABLE}`, reason: `already holds ${what}`, source: SOURCE }], warnings, notes };

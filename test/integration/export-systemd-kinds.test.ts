@@ -126,8 +126,9 @@ describe.skipIf(!isRoot)('the exported units’ commands, run in a throw-away na
 
   it('the nft file loads the table exactly (twice: it replaces itself); the MPTCP unit makes limits and endpoint', () => {
     const unit = readFileSync(join(out, 'nettune-nft.service'), 'utf8');
-    expect(unit).toMatch(new RegExp(`^ExecStart=/usr/sbin/ip netns exec ${NS} /usr/sbin/nft -f /etc/nftables.d/nettune_raw\\.nft$`, 'm'));
-    for (let i = 0; i < 2; i++) expect(spawnSync('ip', ['netns', 'exec', NS, 'nft', '-f', join(out, 'nftables.d', 'nettune_raw.nft')], { encoding: 'utf8' }).status).toBe(0);
+    // a namespace's file lives under nftables.d/netns/NS/, as apply --persist writes it (kind-nft.ts)
+    expect(unit).toMatch(new RegExp(`^ExecStart=/usr/sbin/ip netns exec ${NS} /usr/sbin/nft -f /etc/nftables.d/netns/${NS}/nettune_raw\\.nft$`, 'm'));
+    for (let i = 0; i < 2; i++) expect(spawnSync('ip', ['netns', 'exec', NS, 'nft', '-f', join(out, 'nftables.d', 'netns', NS, 'nettune_raw.nft')], { encoding: 'utf8' }).status).toBe(0);
     expect(spawnSync('ip', ['netns', 'exec', NS, 'nft', 'list', 'table', 'inet', 'nettune_raw'], { encoding: 'utf8' }).stdout).toBe(TABLE);
     const chains = (JSON.parse(ns('nft', '-j', 'list', 'table', 'inet', 'nettune_raw')) as { nftables: { chain?: { name: string; prio: number } }[] }).nftables.flatMap((x) => (x.chain ? [`${x.chain.name}@${x.chain.prio}`] : []));
     expect(chains).toEqual(['prerouting@-300', 'output@-300']);

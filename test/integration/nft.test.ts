@@ -32,7 +32,8 @@ function setUp(role: string, old: string | null): { ns: string; plan: string } {
   expect(r.stdout).toContain('nft add rule inet filter input position 4 ct state untracked accept');
   return { ns, plan };
 }
-const persisted = (): string[] => ['etc/nftables.d/nettune_raw.nft', 'etc/systemd/system/nettune-nft.service'].map((p) => join(ctx.root, p));
+/** A namespace's table file lives under nftables.d/netns/NS/ (kind-nft.ts), outside the *.nft glob. */
+const persisted = (ns: string): string[] => [`etc/nftables.d/netns/${ns}/nettune_raw.nft`, 'etc/systemd/system/nettune-nft.service'].map((p) => join(ctx.root, p));
 const applyArgs = (ns: string, plan: string): string[] => ['apply', plan, '--netns', ns, '--persist', '--root', ctx.root, '--yes'];
 
 describe.skipIf(!isRoot)('kind nft: apply, read back, roll back, faults, persist (root, namespaces)', () => {
@@ -51,14 +52,14 @@ describe.skipIf(!isRoot)('kind nft: apply, read back, roll back, faults, persist
     expect(table(ns)).toBe(wanted);
     expect(res.steps).toEqual([{ target: 'nft table inet nettune_raw', before: OLD, wanted, after: wanted, adjusted: false }]);
     expect(res.warnings[0]?.fix).toBe('nft add rule inet filter input position 4 ct state untracked accept');
-    expect(res.persisted).toEqual(persisted());
+    expect(res.persisted).toEqual(persisted(ns));
     // the user's filter table is untouched
     expect(nft(ns, ['list', 'table', 'inet', 'filter']).out).toBe(readFileSync(join(FX, 'stateful.nft'), 'utf8'));
 
     const back = nettune(['rollback', String(res.tx), '--yes']);
     expect(back.code, back.stderr).toBe(0);
     expect(table(ns)).toBe(OLD);
-    for (const p of persisted()) expect(existsSync(p)).toBe(false);
+    for (const p of persisted(ns)) expect(existsSync(p)).toBe(false);
   });
 
   it('a table that did not exist is deleted again by rollback; the boot file loads the same table elsewhere', () => {
@@ -66,8 +67,8 @@ describe.skipIf(!isRoot)('kind nft: apply, read back, roll back, faults, persist
     const r = nettune([...applyArgs(ns, plan), '--json']);
     expect(r.code, r.stderr).toBe(0);
     const applied = table(ns);
-    const [file, unit] = persisted();
-    expect(readFileSync(unit ?? '', 'utf8')).toContain(`ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/nft -f /etc/nftables.d/nettune_raw.nft`);
+    const [file, unit] = persisted(ns);
+    expect(readFileSync(unit ?? '', 'utf8')).toContain(`ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/nft -f /etc/nftables.d/netns/${ns}/nettune_raw.nft`);
     const fresh = newNetns('nftboot');
     const load = spawnSync('ip', ['netns', 'exec', fresh, 'nft', '-f', file ?? ''], { encoding: 'utf8' });
     expect(load.status, load.stderr).toBe(0);
@@ -87,7 +88,7 @@ describe.skipIf(!isRoot)('kind nft: apply, read back, roll back, faults, persist
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toContain('restored nft table inet nettune_raw = (previous content)');
     expect(table(ns)).toBe(OLD);
-    for (const p of persisted()) expect(existsSync(p)).toBe(false);
+    for (const p of persisted(ns)) expect(existsSync(p)).toBe(false);
     expect(history()[0]?.status).toBe('failed_rolled_back');
   });
 

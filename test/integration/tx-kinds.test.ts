@@ -218,11 +218,11 @@ function nftWritten(ns: string, res: Applied): void {
   expect(step('nft table ip6 nettune_v6')).toMatchObject({ before: null, after: NFT_NEW });
   expect(nftTable(ns, 'inet', 'nettune_raw')).toBe(NFT_RAW);
   expect(nftTable(ns, 'ip6', 'nettune_v6')).toBe(NFT_NEW);
-  const dir = join(ctx.root, 'etc/nftables.d');
+  const dir = join(ctx.root, 'etc/nftables.d/netns', ns); // a namespace's files (kind-nft.ts)
   const unit = join(ctx.root, 'etc/systemd/system/nettune-nft.service');
   expect(res.persisted).toEqual(expect.arrayContaining([join(dir, 'nettune_raw.nft'), join(dir, 'ip6-nettune_v6.nft'), unit]));
   const exec = readFileSync(unit, 'utf8').split('\n').filter((l) => l.startsWith('ExecStart='));
-  expect(exec).toEqual([`ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/nft -f /etc/nftables.d/ip6-nettune_v6.nft`, `ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/nft -f /etc/nftables.d/nettune_raw.nft`]);
+  expect(exec).toEqual([`ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/nft -f /etc/nftables.d/netns/${ns}/ip6-nettune_v6.nft`, `ExecStart=/usr/sbin/ip netns exec ${ns} /usr/sbin/nft -f /etc/nftables.d/netns/${ns}/nettune_raw.nft`]);
   const boot = newNetns('nftboot');
   for (const [family, table, file, text] of [['inet', 'nettune_raw', 'nettune_raw.nft', NFT_RAW], ['ip6', 'nettune_v6', 'ip6-nettune_v6.nft', NFT_NEW]] as const) {
     run('ip', ['netns', 'exec', boot, 'nft', '-f', join(dir, file)]);

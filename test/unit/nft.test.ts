@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { docFromPlan } from '../../src/export/source.js';
 import { renderSystemd } from '../../src/export/systemd.js';
-import { nftScript, nftShellCommand, nftTableProblem, nftTableShape, nftTextShape, nftPersistFiles, textChains, unitLines } from '../../src/apply/kind-nft.js';
+import { nftBootFile, nftFileStem, nftScript, nftShellCommand, nftTableProblem, nftTableShape, nftTextShape, nftPersistFiles, textChains, unitLines } from '../../src/apply/kind-nft.js';
 import { parseNftJson } from '../../src/probe/parse-nft.js';
 import { iptablesLine, mergeRanges, parseNotrack, renderNotrackIptables, renderNotrackTable, type NotrackSpec } from '../../src/plan/notrack.js';
 import { notrackWarnings } from '../../src/plan/notrack-check.js';
@@ -220,15 +220,15 @@ describe('apply, persist and drift helpers', () => {
     const ip6 = { kind: 'nft' as const, family: 'ip6' as const, table: 'nettune_raw' };
     const to6 = 'table ip6 nettune_raw {\n\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tudp dport 547 notrack\n\t}\n}\n';
     const files = nftPersistFiles([{ target: T, to: fx('notrack-in.nft') }, { target: ip6, to: to6 }], '/tmp/r/etc/sysctl.d/90-nettune.conf', 'ns1', 8, '2026-12-02T00:00:00Z', null);
-    expect(files.map((f) => f.path)).toEqual(['/tmp/r/etc/nftables.d/nettune_raw.nft', '/tmp/r/etc/nftables.d/ip6-nettune_raw.nft', '/tmp/r/etc/systemd/system/nettune-nft.service']);
+    expect(files.map((f) => f.path)).toEqual(['/tmp/r/etc/nftables.d/netns/ns1/nettune_raw.nft', '/tmp/r/etc/nftables.d/netns/ns1/ip6-nettune_raw.nft', '/tmp/r/etc/systemd/system/nettune-nft.service']);
     expect(files[1]?.content).toContain(`delete table ip6 nettune_raw\n${to6}`);
     expect(unitLines(files[2]?.content ?? null).map((l) => l.line)).toEqual([
-      'ExecStart=/usr/sbin/ip netns exec ns1 /usr/sbin/nft -f /etc/nftables.d/nettune_raw.nft',
-      'ExecStart=/usr/sbin/ip netns exec ns1 /usr/sbin/nft -f /etc/nftables.d/ip6-nettune_raw.nft',
+      'ExecStart=/usr/sbin/ip netns exec ns1 /usr/sbin/nft -f /etc/nftables.d/netns/ns1/nettune_raw.nft',
+      'ExecStart=/usr/sbin/ip netns exec ns1 /usr/sbin/nft -f /etc/nftables.d/netns/ns1/ip6-nettune_raw.nft',
     ]);
     // a later apply of the inet table alone keeps the ip6 table's line
     const later = nftPersistFiles([{ target: T, to: fx('notrack-in.nft') }], '/tmp/r/etc/sysctl.d/90-nettune.conf', 'ns1', 9, '2026-12-02T00:00:00Z', files[2]?.content ?? null);
-    expect(unitLines(later[1]?.content ?? null).map((l) => l.table)).toEqual(['ip6-nettune_raw', 'nettune_raw']);
+    expect(unitLines(later[1]?.content ?? null).map((l) => nftFileStem(l))).toEqual(['ip6-nettune_raw', 'nettune_raw']);
   });
   it('the systemd export names the files as apply --persist does, so each ExecStart finds its file', () => {
     const plan = planSchema.parse(JSON.parse(fixture('export', 'plan.json')));
@@ -241,6 +241,30 @@ describe('apply, persist and drift helpers', () => {
     const files = r.files.filter((f) => f.path.startsWith('nftables.d/')).map((f) => f.path);
     expect(files).toEqual(['nftables.d/nettune_raw.nft', 'nftables.d/ip6-nettune_raw.nft']);
     const unit = r.files.find((f) => f.path === 'nettune-nft.service')?.content ?? '';
-    expect(unitLines(unit).map((l) => `nftables.d/${l.table}.nft`)).toEqual(files);
+    expect(unitLines(unit).map((l) => nftBootFile(l, l.netns))).toEqual(files);
+  });
+  it('keeps one boot file and one unit line per namespace, family and table (no table of another namespace overwritten)', () => {
+    const persist = '/tmp/r/etc/sysctl.d/90-nettune.conf';
+    const to = fx('notrack-in.nft');
+    const a = nftPersistFiles([{ target: T, to }], persist, 'blue', 1, '2026-12-02T00:00:00Z', null);
+    const b = nftPersistFiles([{ target: T, to: to.replace(/80/g, '8080') }], persist, 'green', 2, '2026-12-02T00:00:01Z', a[1]?.content ?? null);
+    expect(a[0]?.path).toBe('/tmp/r/etc/nftables.d/netns/blue/nettune_raw.nft');
+    expect(b[0]?.path).toBe('/tmp/r/etc/nftables.d/netns/green/nettune_raw.nft');
+    expect(b[1]?.content.split('\n').filter((l) => l.startsWith('ExecStart='))).toEqual([
+      'ExecStart=/usr/sbin/ip netns exec blue /usr/sbin/nft -f /etc/nftables.d/netns/blue/nettune_raw.nft',
+      'ExecStart=/usr/sbin/ip netns exec green /usr/sbin/nft -f /etc/nftables.d/netns/green/nettune_raw.nft',
+    ]);
+    // a namespace's file does not suggest the *.nft include (it would load it into the initial namespace)
+    expect(a[0]?.content).not.toContain('include');
+    expect(a[0]?.content).toContain('For network namespace blue');
+    // inet and ip tables of the same name, in one transaction: two files, two lines
+    const ip = { kind: 'nft' as const, family: 'ip' as const, table: 'nettune_raw' };
+    const both = nftPersistFiles([{ target: T, to }, { target: ip, to: to.replace('table inet', 'table ip') }], persist, null, 3, '2026-12-02T00:00:02Z', b[1]?.content ?? null);
+    expect(both.map((f) => f.path)).toEqual(['/tmp/r/etc/nftables.d/nettune_raw.nft', '/tmp/r/etc/nftables.d/ip-nettune_raw.nft', '/tmp/r/etc/systemd/system/nettune-nft.service']);
+    expect(unitLines(both[2]?.content ?? null).map((l) => `${l.netns ?? '-'} ${l.family} ${l.table}`)).toEqual(['blue inet nettune_raw', 'green inet nettune_raw', '- inet nettune_raw', '- ip nettune_raw']);
+    // a line of the older layout (a namespace's table directly in nftables.d) is that namespace's inet table: replaced, not kept twice
+    const old = '[Service]\nExecStart=/usr/sbin/ip netns exec blue /usr/sbin/nft -f /etc/nftables.d/nettune_raw.nft\n';
+    const again = nftPersistFiles([{ target: T, to }], persist, 'blue', 4, '2026-12-02T00:00:03Z', old);
+    expect(unitLines(again[1]?.content ?? null).map((l) => l.line)).toEqual(['ExecStart=/usr/sbin/ip netns exec blue /usr/sbin/nft -f /etc/nftables.d/netns/blue/nettune_raw.nft']);
   });
 });
