@@ -5,12 +5,16 @@
 // analysis (analyse: the one value validator, unknown keys, global knobs, overrides).
 //
 // Finding the lines: a shell script line by line (backslash continuations joined, comments cut,
-// split at unquoted ; && || | &), an Ansible YAML file by its command/shell/raw tasks
-// (ansible.builtin.* and ansible.legacy.* too; free form, `cmd:` or `argv:`), with the line each
-// command is on. Words are split like a shell (quotes, backslashes; nothing expanded); wrappers
-// (sudo, env, VAR=value, ip netns exec NS, timeout N, nsenter … --) are looked through.
+// split at unquoted ; && || | & — not the & of 2>&1 or &>), the command after a compound word
+// (do, then, else, if, while, until, { ( ! time, a function's `f() {`), inside $(…) and `…`, and the
+// script of `sh -c` / `bash -c`; an Ansible YAML file by its command/shell/raw tasks
+// (ansible.builtin.* and ansible.legacy.* too; free form, `cmd:` or `argv:`, aliases followed),
+// with the line each command is on — a *.yml file YAML refuses is an error at YAML's line, never
+// read as a shell script. Words are split like a shell (quotes, backslashes; nothing expanded),
+// redirections (2>/dev/null, >&2, <&-) removed; wrappers (sudo, env, VAR=value, ip netns exec
+// NS, timeout N, nsenter … --) are looked through.
 import { basename } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type Scalar } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Node, type Scalar } from 'yaml';
 import { canonicalFlowHash, FLOW_TYPES, parseIndir } from '../apply/kind-nic.js';
 import { splitCommand } from '../lab/workload-args.js';
 import { analyse, type AnalyseOptions } from './analyse.js';
@@ -73,6 +77,7 @@ function segments(line: string): string[] {
       quote = ch;
       cur += ch;
     } else if (ch === '#' && (cur === '' || /\s$/.test(cur))) break; // a comment
+    else if ((ch === '&' && (/[<>]$/.test(cur) || line[i + 1] === '>')) || (ch === '|' && /(^|[^|])>$/.test(cur))) cur += ch; // 2>&1, &>file, >|file: a redirection
     else if (ch === ';' || ch === '|' || ch === '&') {
       out.push(cur);
       cur = '';
@@ -83,11 +88,44 @@ function segments(line: string): string[] {
   return out.map((s) => s.trim()).filter(Boolean);
 }
 
-/** The words of a command with its wrappers removed, or null when it is not one we check. */
-function unwrap(words: readonly string[]): string[] | null {
-  let w = [...words];
+/** A redirection word (2>/dev/null, >&2, &>log, <&-): with its target attached, or alone (the
+ *  target is the next word). */
+const REDIRECT = /^(?:\d*|&)(?:>>|>\||>&|<&|<>|<<<|<<-?|>|<)(.*)$/s;
+
+/** The words without redirections: the shell takes them out before the command sees its
+ *  arguments (`ethtool -K eth0 tso on 2>/dev/null` has four). */
+function withoutRedirections(words: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    let word = words[i] ?? '';
+    // a redirection written onto a word (`on<&-`, `on>/dev/null`): the shell splits it off
+    const glued = /^([^<>]*[^<>\d&])((?:\d*|&)[<>].*)$/s.exec(word);
+    if (glued?.[1] && glued[2]) {
+      out.push(glued[1]);
+      word = glued[2];
+    }
+    const m = REDIRECT.exec(word);
+    if (!m) out.push(word);
+    else if (m[1] === '') i++; // the target is the next word
+  }
+  return out;
+}
+
+const SHELLS = new Set(['sh', 'bash', 'dash', 'ksh', 'zsh']);
+
+/** The words of a command with its wrappers removed, `{script}` for `sh -c SCRIPT` (checked as
+ *  a script of its own), or null when it is not one we check. */
+function unwrap(words: readonly string[], shell = true): string[] | { script: string } | null {
+  let w = shell ? withoutRedirections(words) : [...words];
   for (let guard = 0; guard < 8 && w.length; guard++) {
     const head = basename(w[0] ?? '');
+    if (SHELLS.has(head)) {
+      // sh [-eux…] -c SCRIPT [NAME ARGS…]: the first word after the options is the script
+      const opts = w.slice(1).findIndex((x) => !x.startsWith('-'));
+      const flags = (opts < 0 ? w.slice(1) : w.slice(1, opts + 1)).filter((x) => !x.startsWith('--'));
+      const script = opts < 0 ? undefined : w[opts + 1];
+      return flags.some((f) => /^-[a-z]*c[a-z]*$/.test(f)) && script !== undefined ? { script } : null;
+    }
     if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(w[0] ?? '')) w = w.slice(1);
     else if (head === 'sudo' || head === 'env' || head === 'exec' || head === 'command' || head === 'nohup') {
       w = w.slice(1);
@@ -107,54 +145,111 @@ function unwrap(words: readonly string[]): string[] | null {
   return TOOLS.has(tool) ? [tool, ...w.slice(1)] : null;
 }
 
-function fromShellText(file: string, text: string, firstLine: number, out: FoundCommand[], msgs: CommandMessage[]): void {
+/** Shell words that start a command list (`for …; do X`, `if X; then Y; else Z`), group it
+ *  (`{ X; }`, `( X )`, `f() { X; }`) or negate and time it: what follows is the command. */
+const LEADING = /^(?:(?:do|then|else|elif|if|while|until|time|!|\{|\(+|[A-Za-z_][A-Za-z0-9_]*\s*\(\)\s*\{?|function\s+[A-Za-z_][A-Za-z0-9_]*(?:\s*\(\))?\s*\{?)(?:\s+|$)|\(+)/;
+const TRAILING = /\s*(?:\)+|\}|;;)\s*$/;
+
+/** `$(…)` and `` `…` `` of a line (outermost, quotes respected): their text, each a command list
+ *  of its own, and the line with each replaced by one word. */
+function substitutions(line: string): { line: string; inner: string[] } {
+  const inner: string[] = [];
+  let out = '';
+  let quote: "'" | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i] as string;
+    if (quote) {
+      if (ch === quote) quote = null;
+      out += ch;
+    } else if (ch === "'") {
+      quote = ch;
+      out += ch;
+    } else if (ch === '\\' && i + 1 < line.length) out += ch + (line[++i] ?? '');
+    else if (ch === '$' && line[i + 1] === '(' && line[i + 2] !== '(') {
+      let depth = 1;
+      let j = i + 2;
+      for (; j < line.length && depth > 0; j++) depth += line[j] === '(' ? 1 : line[j] === ')' ? -1 : 0;
+      inner.push(line.slice(i + 2, depth === 0 ? j - 1 : j));
+      out += '_';
+      i = j - 1;
+    } else if (ch === '`') {
+      const end = line.indexOf('`', i + 1);
+      inner.push(line.slice(i + 1, end < 0 ? line.length : end));
+      out += '_';
+      i = end < 0 ? line.length : end;
+    } else out += ch;
+  }
+  return { line: out, inner };
+}
+
+function fromShellText(file: string, text: string, firstLine: number, out: FoundCommand[], msgs: CommandMessage[], depth = 0): void {
   // a Jinja expression ({{ nic }}) stays one word, whatever blanks it has inside
   const lines = text.replace(/\{\{[^}\n]*\}\}/g, (m) => m.replace(/\s+/g, '')).split('\n');
   for (let i = 0; i < lines.length; i++) {
     const start = i;
     let logical = lines[i] ?? '';
     while (/\\$/.test(logical) && i + 1 < lines.length) logical = logical.slice(0, -1) + ' ' + (lines[++i] ?? '');
-    for (const seg of segments(logical)) {
-      const tool = basename(seg.split(/\s+/).find((x) => TOOLS.has(basename(x))) ?? '');
+    const sub = substitutions(logical);
+    // a command inside $(…) or `…`, or the script of sh -c, is on the same line (bounded nesting)
+    if (depth < 4) for (const s of sub.inner) fromShellText(file, s, firstLine + start, out, msgs, depth + 1);
+    for (let seg of segments(sub.line)) {
+      for (let guard = 0; guard < 8; guard++) {
+        const next = seg.replace(LEADING, '').replace(TRAILING, '').trim();
+        if (next === seg) break;
+        seg = next;
+      }
+      const tool = basename(seg.split(/\s+/).find((x) => TOOLS.has(basename(x)) || SHELLS.has(basename(x))) ?? '');
       if (!tool) continue;
       let words: string[];
       try {
         words = splitCommand(seg, 'command');
       } catch (err) {
-        msgs.push({ file, line: firstLine + start, severity: 'warning', code: 'unparsed', tool: null, command: seg, message: `not checked: ${(err as Error).message}` });
+        if (TOOLS.has(tool)) msgs.push({ file, line: firstLine + start, severity: 'warning', code: 'unparsed', tool: null, command: seg, message: `not checked: ${(err as Error).message}` });
         continue;
       }
       const w = unwrap(words);
-      if (w) out.push({ file, line: firstLine + start, tool: w[0] as CommandTool, words: w, text: seg });
+      if (w && 'script' in w) {
+        if (depth < 4) fromShellText(file, w.script.replace(/\n/g, ' ; '), firstLine + start, out, msgs, depth + 1);
+      } else if (w) out.push({ file, line: firstLine + start, tool: w[0] as CommandTool, words: w, text: seg });
     }
   }
 }
 
-/** Ansible: every command/shell/raw task's command text with its line. */
-function fromAnsible(file: string, text: string, out: FoundCommand[], msgs: CommandMessage[]): boolean {
+/** Ansible: every command/shell/raw task's command text with its line. `false`: the text is not
+ *  a YAML list (of plays or tasks); a string: why YAML refuses it, with its line. */
+function fromAnsible(file: string, text: string, out: FoundCommand[], msgs: CommandMessage[]): boolean | { line: number; message: string } {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  if (doc.errors.length) return false;
+  const err = doc.errors[0];
+  if (err) return { line: lc.linePos(err.pos[0]).line, message: err.message.split('\n')[0] ?? err.code };
   const root = doc.contents;
   if (!isSeq(root)) return false;
   const lineOf = (n: Node | null | undefined): number => (n?.range ? lc.linePos(n.range[0]).line : 1);
+  // an alias (`shell: *restart`) is the anchored node's text, at the line of the alias
+  const deref = (n: unknown): { node: unknown; line: number | null } => (isAlias(n) ? { node: n.resolve(doc), line: lineOf(n) } : { node: n, line: null });
   visit(doc, {
     Pair(_, pair) {
       if (!isScalar(pair.key) || !ANSIBLE_MODULES.has(String(pair.key.value))) return;
-      const v = pair.value;
-      const scalarText = (s: Scalar): void => {
+      const { node: v, line: aliasLine } = deref(pair.value);
+      const scalarText = (s: Scalar, at: number | null): void => {
         const block = s.type === 'BLOCK_LITERAL' || s.type === 'BLOCK_FOLDED';
-        fromShellText(file, String(s.value), lineOf(s) + (block ? 1 : 0), out, msgs);
+        fromShellText(file, String(s.value), at ?? lineOf(s) + (block ? 1 : 0), out, msgs);
       };
-      if (isScalar(v)) scalarText(v);
+      if (isScalar(v)) scalarText(v, aliasLine);
       else if (isMap(v)) {
-        const cmd = v.get('cmd', true);
-        const argv = v.get('argv', true);
-        if (isScalar(cmd)) scalarText(cmd);
-        else if (isSeq(argv)) {
-          const words = argv.items.map((x) => (isScalar(x) ? String(x.value) : ''));
-          const w = unwrap(words);
-          if (w) out.push({ file, line: lineOf(argv), tool: w[0] as CommandTool, words: w, text: words.join(' ') });
+        const cmd = deref(v.get('cmd', true));
+        const argv = deref(v.get('argv', true));
+        if (isScalar(cmd.node)) scalarText(cmd.node, cmd.line ?? aliasLine);
+        else if (isSeq(argv.node)) {
+          const words = argv.node.items.map((x) => {
+            const d = deref(x).node;
+            return isScalar(d) ? String(d.value) : '';
+          });
+          const line = argv.line ?? aliasLine ?? lineOf(argv.node);
+          // argv runs without a shell: no redirections, but `argv: [sh, -c, SCRIPT]` is a script
+          const w = unwrap(words, false);
+          if (w && 'script' in w) fromShellText(file, w.script, line, out, msgs, 1);
+          else if (w) out.push({ file, line, tool: w[0] as CommandTool, words: w, text: words.join(' ') });
         }
       }
       // `args: {cmd: …}` next to a free-form module line is covered by the scalar case
@@ -164,12 +259,26 @@ function fromAnsible(file: string, text: string, out: FoundCommand[], msgs: Comm
   return true;
 }
 
-/** The command lines of a file: Ansible YAML when it reads as a list of plays or tasks, else shell. */
+/** The command lines of a file: Ansible YAML when it reads as a list of plays or tasks, else shell.
+ *  A file named *.yml/*.yaml (or starting with ---) that YAML refuses is an error at YAML's line,
+ *  not a shell script with no commands: its tasks were not checked. */
 export function findCommands(file: string, text: string): { format: 'shell' | 'ansible'; commands: FoundCommand[]; messages: CommandMessage[] } {
   const commands: FoundCommand[] = [];
   const messages: CommandMessage[] = [];
-  const yamlish = /\.ya?ml$/i.test(file) || /^\s*---/.test(text) || /^\s*- (name|hosts|tasks|ansible\.|command|shell):/m.test(text);
-  if (yamlish && fromAnsible(file, text, commands, messages)) return { format: 'ansible', commands, messages };
+  const strict = /\.ya?ml$/i.test(file) || /^\s*---/.test(text);
+  const yamlish = strict || /^\s*- (name|hosts|tasks|ansible\.|command|shell|raw):/m.test(text);
+  if (yamlish) {
+    const r = fromAnsible(file, text, commands, messages);
+    if (r === true) return { format: 'ansible', commands, messages };
+    if (strict && r !== false) {
+      messages.push({ file, line: r.line, severity: 'error', code: 'yaml-syntax', tool: null, command: '', message: `not valid YAML, so no task of it was checked: ${r.message}` });
+      return { format: 'ansible', commands, messages };
+    }
+    if (strict && /\.ya?ml$/i.test(file)) {
+      messages.push({ file, line: 1, severity: 'warning', code: 'not-tasks', tool: null, command: '', message: 'not a list of plays or tasks (a playbook or a tasks file): no command of it was checked' });
+      return { format: 'ansible', commands, messages };
+    }
+  }
   fromShellText(file, text, 1, commands, messages);
   return { format: 'shell', commands, messages };
 }

@@ -103,4 +103,44 @@ describe('lint --commands (the checks)', () => {
       [3, 'sysctl -w net.core.somaxconn=1 net.core.rmem_max=2'],
     ]);
   });
+
+  const SEED_LINE = 'ethtool -N eth0 rx-vlan hash 0x3FFFFFFF';
+  it('finds the seed line in every shell form a script uses: loops, if/else, groups, functions, $(…), `…`, sh -c, !, time', () => {
+    const forms = [
+      `for i in eth0 eth1; do ${SEED_LINE}; done`,
+      `if true; then ${SEED_LINE}; fi`,
+      `if true; then :; else ${SEED_LINE}; fi`,
+      `while false; do ${SEED_LINE}; done`,
+      `bash -c "${SEED_LINE}"`,
+      `sh -ec '${SEED_LINE}'`,
+      `x=$(${SEED_LINE})`,
+      `x=\`${SEED_LINE}\``,
+      `{ ${SEED_LINE}; }`,
+      `( ${SEED_LINE} )`,
+      `! ${SEED_LINE}`,
+      `time ${SEED_LINE}`,
+      `f() { ${SEED_LINE}; }`,
+      `sudo sh -c "sleep 1; ${SEED_LINE}"`,
+    ];
+    const r = lintCommands('forms.sh', `${forms.join('\n')}\n`, { snap: snapshotFixture() });
+    const lines = r.messages.filter((m) => m.code === 'flow-hash-syntax').map((m) => m.line);
+    expect([...new Set(lines)]).toEqual(forms.map((_, i) => i + 1));
+    for (const m of r.messages.filter((x) => x.code === 'flow-hash-syntax')) expect(m.fix).toBe(SEED_FIX);
+  });
+
+  it('redirections are the shell\'s, not the command\'s arguments (no false errors on a correct line)', () => {
+    const text = ['ethtool -K eth0 tso on 2>/dev/null', 'ethtool -K eth0 tso on >/dev/null 2>&1 || true', 'ethtool -K eth0 tso on &> /tmp/log', 'ethtool -K eth0 gro on<&-', 'ethtool -G eth0 rx 4096 > /dev/null'].join('\n');
+    const r = lintCommands('redir.sh', text, { snap: snapshotFixture() });
+    expect(r.commands.map((c) => c.words.join(' '))).toEqual(['ethtool -K eth0 tso on', 'ethtool -K eth0 tso on', 'ethtool -K eth0 tso on', 'ethtool -K eth0 gro on', 'ethtool -G eth0 rx 4096']);
+    expect(r.messages.filter((m) => m.severity === 'error')).toEqual([]);
+  });
+
+  it('a YAML file YAML refuses is an error at its line (not a shell script with no commands); aliases are followed', () => {
+    const broken = findCommands('broken.yml', `a: 1\n- name: x\n  command: ${SEED_LINE}\n`);
+    expect(broken.format).toBe('ansible');
+    expect(broken.messages.map((m) => [m.line, m.severity, m.code])).toEqual([[2, 'error', 'yaml-syntax']]);
+    expect(findCommands('vars.yml', 'a: 1\n').messages.map((m) => m.code)).toEqual(['not-tasks']);
+    const aliased = findCommands('p.yml', `- hosts: all\n  tasks:\n    - shell: &seed "${SEED_LINE}"\n    - shell: *seed\n    - command:\n        argv: [sh, -c, "${SEED_LINE}"]\n`);
+    expect(aliased.commands.map((c) => c.line)).toEqual([3, 4, 6]);
+  });
 });
