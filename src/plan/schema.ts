@@ -3,18 +3,28 @@
 import { z } from 'zod';
 import { NETNS_NAME } from '../sys/names.js';
 import { planChangeSchema, WORKLOADS } from './types.js';
+import { renderNotrackTable } from './notrack.js';
 
 export const PLAN_SCHEMA = 'nettune.plan/1';
 
-export const plannedChangeSchema = z.intersection(
-  planChangeSchema,
-  z.object({
-    /** Why, in words a reviewer can check. */
-    reason: z.string(),
-    /** intent:<name> (computed for the workload/link) or rule:<id> (an audit finding's fix). */
-    source: z.string(),
-  }),
-);
+export const plannedChangeSchema = z
+  .intersection(
+    planChangeSchema,
+    z.object({
+      /** Why, in words a reviewer can check. */
+      reason: z.string(),
+      /** intent:<name> (computed for the workload/link) or rule:<id> (an audit finding's fix). */
+      source: z.string(),
+    }),
+  )
+  .superRefine((c, ctx) => {
+    // An nft change's `notrack` says what its table does: the stateful-filter warnings, the
+    // plan's notes and the shell export's iptables fallback are computed from it, apply writes
+    // `to`. A table edited by hand with the spec left in would warn and fall back for other ports
+    // than it untracks.
+    if (c.kind === 'nft' && c.notrack && c.to !== renderNotrackTable(c.notrack, c.table))
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['notrack'], message: `the table text is not what this NOTRACK spec renders (edited by hand?): drop "notrack" to apply the text as it is, or plan again with --notrack` });
+  });
 
 const tableFigure = z.object({ max: z.number().int().nullable(), buckets: z.number().int().nullable(), bytes_full: z.number().nullable() });
 

@@ -79,7 +79,8 @@ beforeAll(() => {
     expect(ok.code, ok.stderr).toBe(0);
     const plan = JSON.parse(readFileSync(nftPlans.ok, 'utf8')) as { changes: { to: string }[] };
     const table = plan.changes[0]?.to ?? '';
-    const variant = (file: string, to: string): void => writeFileSync(file, JSON.stringify({ ...plan, changes: [{ ...plan.changes[0], to }] }));
+    // edited by hand, so without the notrack spec (a table that differs from it is refused first)
+    const variant = (file: string, to: string): void => writeFileSync(file, JSON.stringify({ ...plan, changes: [{ ...plan.changes[0], to, notrack: undefined }] }));
     variant(nftPlans.syntax, table.replace('tcp dport 80 notrack', 'tcp dport 80 notrackzz'));
     variant(nftPlans.flush, table.replace('tcp dport 80 notrack', 'flush ruleset'));
     variant(nftPlans.hook, table.replace('hook prerouting', 'hook ingress'));

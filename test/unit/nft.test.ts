@@ -77,6 +77,23 @@ describe('the NOTRACK table', () => {
   });
 });
 
+describe('a plan file\'s nft change', () => {
+  it('whose table was edited by hand while its NOTRACK spec stayed is not a valid plan (the warnings and the iptables fallback follow the spec)', () => {
+    const sp = spec(['tcp:80']);
+    const plan = withNotrack(emptyPlan(snapshotFixture()), snapshotFixture(), sp);
+    expect(planSchema.safeParse(JSON.parse(JSON.stringify(plan))).success).toBe(true);
+    const edited = JSON.parse(JSON.stringify(plan)) as { changes: { to: string; notrack?: unknown }[] };
+    const c = edited.changes[0];
+    if (!c) throw new Error('no change');
+    c.to = c.to.replace(/80/g, '22');
+    const r = planSchema.safeParse(edited);
+    expect(r.success).toBe(false);
+    expect(r.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['changes.0.notrack', expect.stringMatching(/not what this NOTRACK spec renders/)]]);
+    delete c.notrack; // the text on its own is a table like any other
+    expect(planSchema.safeParse(edited).success).toBe(true);
+  });
+});
+
 describe('nft -j list ruleset parsing', () => {
   it('keeps tables, base chains (hook, priority, policy) and rules (matches, verdicts)', () => {
     const r = ruleset('stateful.json');
