@@ -18,7 +18,7 @@ import {
   type RuleTarget,
   selectorPrefix,
 } from '../plan/multihomed-kinds.js';
-import { canonicalRoute, canonicalRule, defaultMetric, ipRouteSchema, ipRuleSchema, parsePrefix, parseRoutes, parseRules, type Prefix, prefixContains, prefixText, RESERVED_PRIORITIES, rulesValue } from '../probe/parse-routes.js';
+import { canonicalRoute, canonicalRule, ipRouteSchema, ipRuleSchema, parsePrefix, parseRoutes, parseRules, type Prefix, prefixContains, prefixText, RESERVED_PRIORITIES, rulesValue } from '../probe/parse-routes.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { run } from '../sys/run.js';
 import { requireTool } from '../sys/tools.js';
@@ -52,7 +52,9 @@ async function readRoute(netns: string | null, t: RouteTarget): Promise<string |
   }
   const rows = parseJsonArray(r.stdout, routingLabel(t))
     .map((x) => ipRouteSchema.parse(x))
-    .filter((x) => (x.metric ?? defaultMetric(t.family)) === t.metric && !('tos' in x));
+    // `metric M` in the query makes ip leave the field out of each row (iproute2 prints no field
+    // its filter fixed), so a row without one has the asked metric; with one, it must match
+    .filter((x) => (x.metric ?? t.metric) === t.metric && !('tos' in x));
   if (!rows.length) return null;
   if (rows.length > 1) throw new Error(`${routingLabel(t)}: ${rows.length} routes match (different types); nettune changes only a single route`);
   const c = canonicalRoute(rows[0] as (typeof rows)[number]);
