@@ -65,9 +65,35 @@ export interface ApplyResult {
 
 const norm = (v: string | null): string | null => (v === null ? null : v.trim().replace(/\s+/g, ' '));
 
+/** Ctrl-C (SIGINT), SIGTERM or SIGHUP while a transaction runs: the write in flight finishes,
+ *  then the next step check throws and everything written is restored like any other failure
+ *  (exit 4), instead of the process dying half-applied with the lock left for `recover`. A
+ *  second signal is reported and ignored. Only where no other handler owns the signals (an
+ *  experiment's stop handler cleans up its own lab). */
+function watchInterrupts(log: (line: string) => void): { check: () => void; stop: () => void } {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  if (signals.some((s) => process.listenerCount(s) > 0)) return { check: () => undefined, stop: () => undefined };
+  let got: NodeJS.Signals | null = null;
+  const handler = (s: NodeJS.Signals): void => {
+    if (got) return log(`nettune: ${s} again: still restoring what was written, wait for it`);
+    got = s;
+    log(`nettune: ${s}: stopping after the write in flight`);
+  };
+  for (const s of signals) process.on(s, handler);
+  return {
+    check: () => {
+      if (got) throw new StepFailure(`interrupted by ${got}`);
+    },
+    stop: () => {
+      for (const s of signals) process.off(s, handler);
+    },
+  };
+}
+
 export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> {
   const io = systemIO(req.netns);
   const lock: Lock = acquireLock(`apply ${req.source}`);
+  const interrupts = watchInterrupts(req.log);
   let keepLock = false;
   let txId = 0;
   /** What this process journaled and wrote, kept in memory too: if the journal itself fails
@@ -107,6 +133,7 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
     const results: StepResult[] = [];
     let seq = 0;
     for (const [i, c] of req.changes.entries()) {
+      interrupts.check();
       const before = befores[i] ?? null;
       const m = journalStep({ tx_id: txId, seq, target: c.target, before, wanted: c.to });
       if (req.stepDelayMs) await sleep(req.stepDelayMs);
@@ -133,6 +160,7 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
      *  it, one step per directory it creates and one for the file's mode and owner (restored
      *  after the content, the directories last). */
     const writeFileStep = async (target: Target & { kind: 'file' }, before: string | null, content: string | null, newMode?: number): Promise<void> => {
+      interrupts.check();
       for (const dir of content === null ? [] : missingDirs(target.path)) {
         const d: Target = { kind: 'dir', path: dir };
         journalStep({ tx_id: txId, seq, target: d, before: ABSENT, wanted: DIRECTORY });
@@ -229,6 +257,7 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
       }
     }
 
+    interrupts.check();
     const after = req.snapshotAfter ? await req.snapshotAfter().catch(() => null) : null;
     const deadline = req.confirmS !== null ? new Date(Date.now() + req.confirmS * 1000).toISOString() : null;
     const status: TxStatus = deadline ? 'awaiting_confirm' : 'applied';
@@ -273,6 +302,7 @@ export async function applyTransaction(req: ApplyRequest): Promise<ApplyResult> 
     }
     throw new NettuneError(`apply failed and was rolled back: ${reason}`, EXIT.applyRolledBack, `transaction ${txId}: nettune show-tx ${txId}`);
   } finally {
+    interrupts.stop();
     if (!keepLock) lock.release();
   }
 }

@@ -2,9 +2,10 @@
 // each case applies something a user could type, then checks with the real tools that the
 // namespace holds what nettune says and that rollback restores it exactly
 // (/work/wt/reports/hostile-findings.md, session 19).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { deleteNamespaces, freshDirs, isRoot, newNetns, nettune } from './state-helpers.js';
+import { BUNDLE } from '../helpers.js';
+import { ctx, deleteNamespaces, freshDirs, history, isRoot, newNetns, nettune, until } from './state-helpers.js';
 
 const ip = (ns: string, ...args: string[]): string => {
   const r = spawnSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
@@ -57,4 +58,35 @@ describe.skipIf(!isRoot)('hostile: kinds beyond sysctl in a namespace (root)', (
     expect(table(ns, 100)).toBe(before);
   });
 
+  it('Ctrl-C in the middle of an apply of several kinds restores everything written (exit 4, one JSON document, no lock left)', async () => {
+    const ns = twoPaths('sigint');
+    const state = (): string =>
+      [ip(ns, '-j', 'mptcp', 'endpoint', 'show'), ip(ns, 'mptcp', 'limits', 'show'), ip(ns, '-j', 'route', 'show', 'table', 'all'), ip(ns, '-j', 'rule'), spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_time'], { encoding: 'utf8' }).stdout].join('\n');
+    const before = state();
+    const sets = ['net.ipv4.tcp_fin_timeout=23', 'mptcp:endpoint=198.18.9.6,dev=p1,flags=subflow', 'route:100:default=via 198.18.9.1 dev p0', 'rule:1000=from 198.18.9.2 lookup 100', 'net.ipv4.tcp_keepalive_time=811'];
+    const child = spawn(process.execPath, [BUNDLE, 'apply', ...sets.flatMap((x) => ['--set', x]), '--netns', ns, '--yes', '--json'], {
+      env: { ...process.env, NETTUNE_NO_INSTALL: '1', NETTUNE_STATE_DIR: ctx.state, NETTUNE_STEP_DELAY_MS: '700' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const done = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    // interrupt once the MPTCP endpoint (the second write) is there: two kinds written, three to go
+    expect(await until(() => ip(ns, 'mptcp', 'endpoint', 'show').includes('198.18.9.6'), 20_000), 'the second write happened').toBe(true);
+    child.kill('SIGINT');
+    const code = await done;
+    expect(code, err).toBe(4);
+    const doc = JSON.parse(out) as { error: { message: string; exit_code: number } };
+    expect(doc.error.exit_code).toBe(4);
+    expect(doc.error.message).toMatch(/interrupted by SIGINT/);
+    expect(err).not.toMatch(/\n\s+at .+:\d+:\d+/);
+    expect(state()).toBe(before);
+    expect(history()[0]?.status).toBe('failed_rolled_back');
+    // the lock was released: the next command neither warns nor needs recover
+    const next = nettune(['apply', '--set', 'net.ipv4.tcp_fin_timeout=24', '--netns', ns, '--yes', '--json']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).not.toMatch(/half-applied|recover/);
+  });
 });
