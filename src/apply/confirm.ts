@@ -61,6 +61,9 @@ export async function confirmTransaction(txId: number, log: (l: string) => void)
   let tx = getTx(db, txId);
   if (!tx) throw usageError(`no transaction ${txId}`);
   if (tx.status === 'confirmed') return { tx: txId, status: 'confirmed', already: true };
+  // applied without --confirm: nothing to confirm, whatever became of it since (a failed rollback
+  // is not a missed deadline, and is not to be reverted again here)
+  if (tx.confirm_deadline === null && tx.status !== 'pending') throw usageError(`transaction ${txId} is ${tx.status}, not awaiting confirmation (it was applied without --confirm)`);
   if (tx.status === 'awaiting_confirm' || (tx.status === 'pending' && tx.confirm_deadline === null)) {
     if (tx.status === 'pending') throw usageError(`transaction ${txId} is still being applied; confirm it once apply has finished`);
     // late, and the watchdog has not reverted it (yet, or it died): revert it now

@@ -4,7 +4,7 @@
 // processes (rollback and the watchdog, confirm and the watchdog, two recovers) never both act.
 import { readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { EXIT, NettuneError } from '../sys/errors.js';
+import { EXIT, errorMessage, NettuneError } from '../sys/errors.js';
 import { fault } from '../sys/fault.js';
 import { REMOVABLE_KINDS, type SystemIO, systemIO, targetLabel } from './io.js';
 import { finishRollback, getTx, openJournal, stepsOf, transition, txWithStatus, type StepRow, type TxRow, type TxStatus, UNFINISHED, updateStep } from './journal.js';
@@ -154,14 +154,30 @@ export async function recheckFailed(txId: number, log: (l: string) => void): Pro
     const io = systemIO(tx.netns);
     for (const s of stepsOf(db, txId)) {
       if (s.status !== 'restore_failed') continue;
-      const live = await io.read(s.target);
+      // a target that cannot be read (its namespace was deleted, a tool is gone) stays
+      // restore_failed; restore() below then says why, and the transaction stays rollback_failed
+      let live: string | null;
+      try {
+        live = await io.read(s.target);
+      } catch (err) {
+        log(`  ${targetLabel(s.target)}: cannot read it: ${errorMessage(err)}`);
+        continue;
+      }
       const same = s.target.kind === 'file' ? live === s.before : norm(live) === norm(s.before);
       if (same) {
         updateStep(db, txId, s.seq, { status: 'restored' });
         log(`  ${targetLabel(s.target)} already holds its before-value`);
       }
     }
-    const r = await restore(io, txId, stepsOf(db, txId), log);
+    let r: Awaited<ReturnType<typeof restore>>;
+    try {
+      r = await restore(io, txId, stepsOf(db, txId), log);
+    } catch (err) {
+      // never left rolling_back (every later command would call it half-rolled-back)
+      finishRollback(db, txId, 'rollback_failed', errorMessage(err));
+      lock.setTx(null);
+      throw new NettuneError(`transaction ${txId} is still inconsistent: ${errorMessage(err)}`, EXIT.rollbackFailed, `nettune show-tx ${txId}`);
+    }
     if (r.failures.length) {
       finishRollback(db, txId, 'rollback_failed', r.failures.join('; '));
       lock.setTx(null);

@@ -61,7 +61,8 @@ describe.skipIf(!isRoot)('hostile: kinds beyond sysctl in a namespace (root)', (
   it('Ctrl-C in the middle of an apply of several kinds restores everything written (exit 4, one JSON document, no lock left)', async () => {
     const ns = twoPaths('sigint');
     const state = (): string =>
-      [ip(ns, '-j', 'mptcp', 'endpoint', 'show'), ip(ns, 'mptcp', 'limits', 'show'), ip(ns, '-j', 'route', 'show', 'table', 'all'), ip(ns, '-j', 'rule'), spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_time'], { encoding: 'utf8' }).stdout].join('\n');
+      [ip(ns, '-j', 'mptcp', 'endpoint', 'show'), ip(ns, 'mptcp', 'limits', 'show'), ip(ns, '-4', '-j', 'route', 'show', 'table', 'all'), ip(ns, '-4', '-j', 'rule'), spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-n', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_time'], { encoding: 'utf8' }).stdout].join('\n');
+    // IPv4 only: the veths' IPv6 link-local addresses (and their local routes) appear by themselves
     const before = state();
     const sets = ['net.ipv4.tcp_fin_timeout=23', 'mptcp:endpoint=198.18.9.6,dev=p1,flags=subflow', 'route:100:default=via 198.18.9.1 dev p0', 'rule:1000=from 198.18.9.2 lookup 100', 'net.ipv4.tcp_keepalive_time=811'];
     const child = spawn(process.execPath, [BUNDLE, 'apply', ...sets.flatMap((x) => ['--set', x]), '--netns', ns, '--yes', '--json'], {
@@ -88,5 +89,25 @@ describe.skipIf(!isRoot)('hostile: kinds beyond sysctl in a namespace (root)', (
     const next = nettune(['apply', '--set', 'net.ipv4.tcp_fin_timeout=24', '--netns', ns, '--yes', '--json']);
     expect(next.code, next.stderr).toBe(0);
     expect(next.stderr).not.toMatch(/half-applied|recover/);
+  });
+
+  it('a transaction whose namespace was deleted: rollback and recover --recheck say why (exit 5, never 70, never left rolling_back); confirm says it had no deadline', () => {
+    const ns = twoPaths('gone');
+    const r = nettune(['apply', '--set', 'net.ipv4.tcp_fin_timeout=33', '--set', 'mptcp:endpoint=198.18.9.6,dev=p1,flags=subflow', '--netns', ns, '--yes', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const tx = String((JSON.parse(r.stdout) as Applied).tx);
+    expect(spawnSync('ip', ['netns', 'del', ns]).status).toBe(0);
+    const back = nettune(['rollback', tx, '--yes', '--json']);
+    expect(back.code, back.stderr).toBe(5);
+    expect(history()[0]?.status).toBe('rollback_failed');
+    const recheck = nettune(['recover', '--recheck', tx, '--json']);
+    expect(recheck.code, recheck.stderr).toBe(5);
+    expect((JSON.parse(recheck.stdout) as { error: { message: string } }).error.message).toMatch(/still inconsistent.*Cannot open network namespace/);
+    expect(history()[0]?.status).toBe('rollback_failed');
+    const later = nettune(['history', '--json']);
+    expect(later.stderr).not.toMatch(/half-rolled-back/);
+    const confirm = nettune(['confirm', tx, '--json']);
+    expect(confirm.code, confirm.stderr).toBe(2);
+    expect((JSON.parse(confirm.stdout) as { error: { message: string } }).error.message).toBe(`transaction ${tx} is rollback_failed, not awaiting confirmation (it was applied without --confirm)`);
   });
 });
