@@ -7,7 +7,8 @@
 // Finding the lines: a shell script line by line (backslash continuations joined, comments cut,
 // split at unquoted ; && || | & — not the & of 2>&1 or &>), the command after a compound word
 // (do, then, else, if, while, until, { ( ! time, a function's `f() {`), inside $(…) and `…`, and the
-// script of `sh -c` / `bash -c`; an Ansible YAML file by its command/shell/raw tasks
+// script of `sh -c` / `bash -c`, a case branch's command (here-document bodies are data, skipped);
+// an Ansible YAML file by its command/shell/raw tasks
 // (ansible.builtin.* and ansible.legacy.* too; free form, `cmd:` or `argv:`, aliases followed),
 // with the line each command is on — a *.yml file YAML refuses is an error at YAML's line, never
 // read as a shell script. Words are split like a shell (quotes, backslashes; nothing expanded),
@@ -149,6 +150,10 @@ function unwrap(words: readonly string[], shell = true): string[] | { script: st
  *  (`{ X; }`, `( X )`, `f() { X; }`) or negate and time it: what follows is the command. */
 const LEADING = /^(?:(?:do|then|else|elif|if|while|until|time|!|\{|\(+|[A-Za-z_][A-Za-z0-9_]*\s*\(\)\s*\{?|function\s+[A-Za-z_][A-Za-z0-9_]*(?:\s*\(\))?\s*\{?)(?:\s+|$)|\(+)/;
 const TRAILING = /\s*(?:\)+|\}|;;)\s*$/;
+/** A case branch's pattern (`a|b) cmd ;;`): what follows is the command. */
+const CASE_PATTERN = /^\(?[^\s()|;&]+(?:\|[^\s()|;&]+)*\)\s+/;
+/** A here-document's start (`<<EOF`, `<<-'EOF'`, not the here-string `<<<`): its lines are data. */
+const HEREDOC = /(?:^|[^<])<<(-?)\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\2/;
 
 /** `$(…)` and `` `…` `` of a line (outermost, quotes respected): their text, each a command list
  *  of its own, and the line with each replaced by one word. */
@@ -189,12 +194,19 @@ function fromShellText(file: string, text: string, firstLine: number, out: Found
     const start = i;
     let logical = lines[i] ?? '';
     while (/\\$/.test(logical) && i + 1 < lines.length) logical = logical.slice(0, -1) + ' ' + (lines[++i] ?? '');
+    // a here-document's body is data for the command, not commands: skip to its delimiter line
+    const here = HEREDOC.exec(logical.replace(/'[^']*'|"(?:[^"\\]|\\.)*"/g, (q) => (q.includes('<<') ? '' : q)));
+    if (here?.[3]) {
+      const end = here[3];
+      while (i + 1 < lines.length && (here[1] ? (lines[i + 1] ?? '').replace(/^\t+/, '') : lines[i + 1]) !== end) i++;
+      i++; // the delimiter line
+    }
     const sub = substitutions(logical);
     // a command inside $(…) or `…`, or the script of sh -c, is on the same line (bounded nesting)
     if (depth < 4) for (const s of sub.inner) fromShellText(file, s, firstLine + start, out, msgs, depth + 1);
     for (let seg of segments(sub.line)) {
       for (let guard = 0; guard < 8; guard++) {
-        const next = seg.replace(LEADING, '').replace(TRAILING, '').trim();
+        const next = seg.replace(LEADING, '').replace(CASE_PATTERN, '').replace(TRAILING, '').trim();
         if (next === seg) break;
         seg = next;
       }

@@ -128,6 +128,12 @@ describe('lint --commands (the checks)', () => {
     for (const m of r.messages.filter((x) => x.code === 'flow-hash-syntax')) expect(m.fix).toBe(SEED_FIX);
   });
 
+  it('a here-document\'s lines are data, not commands; a case branch\'s command is checked', () => {
+    const text = ["cat > /tmp/notes.txt <<'EOF'", SEED_LINE, 'EOF', 'cat <<-END', `\t${SEED_LINE}`, '\tEND', 'case "$x" in', `  a|b) ${SEED_LINE} ;;`, 'esac', `${SEED_LINE} <<< "input"`].join('\n');
+    const f = findCommands('here.sh', text);
+    expect(f.commands.map((c) => c.line)).toEqual([8, 10]);
+  });
+
   it('redirections are the shell\'s, not the command\'s arguments (no false errors on a correct line)', () => {
     const text = ['ethtool -K eth0 tso on 2>/dev/null', 'ethtool -K eth0 tso on >/dev/null 2>&1 || true', 'ethtool -K eth0 tso on &> /tmp/log', 'ethtool -K eth0 gro on<&-', 'ethtool -G eth0 rx 4096 > /dev/null'].join('\n');
     const r = lintCommands('redir.sh', text, { snap: snapshotFixture() });
