@@ -187,6 +187,6 @@ function nftFiles(doc: ExportDoc, opts: RenderOptions, notes: string[]): { path:
   if (!exec.length) return files;
   const name = opts.name === 'nettune' ? NFT_UNIT_NAME : `${opts.name}-nft.service`;
   files.push({ path: name, content: exportHeader(doc, renderNftUnit(exec, doc.transaction?.id ?? 0, doc.created_at)) });
-  notes.push(`nft tables: install nftables.d/*.nft as /etc/nftables.d/ (the unit loads them from there) and ${name} (systemctl enable ${name}); each file replaces its table in one nft transaction`);
+  notes.push(`nft tables: install the nftables.d directory as /etc/nftables.d/${doc.host?.netns ? ` (a namespace's tables are in its netns/${doc.host.netns}/)` : ''} (the unit loads them from there) and ${name} (systemctl enable ${name}); each file replaces its table in one nft transaction`);
   return files;
 }
