@@ -54,7 +54,7 @@ export const mptcpChanges = (doc: ExportDoc): MptcpExportChange[] => doc.changes
 
 /** The note of a format that cannot hold MPTCP endpoints/limits (netlink state, not a file). */
 export const mptcpNotExpressed = (doc: ExportDoc, format: string): string[] =>
-  mptcpChanges(doc).map((c) => `${changeIdOf(c)} = ${c.to}: MPTCP endpoints and limits are netlink state that ${format} cannot hold (use --format systemd or shell)`);
+  mptcpChanges(doc).map((c) => `${changeIdOf(c)} = ${c.to}: MPTCP endpoints and limits are netlink state that ${format} cannot hold (use --format systemd, ansible or shell)`);
 const changeIdOf = (c: MptcpExportChange): string => (c.object === 'limits' ? 'mptcp limits' : `mptcp endpoint ${c.address ?? ''}`);
 
 /** Routes and policy rules (src/export/routing.ts says what each format does with them). */
