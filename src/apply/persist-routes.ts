@@ -151,7 +151,7 @@ const header = (h: RoutingHeader, about: readonly string[], comment = '#'): stri
  *  (/etc/iproute2/rt_protos) are written as their numbers. */
 const NETWORKD_PROTOCOLS = new Set(['kernel', 'boot', 'static', 'ra', 'dhcp']);
 const RT_PROTOS: Readonly<Record<string, number>> = {
-  redirect: 1, kernel: 2, boot: 3, static: 4, gated: 8, ra: 9, mrt: 10, zebra: 11, bird: 12, dnrouted: 13, xorp: 14, ntk: 15, dhcp: 16, keepalived: 18, babel: 42, openr: 99, bgp: 186, isis: 187, ospf: 188, rip: 189, eigrp: 192,
+  unspec: 0, redirect: 1, kernel: 2, boot: 3, static: 4, gated: 8, ra: 9, mrt: 10, zebra: 11, bird: 12, dnrouted: 13, xorp: 14, ntk: 15, dhcp: 16, keepalived: 18, babel: 42, openr: 99, bgp: 186, isis: 187, ospf: 188, rip: 189, eigrp: 192,
 };
 const SCOPE_NUMBERS: Readonly<Record<string, string>> = { '0': 'global', '200': 'site', '253': 'link', '254': 'host', '255': 'nowhere' };
 

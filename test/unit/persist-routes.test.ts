@@ -85,9 +85,13 @@ describe('systemd-networkd drop-in', () => {
 
   it('what networkd cannot say is refused, not written differently', () => {
     expect(() => networkdRouteSection({ kind: 'route', family: 'inet', table: 100, dst: '0.0.0.0/0', metric: 0 }, 'via 198.18.1.1 dev eth2 proto boot scope global', 'eth1')).toThrow(/dev eth2 is not eth1/);
-    expect(() => networkdRouteSection({ kind: 'route', family: 'inet', table: 100, dst: '0.0.0.0/0', metric: 0 }, 'via 198.18.1.1 dev eth1 proto nosuchproto scope global', 'eth1')).toThrow(/Protocol=/);
+    expect(() => networkdRouteSection({ kind: 'route', family: 'inet', table: 100, dst: '0.0.0.0/0', metric: 0 }, 'via 198.18.1.1 dev eth1 proto nosuchproto scope global', 'eth1')).toThrow(/proto nosuchproto/);
+    expect(() => networkdRouteSection({ kind: 'route', family: 'inet', table: 100, dst: '0.0.0.0/0', metric: 0 }, 'nexthop dev eth1', 'eth1')).toThrow(/MultiPathRoute= needs one/);
     // iproute2's rt_protos names networkd does not know become their numbers
     expect(networkdRouteSection({ kind: 'route', family: 'inet', table: 100, dst: '0.0.0.0/0', metric: 0 }, 'via 198.18.1.1 dev eth1 proto bird scope global', 'eth1')).toContain('Protocol=12');
+    expect(networkdRouteSection({ kind: 'route', family: 'inet', table: 100, dst: '0.0.0.0/0', metric: 0 }, 'nexthop via 198.18.1.1 dev eth1 weight 2 nexthop via 198.18.2.1 dev eth2', 'eth1')).toEqual([
+      '[Route]', 'Destination=0.0.0.0/0', 'Protocol=boot', 'Scope=global', 'MultiPathRoute=198.18.1.1@eth1 2', 'MultiPathRoute=198.18.2.1@eth2 1', 'Table=100', 'Metric=0',
+    ]);
     expect(() => renderNetworkdDropin('/etc/systemd/network/a.network', 'eth1', [{ ...CONNECTED, netns: 'nsx' }], H)).toThrow(/initial namespace/);
   });
 
