@@ -8,7 +8,7 @@ import { ROUTE_ABSENT, routingLabel, routingTarget } from '../plan/multihomed-ki
 import { snapshotRouting } from '../apply/kind-route.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { featureOf } from '../apply/io.js';
-import { mptcpLiveValue } from '../plan/mptcp-change.js';
+import { ENDPOINT_ABSENT, mptcpLiveValue } from '../plan/mptcp-change.js';
 import type { ArmSpec, Role } from './experiments.js';
 import type { LabState, LinkEmulation } from './lab.js';
 
@@ -76,7 +76,10 @@ export const targetId = (c: PlanChange): string =>
 /** What a change's target is set to in a Snapshot. */
 export function valueIn(snap: Snapshot, c: PlanChange): string | null {
   if (c.kind === 'sysctl') return snap.sysctl[c.key] ?? null;
-  if (c.kind === 'mptcp') return mptcpLiveValue(snap, { kind: 'mptcp', object: c.object, address: c.address }) ?? null; // an absent endpoint cannot be a change's value
+  if (c.kind === 'mptcp') {
+    const v = mptcpLiveValue(snap, { kind: 'mptcp', object: c.object, address: c.address });
+    return v === undefined ? null : (v ?? ENDPOINT_ABSENT); // an endpoint absent in the lab: the other arms remove it
+  }
   if (c.kind === 'route' || c.kind === 'rule') {
     const v = snapshotRouting(snap, routingTarget(c)); // absent in the lab: the other arms remove it
     return v === undefined ? null : (v ?? ROUTE_ABSENT);

@@ -224,7 +224,7 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     setup: both(BIG_BUFFERS),
     bench: { kind: 'throughput', duration_s: 8, omit_s: 2, parallel: 1 },
     metric: BPS,
-    a: { label: 'TCP', changes: {}, bench: { mptcp: false } },
+    a: { label: "MPTCP without the planner's endpoints (removed: absent)", changes: {}, bench: { mptcp: true } },
     b: { label: "MPTCP (the planner's endpoints and limits)", changes: mptcpLabArm, kinds: ['sysctl', 'mptcp'], bench: { mptcp: true } },
     reps: 3,
     expect: 'b-better',
@@ -232,7 +232,8 @@ export const EXPERIMENTS: readonly ExperimentDef[] = [
     notes: [
       "Each path is 100 Mbit/s with 10 ms RTT. B is what `nettune plan --mptcp-paths nt0,nt1` proposes in each namespace (client: a subflow endpoint on nt1's address; server: a signal endpoint announcing its nt1 address; limits for them), applied through the apply stage's transaction.",
       'Survival: after the A/B runs, one MPTCP transfer with B\'s settings while the client\'s nt0 (the initial subflow\'s path) is set down at 5 s and up at 10 s.',
-      "Both arms use nettune's own bounded socket generator (python3, socket(AF_INET, SOCK_STREAM, IPPROTO_TCP or IPPROTO_MPTCP=262)); only the protocol differs. No mptcpize needed (Debian 12's mptcpd 0.12 does not ship it).",
+      "A is the same namespaces with the planner's endpoints removed: each endpoint B adds is a plan change `absent` in A (the lab's baseline, applied through the same transaction before every A run), so A's MPTCP connection has only its initial subflow on nt0.",
+      "Both arms use nettune's own bounded socket generator (python3, socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP=262)); only the endpoints differ. No mptcpize needed (Debian 12's mptcpd 0.12 does not ship it).",
     ],
   },
   {

@@ -191,7 +191,7 @@ describe.skipIf(!isRoot)('lab (root)', () => {
     const r = nettune(['experiment', 'run', 'mptcp-two-paths', '--reps', '1', '--duration', '4s', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as {
-      a: { median_bps: number };
+      a: { median_bps: number; settings: Record<string, string> };
       b: { median_bps: number; settings: Record<string, string> };
       survival: { survived: boolean; before_bps: number; during_bps: number; after_bps: number; series_bps: number[] };
     };
@@ -201,6 +201,9 @@ describe.skipIf(!isRoot)('lab (root)', () => {
     // B is the planner's: a subflow endpoint on the client's second path, a signal one on the server's
     expect(j.b.settings['client: mptcp endpoint 198.18.0.5']).toBe('id 1 subflow dev nt1');
     expect(j.b.settings['server: mptcp endpoint 198.18.0.6']).toBe('id 1 signal dev nt1');
+    // A is the same namespaces with those endpoints removed (plan changes `absent`), over MPTCP sockets too
+    expect(j.a.settings['client: mptcp endpoint 198.18.0.5']).toBe('absent');
+    expect(j.a.settings['server: mptcp endpoint 198.18.0.6']).toBe('absent');
     // nt0 down mid-transfer: the connection goes on over nt1 (one path's rate), then both again or not
     expect(j.survival.survived).toBe(true);
     expect(j.survival.before_bps).toBeGreaterThan(1.6e8);
