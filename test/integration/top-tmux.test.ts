@@ -113,14 +113,17 @@ describe.skipIf(!isRoot || !hasTmux)('top in tmux with load in a namespace (root
     expect(descendants(Number(flag('pane_pid')))).toEqual([]); // the tc helper went with it
   }, 60_000);
 
-  it('SIGTERM restores the terminal too and leaves no helper behind', async () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('%s restores the terminal too and leaves no helper behind', async (signal, code) => {
     tmux('send-keys', '-t', 'top', '-l', `clear; ${process.execPath} ${BUNDLE} top --netns ${NS} --interval 500ms; echo EXIT=$?`);
     tmux('send-keys', '-t', 'top', 'Enter');
     await waitFor('the first frame', () => screen().includes('nettune top') && flag('alternate_on') === '1');
     const pid = topPid();
     expect(pid).not.toBeNull();
-    process.kill(pid as number, 'SIGTERM');
-    await waitFor('the exit', () => screen().includes('EXIT=143'));
+    process.kill(pid as number, signal);
+    await waitFor('the exit', () => screen().includes(`EXIT=${code}`));
     expect(flag('alternate_on')).toBe('0');
     expect(flag('cursor_flag')).toBe('1');
     expect(descendants(Number(flag('pane_pid')))).toEqual([]);
