@@ -57,6 +57,34 @@ export function toTarget(c: PlanChange): Target {
   }
 }
 
+/** A field as it goes into a one-line message: quoted when it holds anything but name characters
+ *  (a newline stays inside the quotes), cut when long (a 5000-digit mask is not repeated). */
+const q = (x: string): string => {
+  const cut = x.length > 64 ? `${x.slice(0, 64)}…` : x;
+  return /^[\w.:@+/-]*$/.test(x) ? cut : JSON.stringify(cut);
+};
+
+/** The highest CPU id in a cpulist ("0-1,4"), or null. */
+const maxCpu = (list: string): number | null => {
+  const ids = list.match(/\d+/g)?.map(Number) ?? [];
+  return ids.length ? Math.max(...ids) : null;
+};
+
+/** A sysfs value's problem, or null: CPU masks (rps_cpus, xps_cpus) and the rx-queue mask
+ *  (xps_rxqs) as the kernel prints them (32-bit hex groups, comma-separated; bitmap_parse), a CPU
+ *  mask naming no CPU beyond the Snapshot's (the kernel refuses a mask wider than its CPUs); the
+ *  other attributes (rps_flow_cnt, napi_defer_hard_irqs, gro_flush_timeout …) a decimal number. */
+function sysfsValueProblem(attr: string, value: string, snap: Snapshot): string | null {
+  const name = attr.split('/').pop() ?? attr;
+  if (!/_cpus$|^xps_rxqs$/.test(name)) return /^\d{1,20}$/.test(value) ? null : `expected a decimal number, not ${q(value)}`;
+  if (!/^[0-9a-fA-F]{1,8}(,[0-9a-fA-F]{1,8})*$/.test(value)) return `expected a hex mask (32-bit groups separated by commas, e.g. 3 or ff,ffffffff), not ${q(value)}`;
+  if (!/_cpus$/.test(name)) return null;
+  const bits = BigInt(`0x${value.replace(/,/g, '')}`);
+  const highest = bits === 0n ? -1 : bits.toString(2).length - 1;
+  const top = maxCpu(snap.cpus.list) ?? snap.cpus.online - 1;
+  return highest > top ? `the mask ${q(value)} names CPU ${highest}; this host has CPUs ${snap.cpus.list || `0-${top}`}` : null;
+}
+
 export function validateChanges(inputs: readonly InputChange[], snap: Snapshot, opts: ValidateOptions = {}): Validated {
   const out: Validated = { changes: [], skipped: [], errors: [], warnings: [] };
   const seen = new Map<string, string>();
@@ -121,7 +149,7 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot, 
     } else if (c.kind === 'ethtool') {
       const link = snap.links.find((l) => l.name === c.device);
       if (!IFNAME.test(c.device) || !link) {
-        out.errors.push(`ethtool ${c.device}: no such device`);
+        out.errors.push(`ethtool ${q(c.device)}: no such device`);
         continue;
       }
       const group = c.group;
@@ -129,32 +157,32 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot, 
         const earlier = out.changes.flatMap((x) => (x.target.kind === 'ethtool' && x.target.device === c.device && x.target.group === 'channels' ? [{ setting: x.target.setting, to: x.to }] : []));
         const r = checkNicChange(link, group, c.setting, c.to, ringsAfter(link, earlier));
         if (r.ok) out.changes.push({ target, to: r.to, reason, source });
-        else if ('skip' in r) out.skipped.push({ target: `${c.device} ${group} ${c.setting}`, reason: r.skip });
+        else if ('skip' in r) out.skipped.push({ target: `${q(c.device)} ${group} ${q(c.setting)}`, reason: r.skip });
         else out.errors.push(r.error);
         continue;
       }
       if (c.group === 'features') {
         const f = featureOf(link.ethtool?.features, c.setting);
-        if (!['on', 'off'].includes(c.to)) out.errors.push(`ethtool ${c.device} ${c.setting}: on or off, not ${c.to}`);
-        else if (!f) out.errors.push(`ethtool ${c.device}: unknown feature ${c.setting}`);
-        else if (f.fixed) out.errors.push(`ethtool ${c.device} ${c.setting}: fixed by the driver, cannot change`);
-        else if ((f.active ? 'on' : 'off') === c.to) out.skipped.push({ target: `${c.device} ${c.setting}`, reason: `already ${c.to}` });
+        if (!['on', 'off'].includes(c.to)) out.errors.push(`ethtool ${q(c.device)} ${q(c.setting)}: on or off, not ${q(c.to)}`);
+        else if (!f) out.errors.push(`ethtool ${q(c.device)}: unknown feature ${q(c.setting)}`);
+        else if (f.fixed) out.errors.push(`ethtool ${q(c.device)} ${q(c.setting)}: fixed by the driver, cannot change`);
+        else if ((f.active ? 'on' : 'off') === c.to) out.skipped.push({ target: `${q(c.device)} ${q(c.setting)}`, reason: `already ${q(c.to)}` });
         else out.changes.push({ target, to: c.to, reason, source });
         continue;
       }
       if (c.group === 'rings' || c.group === 'channels') {
         const mc = c.group === 'rings' ? link.ethtool?.rings : link.ethtool?.channels;
         const max = mc?.max[c.setting];
-        if (!/^\d+$/.test(c.to)) out.errors.push(`ethtool ${c.device} ${c.group} ${c.setting}: a number, not ${c.to}`);
-        else if (max === undefined || max === null) out.errors.push(`ethtool ${c.device}: ${c.group} ${c.setting} is not adjustable on this device`);
-        else if (Number(c.to) > max || Number(c.to) < 1) out.errors.push(`ethtool ${c.device} ${c.group} ${c.setting} ${c.to}: outside 1–${max}`);
+        if (!/^\d+$/.test(c.to)) out.errors.push(`ethtool ${q(c.device)} ${q(c.group)} ${q(c.setting)}: a number, not ${q(c.to)}`);
+        else if (max === undefined || max === null) out.errors.push(`ethtool ${q(c.device)}: ${q(c.group)} ${q(c.setting)} is not adjustable on this device`);
+        else if (Number(c.to) > max || Number(c.to) < 1) out.errors.push(`ethtool ${q(c.device)} ${q(c.group)} ${q(c.setting)} ${q(c.to)}: outside 1–${max}`);
         else out.changes.push({ target, to: c.to, reason, source });
         continue;
       }
       const co = link.ethtool?.coalesce;
-      if (!/^(\d+|on|off)$/.test(c.to)) out.errors.push(`ethtool ${c.device} coalesce ${c.setting}: a number or on/off, not ${c.to}`);
+      if (!/^(\d+|on|off)$/.test(c.to)) out.errors.push(`ethtool ${q(c.device)} coalesce ${q(c.setting)}: a number or on/off, not ${q(c.to)}`);
       else if (co?.[c.setting] === undefined || co[c.setting] === null)
-        out.errors.push(`ethtool ${c.device}: coalesce ${c.setting} is not adjustable on this device (${co ? 'ethtool -c shows it as n/a or not at all' : 'ethtool -c not supported, or not asked for a virtual device'})`);
+        out.errors.push(`ethtool ${q(c.device)}: coalesce ${q(c.setting)} is not adjustable on this device (${co ? 'ethtool -c shows it as n/a or not at all' : 'ethtool -c not supported, or not asked for a virtual device'})`);
       else out.changes.push({ target, to: c.to, reason, source });
       continue;
     } else if (c.kind === 'mptcp') {
@@ -184,8 +212,9 @@ export function validateChanges(inputs: readonly InputChange[], snap: Snapshot, 
         out.errors.push(sysfs);
         continue;
       }
-      if (!/^[0-9a-fA-F,]+$/.test(c.to)) {
-        out.errors.push(`${c.path}: expected a number or hex CPU mask, not ${c.to}`);
+      const problem = sysfsValueProblem(sysfs.attr, c.to, snap);
+      if (problem) {
+        out.errors.push(`${q(c.path)}: ${problem}`);
         continue;
       }
     }

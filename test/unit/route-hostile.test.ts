@@ -102,3 +102,28 @@ describe('hostile findings F4, F10 (hostile15)', () => {
     expect(e).toBe('nft table inet nettune_raw: set twice, to two different values');
   });
 });
+
+describe('sysfs masks and one-line messages (F18, F19, F20; hostile15)', () => {
+  const sysfs = (path: string, to: string): string => validateChanges([{ change: { kind: 'sysfs', path, from: null, to }, reason: 'r', source: 'plan' }], snapshotFixture()).errors.join('; ');
+  const rps = '/sys/class/net/eth0/queues/rx-0/rps_cpus';
+  it('a CPU mask naming CPUs the host does not have is refused, the value not repeated in full', () => {
+    const e = sysfs(rps, Array(600).fill('ffffffff').join(','));
+    expect(e).toMatch(/names CPU 19199; this host has CPUs/);
+    expect(e.length).toBeLessThan(300);
+    expect(sysfs(rps, 'f'.repeat(5000))).toMatch(/expected a hex mask \(32-bit groups/); // bitmap_parse takes 8 digits a group
+    expect(sysfs(rps, '4')).toMatch(/names CPU 2/);
+    expect(sysfs(rps, '3')).toBe('');
+  });
+  it('a mask of only commas, or with empty groups, is refused', () => {
+    expect(sysfs(rps, ',,,,')).toMatch(/expected a hex mask/);
+    expect(sysfs(rps, '1,,2')).toMatch(/expected a hex mask/);
+    expect(sysfs('/sys/class/net/eth0/queues/rx-0/rps_flow_cnt', 'ff')).toMatch(/expected a decimal number/);
+    expect(sysfs('/sys/class/net/eth0/queues/rx-0/rps_flow_cnt', '4096')).toBe('');
+  });
+  it('a newline in an ethtool field stays inside one quoted line', () => {
+    const e = validateChanges([{ change: { kind: 'ethtool', device: 'p0\nx', group: 'features', setting: 'tso', from: null, to: 'on' }, reason: 'r', source: 'plan' }], snapshotFixture()).errors.join('; ');
+    expect(e).toBe('ethtool "p0\\nx": no such device');
+    const f = validateChanges([{ change: { kind: 'ethtool', device: 'eth0', group: 'features', setting: 'rx\ntx', from: null, to: '2\n3' }, reason: 'r', source: 'plan' }], snapshotFixture()).errors.join('; ');
+    expect(f.split('\n')).toHaveLength(1);
+  });
+});
