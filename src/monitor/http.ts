@@ -250,13 +250,28 @@ export function securityHeaders(kind: Kind): Record<string, string> {
   };
 }
 
-export function send(res: ServerResponse, status: number, body: string | Buffer, contentType: string, kind: Kind = 'api', extra: Record<string, string> = {}): void {
+const NO_EXTRA: Record<string, string> = Object.freeze({});
+
+/** The headers answered with a Buffer body (no extra headers), kept while the body lives: the
+ *  exporter answers every scrape that shares a sample with one Buffer, and under 50 concurrent
+ *  scrapers a fresh header object per response was most of what outlived V8's young generation
+ *  (Node reads the object passed to writeHead, it does not change or keep it). */
+const headersOf = new WeakMap<Buffer, { kind: Kind; contentType: string; headers: Record<string, string> }>();
+
+export function send(res: ServerResponse, status: number, body: string | Buffer, contentType: string, kind: Kind = 'api', extra: Record<string, string> = NO_EXTRA): void {
   const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  res.writeHead(status, { ...securityHeaders(kind), 'Content-Type': contentType, 'Content-Length': String(buf.length), ...extra });
+  let headers: Record<string, string>;
+  const kept = extra === NO_EXTRA && buf === body ? headersOf.get(buf) : undefined;
+  if (kept && kept.kind === kind && kept.contentType === contentType) headers = kept.headers;
+  else {
+    headers = { ...securityHeaders(kind), 'Content-Type': contentType, 'Content-Length': String(buf.length), ...extra };
+    if (extra === NO_EXTRA && buf === body) headersOf.set(buf, { kind, contentType, headers });
+  }
+  res.writeHead(status, headers);
   res.end(res.req.method === 'HEAD' ? undefined : buf);
 }
 
-export const sendText = (res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void =>
+export const sendText = (res: ServerResponse, status: number, text: string, extra: Record<string, string> = NO_EXTRA): void =>
   send(res, status, text, 'text/plain; charset=utf-8', 'api', extra);
 
 export const sendJson = (res: ServerResponse, status: number, doc: unknown): void => send(res, status, `${JSON.stringify(doc)}\n`, 'application/json; charset=utf-8', 'api');
