@@ -13,7 +13,7 @@
 //   value is what it prints after the address) compared with the planned value; written only
 //   when it differs (an endpoint: the one on that address deleted, then added; empty: absent).
 import { createHash } from 'node:crypto';
-import { renderNftFile } from '../apply/kind-nft.js';
+import { nftFileStem, renderNftFile } from '../apply/kind-nft.js';
 import { ENDPOINT_ABSENT, limitsFromRow, parseLimitsValue } from '../plan/mptcp-change.js';
 import { exportHeader, mptcpChanges, nftChanges, routingChanges } from './describe.js';
 import { routingCommands } from './routing.js';
@@ -32,7 +32,7 @@ export interface AnsibleKinds {
 export const nftTextHash = (text: string): string => createHash('sha1').update(text.replace(/\s+/g, ' ').trim()).digest('hex');
 
 export function ansibleKinds(role: string, doc: ExportDoc, yaml: (v: unknown) => string): AnsibleKinds {
-  const nft = nftChanges(doc).map((c) => ({ family: c.family, table: c.table, file: `${c.table}.nft`, present: c.to !== '', sha1: c.to === '' ? '' : nftTextHash(c.to), text: c.to }));
+  const nft = nftChanges(doc).map((c) => ({ family: c.family, table: c.table, file: `${nftFileStem(c)}.nft`, present: c.to !== '', sha1: c.to === '' ? '' : nftTextHash(c.to), text: c.to }));
   const routing = routingChanges(doc).map((c) => {
     const r = routingCommands(c);
     return { id: r.label, kind: c.kind, family: c.family === 'inet' ? '-4' : '-6', show: r.show, remove: r.remove.slice(1), add: r.add.map((a) => a.slice(1)) };

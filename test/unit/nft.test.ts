@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { docFromPlan } from '../../src/export/source.js';
 import { renderSystemd } from '../../src/export/systemd.js';
+import { ansibleKinds } from '../../src/export/ansible-kinds.js';
 import { nftBootFile, nftFileStem, nftScript, nftShellCommand, nftTableProblem, nftTableShape, nftTextShape, nftPersistFiles, textChains, unitLines } from '../../src/apply/kind-nft.js';
 import { parseNftJson } from '../../src/probe/parse-nft.js';
 import { iptablesLine, mergeRanges, parseNotrack, renderNotrackIptables, renderNotrackTable, type NotrackSpec } from '../../src/plan/notrack.js';
@@ -259,6 +260,17 @@ describe('apply, persist and drift helpers', () => {
     expect(files).toEqual(['nftables.d/nettune_raw.nft', 'nftables.d/ip6-nettune_raw.nft']);
     const unit = r.files.find((f) => f.path === 'nettune-nft.service')?.content ?? '';
     expect(unitLines(unit).map((l) => nftBootFile(l, l.netns))).toEqual(files);
+  });
+  it('the Ansible role names the batch files as apply --persist does (inet and ip6 tables of one name get one file each)', () => {
+    const plan = planSchema.parse(JSON.parse(fixture('export', 'plan.json')));
+    const to6 = 'table ip6 nettune_raw {\n\tchain output {\n\t\ttype filter hook output priority raw; policy accept;\n\t}\n}\n';
+    plan.changes = [
+      { kind: 'nft', family: 'inet', table: 'nettune_raw', from: null, to: fx('notrack-in.nft'), reason: 'inet', source: 'test' },
+      { kind: 'nft', family: 'ip6', table: 'nettune_raw', from: null, to: to6, reason: 'ip6', source: 'test' },
+    ];
+    const k = ansibleKinds('nettune', docFromPlan(plan, 'plan.json'), (v) => JSON.stringify(v));
+    expect(k.files.map((f) => f.path)).toEqual(['files/nft/nettune_raw.nft', 'files/nft/ip6-nettune_raw.nft']);
+    expect(k.files[1]?.content).toContain('table ip6 nettune_raw {}');
   });
   it('keeps one boot file and one unit line per namespace, family and table (no table of another namespace overwritten)', () => {
     const persist = '/tmp/r/etc/sysctl.d/90-nettune.conf';
