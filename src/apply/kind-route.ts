@@ -18,7 +18,7 @@ import {
   type RuleTarget,
   selectorPrefix,
 } from '../plan/multihomed-kinds.js';
-import { canonicalRoute, canonicalRule, ipRouteSchema, ipRuleSchema, parsePrefix, parseRoutes, parseRules, type Prefix, prefixContains, prefixText, RESERVED_PRIORITIES, rulesValue } from '../probe/parse-routes.js';
+import { canonicalRoute, canonicalRule, ipRouteSchema, ipRuleSchema, LINK_LOCAL6, parsePrefix, parseRoutes, parseRules, type Prefix, prefixContains, prefixText, RESERVED_PRIORITIES, rulesValue } from '../probe/parse-routes.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { run } from '../sys/run.js';
 import { requireTool } from '../sys/tools.js';
@@ -157,7 +157,6 @@ function onLinkPrefixes(snap: Snapshot, f: RoutingTarget['family'], dev: string 
 }
 
 const ROUTE_KINDS_TYPED = new Set(['blackhole', 'unreachable', 'prohibit', 'throw']);
-const LINK_LOCAL6 = parsePrefix('fe80::/10', 'inet6') as Prefix;
 
 /** A gateway the kernel would refuse because it is not on the device's link, or null. Without
  *  `onlink`, fib_check_nh (IPv4) looks the gateway up among link-scope routes through that

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { confKey } from '../rules/routing.js';
 import type { Snapshot } from '../snapshot/index.js';
 import { usageError } from '../sys/errors.js';
-import { canonicalAddress, type Family, familyOfAddress, parsePrefix, parseRoutes, parseRules, prefixContains, prefixText, RESERVED_PRIORITIES, RESERVED_TABLES } from '../probe/parse-routes.js';
+import { canonicalAddress, type Family, familyOfAddress, LINK_LOCAL6, parsePrefix, parseRoutes, parseRules, prefixContains, prefixText, RESERVED_PRIORITIES, RESERVED_TABLES } from '../probe/parse-routes.js';
 import { parseRouteValue, parseRulesValue, ROUTE_IFNAME, routingLabel } from './multihomed-kinds.js';
 import type { IntentResult, Proposal } from './intents.js';
 import type { PlanChange } from './types.js';
@@ -25,7 +25,6 @@ export interface IfaceSpec {
 
 export const ifaceText = (i: IfaceSpec): string => `${i.name}=${i.addr}/${i.prefix},gw=${i.gw}`;
 
-const LINK_LOCAL6 = parsePrefix('fe80::/10') as NonNullable<ReturnType<typeof parsePrefix>>;
 const v4 = (a: string): number => a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 const v4Text = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 

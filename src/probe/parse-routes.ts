@@ -149,6 +149,9 @@ export function parsePrefix(text: string, family: Family = 'inet'): Prefix | nul
 
 export const prefixText = (p: Prefix): string => `${p.network}/${p.len}`;
 
+/** fe80::/10: on every IPv6 link, so a gateway there needs no prefix of its own (RFC 4291 §2.5.6). */
+export const LINK_LOCAL6: Prefix = { family: 'inet6', network: 'fe80::', len: 10 };
+
 /** Whether an address lies inside a prefix (same family). */
 export function prefixContains(p: Prefix, addr: string): boolean {
   const q = parsePrefix(`${addr}/${p.len}`);
