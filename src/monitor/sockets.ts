@@ -96,7 +96,11 @@ export function queuesNow(s: SsSocket, limits: BufferLimits): SocketView['now'] 
     in_flight_bytes: inFlight,
     cwnd_full: s.unacked !== null && s.cwnd !== null ? s.unacked >= s.cwnd : null,
     peer_window_full: inFlight !== null && s.snd_wnd !== null && s.snd_wnd > 0 ? inFlight >= 0.9 * s.snd_wnd : null,
-    send_buffer_full: m && m.sndbuf > 0 ? m.wmem_queued >= 0.9 * m.sndbuf : null,
+    // Full as the kernel judges it: a writer is woken only when the free space is at least half
+    // of what is queued (sk_stream_is_writeable: sndbuf − queued ≥ queued / 2), so a buffer
+    // holding more than 2/3 of sndbuf has its writer waiting; a send-limited socket's queue moves
+    // between 2/3 and full, and a threshold near full missed most reads of one.
+    send_buffer_full: m && m.sndbuf > 0 ? 3 * m.wmem_queued > 2 * m.sndbuf : null,
     sndbuf_at_limit: m && limits.wmem_max !== null ? m.sndbuf >= 0.95 * limits.wmem_max : null,
   };
 }

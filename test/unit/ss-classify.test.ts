@@ -20,6 +20,18 @@ describe('classifySockets since the socket opened', () => {
     expect(bulk?.reason).toMatch(/send buffer full .*tcp_wmem\[2\] = 4 MiB; raise net.ipv4.tcp_wmem's max/);
   });
 
+  it('the same sender read while its queue is refilling (73 % of sndbuf, above the kernel\'s 2/3 wake-up mark): still sndbuf', () => {
+    // the fresh-clone CI read such a stream at w3061800 of tb4194304, and the old 90 % mark left it on the network
+    const text = fixture('ss', '6.1-sndbuf.txt').replace('w3985968', 'w3061800');
+    const bulk = classifySockets({ ...parseSs(text).data, at_ms: 0 }, limits(4 * MiB, 32 * MiB))[1];
+    expect(bulk?.now.send_buffer_full).toBe(true);
+    expect(bulk?.limited_by).toBe('sndbuf');
+    // below 2/3 the writer has been woken: the queue alone no longer says the buffer is the limit
+    const low = classifySockets({ ...parseSs(fixture('ss', '6.1-sndbuf.txt').replace('w3985968', 'w2700000')).data, at_ms: 0 }, limits(4 * MiB, 32 * MiB))[1];
+    expect(low?.now.send_buffer_full).toBe(false);
+    expect(low?.limited_by).toBe('cwnd');
+  });
+
   it('receiver with tcp_rmem max 256 KiB: rwnd (the peer window is full of bytes in flight)', () => {
     const bulk = classifySockets(read('6.1-rwnd.txt'), limits(32 * MiB, 32 * MiB))[1];
     expect(bulk?.limited_by).toBe('rwnd');
