@@ -69,6 +69,21 @@ async function ctReading(s: Sampler): Promise<{ entries: number; stat: Record<st
   return { entries: r.conntrack?.count ?? rows[0]?.entries ?? 0, stat };
 }
 
+/** The router's reading once the fill has landed: the flood's last datagrams may still sit in the
+ *  veth queues when its sender reports them sent, so the count is read again (every 50 ms, at
+ *  most 2 s) until it reaches the limit or stops moving. */
+async function settledReading(s: Sampler, limit: number): Promise<{ entries: number; stat: Record<string, number> }> {
+  let r = await ctReading(s);
+  for (let i = 0; i < 40 && r.entries < limit; i++) {
+    await new Promise((done) => setTimeout(done, 50));
+    const next = await ctReading(s);
+    const still = next.entries === r.entries;
+    r = next;
+    if (still) break;
+  }
+  return r;
+}
+
 const KERNEL_STATS = ['drop', 'early_drop', 'insert_failed', 'invalid'] as const;
 const statDelta = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
   Object.fromEntries(KERNEL_STATS.map((k) => [`kernel_${k}`, (b[k] ?? 0) - (a[k] ?? 0)]));
@@ -123,7 +138,7 @@ export async function ctFullBench(lab: CtLab, o: CtFullOptions, self: { node: st
     flood = startFlood({ ns: lab.clientNs, target: lab.target, port: o.udp_port, flows, fill: o.fill, rate: o.rate, max_s: o.duration_s });
     const filled = await flood.filled;
     if (!filled) throw environmentError('the UDP flood ended before it had sent its first flows');
-    const full = await ctReading(sampler);
+    const full = await settledReading(sampler, o.limit);
     const args = [self.script, '__connect-burst', JSON.stringify({ host: lab.target, port: o.tcp_port, count: o.connects, timeout_ms: o.connect_timeout_ms })];
     const r = await run(tool('ip'), ['netns', 'exec', lab.clientNs, self.node, ...args], { timeoutMs: o.connect_timeout_ms + 30_000 });
     if (!r.ok) throw environmentError(`connect burst failed: ${r.stderr.slice(0, 300)}`);

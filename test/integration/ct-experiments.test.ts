@@ -61,7 +61,8 @@ describe.skipIf(!isRoot)('netfilter experiments (root)', () => {
     for (const k of ['connects_attempted', 'connects_completed', 'connect_success_pct', 'flood_flows_sent', 'limit_drops', 'router_entries_after_fill', 'untracked_packets', 'kernel_drop', 'kernel_early_drop', 'kernel_insert_failed'])
       expect(a[k], k).toHaveLength(3);
     // A: the flood filled the router's table to its limit and the limiting rule dropped packets
-    expect(a.router_entries_after_fill?.every((n) => n === 2048)).toBe(true);
+    // (2048, or a few above it when two CPUs admit new flows at the same count)
+    expect(a.router_entries_after_fill?.every((n) => n >= 2048 && n <= 2056), JSON.stringify(a)).toBe(true);
     expect(a.limit_drops?.every((n) => n > 0)).toBe(true);
     expect(a.untracked_packets?.every((n) => n === 0)).toBe(true);
     // B: the flood's datagrams (and replies) passed untracked, so its table never filled
