@@ -20,6 +20,7 @@
 import { z } from 'zod';
 import { openSampler, type Sampler } from '../monitor/sampler.js';
 import { environmentError } from '../sys/errors.js';
+import { sleep } from '../sys/process.js';
 import { run } from '../sys/run.js';
 import { checkTarget, tool } from './bench-util.js';
 import { rrBench } from './bench.js';
@@ -75,7 +76,7 @@ async function ctReading(s: Sampler): Promise<{ entries: number; stat: Record<st
 async function settledReading(s: Sampler, limit: number): Promise<{ entries: number; stat: Record<string, number> }> {
   let r = await ctReading(s);
   for (let i = 0; i < 40 && r.entries < limit; i++) {
-    await new Promise((done) => setTimeout(done, 50));
+    await sleep(50);
     const next = await ctReading(s);
     const still = next.entries === r.entries;
     r = next;
