@@ -47,6 +47,11 @@ export const API_PARTS = ['findings', 'drift', 'transactions', 'reports', 'serie
 /** The cookie holds an HMAC of the token, not the token itself. */
 export const cookieSecret = (token: string): string => createHmac('sha256', token).update('nettune-dashboard-cookie/1').digest('base64url');
 
+/** The path to redirect to after ?token=, on this origin: re-encoded (a decoded character outside
+ *  Latin-1 cannot be a header value: it was a 500 that logged the token) and with one leading
+ *  slash (`//host/` in Location is another site: an open redirect). */
+export const sameOriginLocation = (path: string): string => `/${path.split('/').filter((seg) => seg !== '').map(encodeURIComponent).join('/')}${path.length > 1 && path.endsWith('/') ? '/' : ''}`;
+
 function authorised(req: IncomingMessage, token: string | null): boolean {
   if (token === null) return true;
   const bearer = bearerToken(req);
@@ -79,7 +84,7 @@ export function createDashboardHandler(o: DashboardServerOptions): Handler {
       if (!tokenMatches(queryToken, o.token)) return unauthorized(res);
       res.writeHead(303, {
         ...securityHeaders('page'),
-        Location: p.path,
+        Location: sameOriginLocation(p.path),
         'Set-Cookie': `${COOKIE}=${cookieSecret(o.token)}; HttpOnly; SameSite=Strict; Path=/`,
         'Content-Length': '0',
       });

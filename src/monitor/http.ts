@@ -110,7 +110,8 @@ export function createHttpServer(handler: Handler, opts: { limits?: Partial<Limi
       Promise.resolve()
         .then(() => handler(req, res))
         .catch((err: unknown) => {
-          log(`http: ${req.method ?? '?'} ${(req.url ?? '').slice(0, 100)}: ${err instanceof Error ? err.message : String(err)}`);
+          // The path only: a query may hold the dashboard's ?token=, which must not reach a log.
+          log(`http: ${req.method ?? '?'} ${(req.url ?? '').split('?')[0]?.slice(0, 100) ?? ''}: ${err instanceof Error ? err.message : String(err)}`);
           if (!res.headersSent) sendText(res, 500, 'internal error\n');
           else res.destroy();
         });

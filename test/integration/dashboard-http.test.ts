@@ -85,6 +85,16 @@ describe('dashboard with a token (loopback, --token)', () => {
     expect(page.head).toMatch(/content-security-policy: default-src 'none'; script-src 'self'/i);
   });
 
+  it('redirects ?token= to this origin only: no //host (open redirect), no 500 for a path outside Latin-1', async () => {
+    const other = await get(port, `//evil.example/?token=${TOKEN}`);
+    expect(other.status).toBe(303);
+    expect(other.head).toMatch(/^location: \/evil\.example\/$/im);
+    const wide = await get(port, `/%E2%80%A8x?token=${TOKEN}`);
+    expect(wide.status).toBe(303);
+    expect(wide.head).toMatch(/^location: \/%E2%80%A8x$/im);
+    expect(d.stderr()).not.toContain(TOKEN);
+  });
+
   it('streams events: init, then a sample each interval', async () => {
     const chunks = await new Promise<string>((resolve, reject) => {
       const sock = connect(port, '127.0.0.1');

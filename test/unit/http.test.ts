@@ -137,14 +137,15 @@ function rawRequest(port: number, text: string): Promise<string> {
 describe('createHttpServer', () => {
   it('answers oversized headers 431 and garbage 400 without calling the handler; handler errors are 500', async () => {
     let calls = 0;
+    const logged: string[] = [];
     const server = createHttpServer(
       (req, res) => {
         calls++;
-        if (req.url === '/boom') throw new Error('boom');
+        if (req.url?.startsWith('/boom')) throw new Error('boom');
         if (req.method !== 'GET') return methodNotAllowed(res);
         notFound(res);
       },
-      { limits: { maxHeaderBytes: 4096 } },
+      { limits: { maxHeaderBytes: 4096 }, log: (l) => logged.push(l) },
     );
     const { port } = await startListening(server, parseListen('127.0.0.1:0'));
     try {
@@ -161,7 +162,7 @@ describe('createHttpServer', () => {
       expect(post).toMatch(/^HTTP\/1\.1 405 /);
       expect(post).toMatch(/allow: GET, HEAD/i);
       const boom = await new Promise<number>((resolve, reject) => {
-        request({ host: '127.0.0.1', port, path: '/boom' }, (res) => {
+        request({ host: '127.0.0.1', port, path: '/boom?token=secret-0123456789abcdef' }, (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
         })
@@ -169,6 +170,9 @@ describe('createHttpServer', () => {
           .end();
       });
       expect(boom).toBe(500);
+      // The error is logged with its path, never its query (the dashboard's ?token= is a secret).
+      expect(logged.join('\n')).toMatch(/GET \/boom: boom/);
+      expect(logged.join('\n')).not.toContain('secret');
     } finally {
       await closeServer(server);
     }
