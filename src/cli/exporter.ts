@@ -9,10 +9,10 @@ import { WORKLOADS } from '../plan/types.js';
 import { checkNetns } from '../probe/netns.js';
 import { environmentError, usageError } from '../sys/errors.js';
 import { validNetns } from '../sys/names.js';
-import { installStopHandlers, onStop } from '../sys/signals.js';
+import { installStopHandlers, onStop, setStopDocument } from '../sys/signals.js';
 import { ensureTools, installAllowed } from '../sys/tools.js';
 import { parseDuration } from '../units/index.js';
-import { logErr, parseOptions, PROBE_TOOLS, printJson } from './common.js';
+import { logErr, parseOptions, PROBE_TOOLS } from './common.js';
 
 export const DEFAULT_EXPORTER_LISTEN = '127.0.0.1:9877';
 
@@ -34,7 +34,7 @@ export function registerExporter(program: Command): void {
     .option('--plan <file>', 'measure drift against this plan (plan --out) instead of the last applied transaction')
     .option('--workload <w>', `severity of findings as for audit --workload (${WORKLOADS.join(', ')}; default balanced)`)
     .option('--refresh <dur>', 're-read sysctls, links and ethtool this often (default 60s; counters are read on every scrape)')
-    .option('--json', 'print one JSON document (the run summary, at exit) on stdout')
+    .option('--json', 'print one JSON document on stdout: the run summary when a signal stops it (or the error)')
     .action(async (raw: unknown) => {
       const opts = parseOptions(options, raw);
       const refresh = parseDuration(opts.refresh, '--refresh');
@@ -52,8 +52,10 @@ export function registerExporter(program: Command): void {
       });
       const where = formatHostPort(bound.host, bound.port);
       logErr(`nettune exporter: serving http://${where}/metrics${netns ? ` for namespace ${netns}` : ''} (drift against ${plan ? opts.plan : 'the last applied transaction'}); Ctrl-C stops`);
-      // Runs until a signal: the stop handler closes the server and the sampler, then exits.
-      await new Promise<void>((resolve) => exporter.server.once('close', resolve));
-      if (opts.json) printJson({ listen: where, netns, ...exporter.stats });
+      // Runs until a signal: the stop handler closes the server and the sampler, prints the run
+      // summary (--json) once they are closed, and exits 128+N. (Printing it after the server's
+      // 'close' never ran: the handler exits before that promise's continuation.)
+      setStopDocument((sig) => ({ listen: where, netns, stopped_by: sig, ...exporter.stats }));
+      await new Promise<never>(() => undefined);
     });
 }

@@ -26,6 +26,7 @@ const stack: Entry[] = [];
 let installed = false;
 let stoppingSignal: StopSignal | null = null;
 let jsonErrors = false;
+let stopDocument: ((sig: StopSignal) => unknown) | null = null;
 let logLine: (line: string) => void = (l) => process.stderr.write(`${l}\n`);
 
 /** Registers a cleanup; returns a function that unregisters it (call it once the thing is gone). */
@@ -161,8 +162,15 @@ async function handle(sig: StopSignal): Promise<void> {
   await stopDescendants(1000);
   logLine(`nettune: stopped by ${sig}${what.length ? ` (cleaned up: ${what.join(', ')})` : ''}`);
   // fd 1 directly: in JSON mode the CLI holds stdout until the command ends, which it never does.
-  if (jsonErrors) writeSync(1, `${JSON.stringify({ error: { message: `interrupted by ${sig}; cleaned up`, hint: null, exit_code: code } })}\n`);
+  if (jsonErrors) writeSync(1, `${JSON.stringify(stopDocument ? stopDocument(sig) : { error: { message: `interrupted by ${sig}; cleaned up`, hint: null, exit_code: code } })}\n`);
   process.exit(code);
+}
+
+/** In JSON mode (installStopHandlers({ json: true })), the document a stop prints instead of the
+ *  interruption error, made after the cleanups have run: for a server a signal is how it ends,
+ *  so its run summary is the command's one document. */
+export function setStopDocument(fn: (sig: StopSignal) => unknown): void {
+  stopDocument = fn;
 }
 
 /** Installs the SIGINT/SIGTERM/SIGHUP handlers (once per process). `json`: print the interruption

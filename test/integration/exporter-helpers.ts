@@ -8,6 +8,7 @@ export interface Running {
   port: number;
   url: string;
   stderr: () => string;
+  stdout: () => string;
   stop: () => Promise<number | null>;
 }
 
@@ -21,7 +22,8 @@ export async function startExporter(args: string[] = [], env: NodeJS.ProcessEnv 
   });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  child.stdout?.resume();
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`exporter did not start within ${timeoutMs} ms: ${err}`)), timeoutMs);
@@ -43,6 +45,7 @@ export async function startExporter(args: string[] = [], env: NodeJS.ProcessEnv 
     port,
     url: `http://127.0.0.1:${port}`,
     stderr: () => err,
+    stdout: () => out,
     stop: async () => {
       running.delete(r);
       if (child.exitCode === null) child.kill('SIGTERM');

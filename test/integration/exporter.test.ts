@@ -143,6 +143,20 @@ describe('a live scrape', () => {
   });
 });
 
+describe('--json', () => {
+  it('a signal ends the exporter with its run summary as the one document (not an interruption error)', async () => {
+    const e = await startExporter(['--json'], { NETTUNE_STATE_DIR: state });
+    expect((await httpGet(`${e.url}/metrics`)).status).toBe(200);
+    expect((await httpGet(`${e.url}/metrics`)).status).toBe(200);
+    expect(await e.stop()).toBe(143);
+    const lines = e.stdout().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const doc = JSON.parse(lines[0] ?? '') as Record<string, unknown>;
+    expect(doc).toMatchObject({ listen: `127.0.0.1:${e.port}`, netns: null, stopped_by: 'SIGTERM', scrapes: 2, failed: 0 });
+    expect(doc.error).toBeUndefined();
+  }, 90_000);
+});
+
 describe('bad input', () => {
   it('bad --listen is exit 2 before anything starts', () => {
     for (const bad of ['nohost', '127.0.0.1:99999', 'example.com:80', '[::1]']) {
