@@ -5,6 +5,7 @@
 // /proc/PID/root/sys/class/net the counter reader reads.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { readlinkSync, realpathSync, statSync } from 'node:fs';
+import { parseToolJson } from '../probe/assemble.js';
 import { checkNetns, NETNS_DIR } from '../probe/netns.js';
 import { environmentError } from '../sys/errors.js';
 import { sleep } from '../sys/process.js';
@@ -43,7 +44,7 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /** `tc -s -j qdisc show` output → counters; entries without a device are skipped. */
 export function parseQdiscJson(text: string): QdiscCounters[] {
-  const doc: unknown = JSON.parse(text);
+  const doc = parseToolJson(text);
   if (!Array.isArray(doc)) throw new Error('tc -j qdisc: expected a JSON array');
   const out: QdiscCounters[] = [];
   for (const q of doc) {

@@ -115,6 +115,22 @@ export function assembleSnapshot(p: SnapshotParts): Snapshot {
   };
 }
 
+/** JSON as iproute2 writes it: its writer escapes `"`, `\\`, newline and tab in strings but copies
+ *  other control characters raw, and a device or alias may hold them (`ip link add $'d\x01e'
+ *  type dummy`), so one such name made every `ip -j`/`tc -j` answer of the host unreadable. Raw
+ *  control characters are not JSON anywhere (outside strings only space, tab, CR and LF are), so
+ *  when the text does not parse they are escaped and it is parsed again. */
+export function parseToolJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    // eslint-disable-next-line no-control-regex
+    if (!/[\x00-\x08\x0b\x0c\x0e-\x1f]/.test(text)) throw err;
+    // eslint-disable-next-line no-control-regex
+    return JSON.parse(text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  }
+}
+
 /** `ip -j …` / `tc -j …` output → its rows (one object becomes one row); text that is not JSON
  *  goes to `textFallback` (iproute2 6.1 prints mptcp limits as text even with -j) or is an error. */
 export function parseJsonRows(
@@ -127,7 +143,7 @@ export function parseJsonRows(
   const text = stdout.trim();
   if (text === '') return [];
   try {
-    const doc: unknown = JSON.parse(text);
+    const doc = parseToolJson(text);
     return Array.isArray(doc) ? (doc as unknown[]) : [doc];
   } catch (err) {
     const fallback = textFallback?.(text);

@@ -79,4 +79,10 @@ describe('parseQdiscJson', () => {
     expect(q[1]).toEqual({ dev: 'eth0', kind: 'pfifo_fast', handle: '0:', parent: null, root: true, bytes: 3703634, packets: 34458, drops: 7, overlimits: 0, requeues: 2, backlog: 1514, qlen: 1 });
     expect(() => parseQdiscJson('{}')).toThrow(/array/);
   });
+  it('reads a device name with a raw control character (iproute2 6.1 copies it into the JSON unescaped)', () => {
+    // captured from `tc -s -j qdisc show` in a namespace with `ip link add $'d\x01e' type veth …`
+    const text = '[{"kind":"noqueue","handle":"0:","dev":"d\x01e","root":true,"refcnt":2,"options":{},"bytes":0,"packets":0,"drops":0,"overlimits":0,"requeues":0,"backlog":0,"qlen":0}]\n';
+    expect(parseQdiscJson(text).map((q) => q.dev)).toEqual(['d\x01e']);
+    expect(() => parseQdiscJson('[{"dev":"a"')).toThrow(SyntaxError); // still not JSON when it is not
+  });
 });
