@@ -117,7 +117,8 @@ export function listReports(dir: string): ReportListing {
     return out;
   }
   const ids = [
-    ...(names.includes(REPORT_FILES.json) ? [ROOT_REPORT_ID] : []),
+    // DIR's own result.json as a subdirectory's: a regular file, never followed through a link
+    ...(names.includes(REPORT_FILES.json) && isRegularFile(join(dir, REPORT_FILES.json)) ? [ROOT_REPORT_ID] : []),
     ...names.filter((n) => SUBDIR_ID.test(n) && lstatSafe(join(dir, n))?.isDirectory() === true && isRegularFile(join(dir, n, REPORT_FILES.json))),
   ];
   for (const id of ids.slice(0, MAX_REPORTS)) {

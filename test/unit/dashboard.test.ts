@@ -1,7 +1,7 @@
 // The dashboard's data side: chart points from rates, the reports listing (files written by the
 // lab's own report writer) and its refusals, the findings view of a real audit, the history of
 // a journal that does not exist (nothing created).
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -121,6 +121,13 @@ describe('reports', () => {
       expect(readReportFile(dir, id, file), `${id} ${file}`).toBeNull();
     symlinkSync('/etc/hostname', join(dir, 'older', 'report.md.tmp'));
     expect(readReportFile(dir, 'older', 'report.md.tmp')).toBeNull();
+  });
+  it('DIR\'s own result.json is not read through a symlink either (it was: the dashboard runs as root)', () => {
+    const top = mkdtempSync(join(tmpdir(), 'nettune-h13-reports-'));
+    const target = join(dir, 'older', 'result.json'); // a valid result elsewhere, as a root-only file could be
+    symlinkSync(target, join(top, 'result.json'));
+    expect(listReports(top)).toEqual({ dir: top, reports: [], problems: [] });
+    rmSync(top, { recursive: true, force: true });
   });
   it('a missing directory is a problem, not an exception', () => {
     expect(listReports(join(dir, 'nope')).problems[0]).toMatch(/no such file or directory/);
