@@ -148,9 +148,32 @@ export function openJournal(): Db {
   return db;
 }
 
+let cachedReadOnly: { path: string; db: Db } | null = null;
+
+/** The journal for the commands that only look (the dashboard, the exporter: read-only, they
+ *  change nothing on the host): opened read-only, never created, migrated (ALTER TABLE) or
+ *  switched to WAL, so a journal of an older version stays as it is (its missing columns read as
+ *  null). The caller checks that it exists. */
+export function openJournalReadOnly(): Db {
+  const path = journalPath();
+  if (cachedReadOnly?.path === path) return cachedReadOnly.db;
+  const Database = load();
+  let db: Db;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+  } catch (err) {
+    throw environmentError(`cannot read the journal ${path}: ${(err as Error).message}`);
+  }
+  cachedReadOnly = { path, db };
+  return db;
+}
+
 export function closeJournal(): void {
   cached?.db.close();
   cached = null;
+  cachedReadOnly?.db.close();
+  cachedReadOnly = null;
 }
 
 const gz = (doc: unknown): Buffer | null => (doc === null || doc === undefined ? null : gzipSync(JSON.stringify(doc)));

@@ -2,7 +2,7 @@
 // the apply stage's journal and the rule engine's result. Reading only: a host without a journal
 // shows "no transactions" and gets no journal created.
 import { existsSync } from 'node:fs';
-import { listTx, openJournal, stepsOf } from '../apply/journal.js';
+import { listTx, openJournalReadOnly, stepsOf } from '../apply/journal.js';
 import { targetLabel } from '../apply/io.js';
 import { journalPath } from '../apply/state.js';
 import { type AuditResult, formatEvidence } from '../rules/engine.js';
@@ -19,7 +19,7 @@ export function transactionsView(limit = HISTORY_ROWS): TransactionsView {
   const journal = journalPath();
   if (!existsSync(journal)) return { journal, transactions: [], error: null };
   try {
-    const db = openJournal();
+    const db = openJournalReadOnly();
     const transactions: TxView[] = listTx(db, limit).map((tx) => ({
       id: tx.id,
       started_at: tx.started_at,

@@ -8,7 +8,7 @@ import { snapshotRouting } from '../apply/kind-route.js';
 import { existsSync } from 'node:fs';
 import { findEntry } from '../catalog/index.js';
 import { kernelForm } from '../catalog/validate.js';
-import { IN_EFFECT, lastTxIn, openJournal, stepsOf, type StepRow, type Target, type TxRow } from '../apply/journal.js';
+import { IN_EFFECT, lastTxIn, openJournalReadOnly, stepsOf, type StepRow, type Target, type TxRow } from '../apply/journal.js';
 import { journalPath } from '../apply/state.js';
 import { featureOf } from '../apply/io.js';
 import { toTarget } from '../apply/validate.js';
@@ -110,10 +110,10 @@ export function loadPlanBaseline(file: string): DriftBaseline {
 
 /** The newest transaction in effect in `netns` (null: the namespace nettune runs in), read from the
  *  journal; null when there is no journal or nothing is in effect there. A journal that cannot be
- *  opened is the environment's problem (exit 3, from openJournal). */
+ *  opened is the environment's problem (exit 3, from openJournalReadOnly). */
 export function lastAppliedBaseline(netns: string | null): DriftBaseline | null {
   if (!existsSync(journalPath())) return null;
-  const db = openJournal();
+  const db = openJournalReadOnly();
   const tx = lastTxIn(db, IN_EFFECT, netns);
   return tx ? baselineFromTransaction(tx, stepsOf(db, tx.id)) : null;
 }

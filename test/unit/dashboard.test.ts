@@ -1,7 +1,9 @@
 // The dashboard's data side: chart points from rates, the reports listing (files written by the
 // lab's own report writer) and its refusals, the findings view of a real audit, the history of
 // a journal that does not exist (nothing created).
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +13,9 @@ import { evaluate } from '../../src/rules/engine.js';
 import { allRules } from '../../src/rules/index.js';
 import { CHART_IDS, CHARTS, chartPoint, MAX_LINKS } from '../../src/monitor/dashboard-series.js';
 import { listReports, readReportFile, ROOT_REPORT_ID } from '../../src/monitor/dashboard-reports.js';
+import { closeJournal } from '../../src/apply/journal.js';
 import { findingsView, transactionsView } from '../../src/monitor/dashboard-data.js';
+import { lastAppliedBaseline } from '../../src/monitor/drift.js';
 import { cookieSecret } from '../../src/monitor/dashboard-server.js';
 import { snapshotFixture } from '../helpers.js';
 
@@ -152,6 +156,36 @@ describe('findings and history views', () => {
     const v = await withStateDir(state, () => Promise.resolve(transactionsView()));
     expect(v).toEqual({ journal: join(state, 'journal.db'), transactions: [], error: null });
     expect(existsSync(join(state, 'journal.db'))).toBe(false);
+  });
+  it('an older journal is read as it is: not migrated, not switched to WAL (the dashboard and the exporter change nothing)', async () => {
+    const state = mkdtempSync(join(tmpdir(), 'nettune-h13-state-'));
+    const path = join(state, 'journal.db');
+    // the tables before rollback_to and boot_unit were added, in SQLite's default journal mode
+    const old = new Database(path);
+    old.exec(`CREATE TABLE tx (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, netns TEXT, source TEXT NOT NULL,
+                confirm_deadline TEXT, error TEXT, plan_json TEXT, result_json TEXT, before_snapshot BLOB, after_snapshot BLOB, timings_json TEXT);
+              CREATE TABLE step (tx_id INTEGER NOT NULL REFERENCES tx(id), seq INTEGER NOT NULL, target_json TEXT NOT NULL, before TEXT, wanted TEXT NOT NULL, after TEXT,
+                status TEXT NOT NULL, error TEXT, PRIMARY KEY (tx_id, seq));`);
+    old.prepare("INSERT INTO tx (started_at, finished_at, status, source) VALUES ('2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', 'applied', 'plan.json')").run();
+    old.prepare(`INSERT INTO step (tx_id, seq, target_json, before, wanted, after, status) VALUES (1, 1, '{"kind":"sysctl","key":"net.core.somaxconn"}', '4096', '8192', '8192', 'done')`).run();
+    old.close();
+    const sha = (): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+    const before = sha();
+    try {
+      const v = await withStateDir(state, () => Promise.resolve(transactionsView()));
+      expect(v.error).toBeNull();
+      expect(v.transactions.map((t) => [t.id, t.status, t.steps.length])).toEqual([[1, 'applied', 1]]);
+      const b = await withStateDir(state, () => Promise.resolve(lastAppliedBaseline(null)));
+      expect(b).not.toBeNull();
+    } finally {
+      closeJournal();
+    }
+    expect(sha()).toBe(before);
+    const check = new Database(path, { readonly: true });
+    expect((check.prepare('PRAGMA table_info(tx)').all() as { name: string }[]).map((c) => c.name)).not.toContain('rollback_to');
+    expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
+    check.close();
+    rmSync(state, { recursive: true, force: true });
   });
   it('the session cookie is derived from the token, never the token itself', () => {
     expect(cookieSecret('a-token-of-16-chars')).not.toContain('a-token');
