@@ -118,6 +118,11 @@ export function createHttpServer(handler: Handler, opts: { limits?: Partial<Limi
     },
   );
   server.maxConnections = limits.maxConnections;
+  // CONNECT never reaches the handler (Node emits 'connect', and closes the socket unanswered
+  // when nobody listens): it is another method these read-only servers do not serve.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';

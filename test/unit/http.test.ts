@@ -161,6 +161,10 @@ describe('createHttpServer', () => {
       const post = await rawRequest(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       expect(post).toMatch(/^HTTP\/1\.1 405 /);
       expect(post).toMatch(/allow: GET, HEAD/i);
+      // CONNECT is answered too (Node closed the connection without a word)
+      const tunnel = await rawRequest(port, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n');
+      expect(tunnel).toMatch(/^HTTP\/1\.1 405 /);
+      expect(tunnel).toMatch(/allow: GET, HEAD/i);
       const boom = await new Promise<number>((resolve, reject) => {
         request({ host: '127.0.0.1', port, path: '/boom?token=secret-0123456789abcdef' }, (res) => {
           res.resume();
