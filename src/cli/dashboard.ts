@@ -23,11 +23,12 @@ import { writeStdoutDirect } from './main.js';
 export const DEFAULT_LISTEN = '127.0.0.1:9878';
 /** RFC 6750 b64token characters; at least 16 so a given token is not trivially guessed. */
 const TOKEN = /^[A-Za-z0-9._~+/=-]{16,256}$/;
+const TOKEN_RULE = 'at least 16 and at most 256 of A-Z a-z 0-9 . _ ~ + / = -';
 
 const options = z.object({
   json: z.boolean().optional(),
   listen: listenFlag.default(DEFAULT_LISTEN),
-  token: z.string().regex(TOKEN, 'at least 16 and at most 256 of A-Z a-z 0-9 . _ ~ + / = -').optional(),
+  token: z.string().regex(TOKEN, TOKEN_RULE).optional(),
   netns: z.string().optional(),
   reports: z.string().optional(),
   interval: z.string().default('1s'),
@@ -59,6 +60,8 @@ export function registerDashboard(program: Command): void {
     .option('--json', 'print where it listens as one JSON document on stdout once it serves')
     .action(async (raw: Record<string, unknown>) => {
       const envToken = process.env.NETTUNE_DASHBOARD_TOKEN;
+      // A bad token from the environment is named as such (never shown: it is a secret).
+      if (raw.token === undefined && envToken !== undefined && envToken !== '' && !TOKEN.test(envToken)) throw usageError(`NETTUNE_DASHBOARD_TOKEN: ${TOKEN_RULE}`);
       const opts = parseOptions(options, { ...raw, token: raw.token ?? (envToken === '' ? undefined : envToken) });
       const intervalS = parseDuration(opts.interval, '--interval');
       if (intervalS < 0.2 || intervalS > 60) throw usageError(`--interval ${opts.interval}: expected between 200ms and 60s`);

@@ -217,4 +217,11 @@ describe('dashboard start-up errors', () => {
     expect(r.stderr).toMatch(msg);
     expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2); // message and hint
   });
+  it('a bad NETTUNE_DASHBOARD_TOKEN is named as the variable (not --token), without its value', () => {
+    const r = runCli(['dashboard', '--json'], { NETTUNE_DASHBOARD_TOKEN: 'too short secret' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^nettune: NETTUNE_DASHBOARD_TOKEN: at least 16/);
+    expect(r.stderr + r.stdout).not.toContain('too short secret');
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: { exit_code: 2 } });
+  });
 });
