@@ -80,6 +80,9 @@ export interface Limits {
   keepAliveTimeoutMs: number;
   /** Connections at once; more are refused by the server. */
   maxConnections: number;
+  /** Connections at once from one client address; more are closed at once, so one client that
+   *  opens connections and sends nothing cannot take every slot from the others (Prometheus). */
+  maxConnectionsPerAddress: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -87,8 +90,13 @@ export const DEFAULT_LIMITS: Limits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
-  maxConnections: 256,
+  maxConnections: 1024,
+  maxConnectionsPerAddress: 128,
 };
+
+/** How often Node checks the header and request timeouts (its default, 30 s, let a connection
+ *  that never sent a byte live ~40 s with a 10 s headers timeout). */
+const TIMEOUT_CHECK_MS = 1000;
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -104,6 +112,7 @@ export function createHttpServer(handler: Handler, opts: { limits?: Partial<Limi
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
       keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
       joinDuplicateHeaders: false,
     },
     (req, res) => {
@@ -118,6 +127,18 @@ export function createHttpServer(handler: Handler, opts: { limits?: Partial<Limi
     },
   );
   server.maxConnections = limits.maxConnections;
+  const perAddress = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const addr = socket.remoteAddress ?? '';
+    const n = (perAddress.get(addr) ?? 0) + 1;
+    if (n > limits.maxConnectionsPerAddress) return void socket.destroy();
+    perAddress.set(addr, n);
+    socket.once('close', () => {
+      const left = (perAddress.get(addr) ?? 1) - 1;
+      if (left > 0) perAddress.set(addr, left);
+      else perAddress.delete(addr);
+    });
+  });
   // CONNECT never reaches the handler (Node emits 'connect', and closes the socket unanswered
   // when nobody listens): it is another method these read-only servers do not serve.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {

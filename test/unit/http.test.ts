@@ -2,7 +2,7 @@
 // parsing, port-in-use and address errors (exit 3 naming the port), the limits Node enforces,
 // path checks, the Host check, the token comparison and the security headers.
 import { request } from 'node:http';
-import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NettuneError } from '../../src/sys/errors.js';
 import {
@@ -177,6 +177,64 @@ describe('createHttpServer', () => {
       // The error is logged with its path, never its query (the dashboard's ?token= is a secret).
       expect(logged.join('\n')).toMatch(/GET \/boom: boom/);
       expect(logged.join('\n')).not.toContain('secret');
+    } finally {
+      await closeServer(server);
+    }
+  });
+});
+
+describe('connection limits', () => {
+  const open = (port: number, localAddress: string): Promise<Socket> =>
+    new Promise((resolve, reject) => {
+      const s = connect({ port, host: '127.0.0.1', localAddress }, () => resolve(s));
+      s.on('error', reject);
+    });
+  const closedWithin = (s: Socket, ms: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      if (s.destroyed || s.readyState === 'closed') return resolve(true);
+      const t = setTimeout(() => resolve(false), ms);
+      s.once('close', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+      s.resume();
+    });
+
+  it('one client address that holds connections open without a request cannot shut others out', async () => {
+    const server = createHttpServer((_req, res) => sendJson(res, 200, { ok: true }), { limits: { maxConnectionsPerAddress: 4 } });
+    const { port } = await startListening(server, parseListen('127.0.0.1:0'));
+    const idle: Socket[] = [];
+    try {
+      for (let i = 0; i < 4; i++) idle.push(await open(port, '127.0.0.1'));
+      const fifth = await open(port, '127.0.0.1');
+      expect(await closedWithin(fifth, 2000)).toBe(true); // over the per-address limit: closed at once
+      // another address (Prometheus elsewhere) is still served
+      const other = await open(port, '127.0.0.2');
+      other.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      const answer = await new Promise<string>((resolve) => {
+        let out = '';
+        other.on('data', (d: Buffer) => (out += d.toString()));
+        other.on('close', () => resolve(out));
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      // a slot freed is a slot again
+      idle.pop()?.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      const again = await open(port, '127.0.0.1');
+      expect(await closedWithin(again, 300)).toBe(false);
+      again.destroy();
+    } finally {
+      for (const s of idle) s.destroy();
+      await closeServer(server);
+    }
+  });
+
+  it('a connection that never sends its headers is closed soon after the headers timeout, not ~30 s later', async () => {
+    const server = createHttpServer((_req, res) => notFound(res), { limits: { headersTimeoutMs: 500, requestTimeoutMs: 1000 } });
+    const { port } = await startListening(server, parseListen('127.0.0.1:0'));
+    try {
+      const s = await open(port, '127.0.0.1');
+      expect(await closedWithin(s, 4000)).toBe(true);
     } finally {
       await closeServer(server);
     }
