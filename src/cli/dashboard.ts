@@ -13,7 +13,7 @@ import { openSampler, type Sampler } from '../monitor/sampler.js';
 import { WORKLOADS } from '../plan/types.js';
 import { findRule } from '../rules/index.js';
 import { usageError } from '../sys/errors.js';
-import { installStopHandlers, onStop } from '../sys/signals.js';
+import { haltIfStopping, installStopHandlers, onStop, setStopDocument } from '../sys/signals.js';
 import { ensureTools, installAllowed } from '../sys/tools.js';
 import { parseDuration } from '../units/index.js';
 import { ruleMeta } from './audit.js';
@@ -75,7 +75,8 @@ export function registerDashboard(program: Command): void {
         createDashboardHandler({ assets, source: () => live, token: token ?? null, bound: () => bound, log: logErr }),
         { log: logErr },
       );
-      installStopHandlers({ log: logErr });
+      // --json: a stop before the start document is printed is the one document (an error)
+      installStopHandlers({ json: Boolean(opts.json), log: logErr });
       // Bind first: a port in use is reported (exit 3) before anything is probed or started.
       bound = await startListening(server, opts.listen);
       onStop('dashboard server', () => closeServer(server));
@@ -89,8 +90,11 @@ export function registerDashboard(program: Command): void {
       live = l;
 
       const url = `http://${formatHostPort(bound.host, bound.port)}/`;
+      // A signal during start-up: it is stopping, not serving (its handler prints the document).
+      await haltIfStopping();
       if (opts.json) {
         writeStdoutDirect(`${JSON.stringify({ url, listen: bound, loopback: opts.listen.loopback, token_required: token !== null, ...(generated ? { token: generated } : {}), netns: opts.netns ?? null, interval_s: intervalS, reports: dir })}\n`);
+        setStopDocument(() => undefined); // that was the one document: a later stop prints none
       } else {
         logErr(`nettune dashboard: serving ${url}${opts.netns ? ` for netns ${opts.netns}` : ''} every ${intervalS} s (read-only; Ctrl-C stops)`);
         if (generated) logErr(`nettune dashboard: token (shown once): ${generated}\n  open ${url}?token=${generated} once (a cookie keeps it), or send "Authorization: Bearer ${generated}"`);

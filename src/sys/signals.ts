@@ -162,13 +162,15 @@ async function handle(sig: StopSignal): Promise<void> {
   await stopDescendants(1000);
   logLine(`nettune: stopped by ${sig}${what.length ? ` (cleaned up: ${what.join(', ')})` : ''}`);
   // fd 1 directly: in JSON mode the CLI holds stdout until the command ends, which it never does.
-  if (jsonErrors) writeSync(1, `${JSON.stringify(stopDocument ? stopDocument(sig) : { error: { message: `interrupted by ${sig}; cleaned up`, hint: null, exit_code: code } })}\n`);
+  const doc = stopDocument ? stopDocument(sig) : { error: { message: `interrupted by ${sig}; cleaned up`, hint: null, exit_code: code } };
+  if (jsonErrors && doc !== undefined) writeSync(1, `${JSON.stringify(doc)}\n`);
   process.exit(code);
 }
 
 /** In JSON mode (installStopHandlers({ json: true })), the document a stop prints instead of the
  *  interruption error, made after the cleanups have run: for a server a signal is how it ends,
- *  so its run summary is the command's one document. */
+ *  so its run summary is the command's one document. `undefined`: nothing (the command has
+ *  printed its one document already). */
 export function setStopDocument(fn: (sig: StopSignal) => unknown): void {
   stopDocument = fn;
 }

@@ -2,9 +2,11 @@
 // Bearer, ?token= → cookie), read-only (405), unknown paths (404), traversal and oversized headers
 // refused, the event stream, DNS-rebinding Host refused; and the start-up errors: port in use
 // (exit 3 naming the port), bad --listen / --token / --interval / --reports (exit 2).
+import { spawn } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers.js';
+import { sleep } from '../../src/sys/process.js';
+import { BUNDLE, runCli } from '../helpers.js';
 import { type RunningDashboard, startDashboard, stopAllDashboards } from './dashboard-helpers.js';
 
 const TOKEN = 'h6-test-token-0123456789abcdef';
@@ -181,6 +183,54 @@ describe('dashboard on loopback without a token', () => {
     const port = d.doc.listen.port;
     expect(await d.stop()).toBe(143);
     await expect(get(port, '/')).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe('dashboard --json stopped by a signal', () => {
+  /** Starts `dashboard --json` on `port`, sends SIGTERM as soon as the port accepts (it binds
+   *  before it probes, so that is before its start document) or after `afterMs`; exit code, stdout. */
+  async function stopped(port: number, afterMs: number | null): Promise<{ code: number | null; stdout: string }> {
+    const child = spawn(process.execPath, [BUNDLE, 'dashboard', '--json', '--listen', `127.0.0.1:${port}`], { env: { ...process.env, NETTUNE_NO_INSTALL: '1' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    if (afterMs !== null) await sleep(afterMs);
+    else
+      for (let i = 0; i < 2000; i++) {
+        const up = await new Promise<boolean>((resolve) => {
+          const s = connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+          s.on('error', () => resolve(false));
+        });
+        if (up) break;
+        await sleep(5);
+      }
+    child.kill('SIGTERM');
+    const code = await exited;
+    clearTimeout(kill);
+    return { code, stdout: out };
+  }
+  const freePort = (): Promise<number> =>
+    new Promise((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+
+  it('before it serves: exactly one JSON document, the interruption (it printed none)', async () => {
+    const r = await stopped(await freePort(), null);
+    expect(r.code).toBe(143);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({ error: { exit_code: 143 } });
+  });
+  it('once it serves: the start document stays the only one', async () => {
+    const r = await stopped(await freePort(), 3000);
+    expect(r.code).toBe(143);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({ loopback: true, token_required: false });
   });
 });
 
