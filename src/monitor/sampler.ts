@@ -24,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { probe } from '../probe/index.js';
 import { type CounterReadings, OWN_ROOTS, readCounters, rootsOf } from '../probe/counters.js';
 import { keptFiles } from '../probe/kept-files.js';
-import { probeInNetns } from '../probe/netns.js';
+import { NETNS_DIR, probeInNetns } from '../probe/netns.js';
 import type { Snapshot } from '../snapshot/schema.js';
 import { environmentError } from '../sys/errors.js';
 import { computeRates, type Rates } from './rates.js';
@@ -83,11 +83,34 @@ function readBootId(): string | null {
   }
 }
 
+/** A dead helper is started again at most this often (a tc that dies at once is not respawned in a loop). */
+export const RESTART_EVERY_MS = 5000;
+
 export async function openSampler(opts: SamplerOptions = {}): Promise<Sampler> {
   const netns = opts.netns ?? null;
   const ring = createRing<CounterSample>(opts.ring ?? 300);
-  const holder: Holder | null = netns !== null || opts.qdiscs !== false ? await startHolder(netns) : null;
-  const roots = netns !== null && holder ? rootsOf(holder.pid) : OWN_ROOTS;
+  let holder: Holder | null = netns !== null || opts.qdiscs !== false ? await startHolder(netns) : null;
+  let roots = netns !== null && holder ? rootsOf(holder.pid) : OWN_ROOTS;
+  // The namespace opened: a helper that dies (killed, OOM) is started again in it, never in
+  // another namespace that took its name meanwhile.
+  const nsInode0 = netns !== null ? netnsInode(`${NETNS_DIR}/${netns}`) : null;
+  let lastRestart = -Infinity;
+  let reviving: Promise<void> | null = null;
+  const revive = (): Promise<void> =>
+    (reviving ??= (async () => {
+      if (performance.now() - lastRestart < RESTART_EVERY_MS) return;
+      if (netns !== null && netnsInode(`${NETNS_DIR}/${netns}`) !== nsInode0) return;
+      lastRestart = performance.now();
+      try {
+        const h = await startHolder(netns);
+        holder = h;
+        if (netns !== null) roots = rootsOf(h.pid);
+      } catch {
+        // still dead: the sample says so below, the next attempt is RESTART_EVERY_MS later
+      }
+    })().finally(() => {
+      reviving = null;
+    }));
   const bootId = readBootId();
   // The counter files stay open between samples (src/probe/kept-files.ts): one pread each.
   const files = keptFiles();
@@ -100,6 +123,7 @@ export async function openSampler(opts: SamplerOptions = {}): Promise<Sampler> {
   };
 
   const sample = async (): Promise<CounterSample> => {
+    if (holder && !holder.alive()) await revive();
     if (netns !== null && holder && !holder.alive()) throw environmentError(`network namespace ${netns}: the sampler's helper process inside it exited (was the namespace deleted?)`);
     // tc answers in its own process while this one reads the files.
     const qd = holder && opts.qdiscs !== false ? holder.qdiscs() : null;

@@ -49,6 +49,43 @@ describe.skipIf(!isRoot)('openSampler --netns (root)', () => {
     }
   });
 
+  it('a helper that is killed is started again in the same namespace; a deleted namespace stays an error', async () => {
+    const s = await openSampler({ netns: NS, probeAtOpen: false });
+    try {
+      await s.sample();
+      const first = descendants();
+      expect(first).toHaveLength(1);
+      process.kill(first[0]?.pid ?? -1, 'SIGKILL'); // as the OOM killer or a stray kill would
+      await new Promise((r) => setTimeout(r, 200));
+      const b = await s.sample(); // was: "the sampler's helper process inside it exited", every sample from then on
+      expect(Object.keys(b.links).sort()).toEqual(['lo', 'ntsv0', 'ntsv1']);
+      expect(b.qdiscs.map((q) => q.dev)).toContain('ntsv0');
+      const again = descendants();
+      expect(again).toHaveLength(1);
+      expect(again[0]?.pid).not.toBe(first[0]?.pid);
+    } finally {
+      s.close();
+    }
+    // another namespace under the name is not entered in its place
+    const other = `${NS}x`;
+    sh('ip', 'netns', 'add', other);
+    try {
+      const t = await openSampler({ netns: other, probeAtOpen: false });
+      try {
+        await t.sample();
+        sh('ip', 'netns', 'del', other);
+        sh('ip', 'netns', 'add', other);
+        for (const d of descendants()) process.kill(d.pid, 'SIGKILL');
+        await new Promise((r) => setTimeout(r, 200));
+        await expect(t.sample()).rejects.toThrow(/helper process inside it exited/);
+      } finally {
+        t.close();
+      }
+    } finally {
+      spawnSync('ip', ['netns', 'del', other]);
+    }
+  });
+
   it('an unknown namespace is bad input (exit 2)', async () => {
     await expect(openSampler({ netns: `${NS}-none`, probeAtOpen: false })).rejects.toMatchObject({ exitCode: 2 });
   });
