@@ -81,12 +81,24 @@ export function registerDashboard(program: Command): void {
       bound = await startListening(server, opts.listen);
       onStop('dashboard server', () => closeServer(server));
 
-      await ensureTools(PROBE_TOOLS, { install: installAllowed(), log: logErr });
-      const sampler: Sampler = await openSampler({ netns: opts.netns ?? null, ring: Math.max(60, Math.ceil(120 / intervalS)) });
-      onStop('sampler', () => sampler.close());
-      const l = createLive({ sampler, intervalMs: intervalS * 1000, reportsDir: dir, workload: opts.workload, explain: (id) => { const r = findRule(id); return r ? ruleMeta(r) : undefined; }, log: logErr });
-      onStop('dashboard sampling', () => l.stop());
-      await l.start();
+      // A start-up failure after the bind ends the command: the listening server would otherwise
+      // keep the process (answering 503 "starting" forever) after the error was reported.
+      let sampler: Sampler | null = null;
+      let l: Live;
+      try {
+        await ensureTools(PROBE_TOOLS, { install: installAllowed(), log: logErr });
+        const s = await openSampler({ netns: opts.netns ?? null, ring: Math.max(60, Math.ceil(120 / intervalS)) });
+        sampler = s;
+        onStop('sampler', () => s.close());
+        l = createLive({ sampler: s, intervalMs: intervalS * 1000, reportsDir: dir, workload: opts.workload, explain: (id) => { const r = findRule(id); return r ? ruleMeta(r) : undefined; }, log: logErr });
+        const started = l;
+        onStop('dashboard sampling', () => started.stop());
+        await l.start();
+      } catch (err) {
+        sampler?.close();
+        await closeServer(server);
+        throw err;
+      }
       live = l;
 
       const url = `http://${formatHostPort(bound.host, bound.port)}/`;

@@ -114,7 +114,8 @@ export async function startHolder(netns: string | null): Promise<Holder> {
     while (netnsInode(`/proc/${pid}/ns/net`) !== want || exe() !== tcReal) {
       if (exited !== null || Date.now() - t0 > START_TIMEOUT_MS) {
         close();
-        throw environmentError(`cannot enter network namespace ${netns}: ip netns exec ${exited ?? 'did not enter it in time'}`, 'entering a namespace needs root');
+        const hint = process.getuid?.() === 0 ? `is ${NETNS_DIR}/${netns} a network namespace? (ip netns list)` : 'entering a namespace needs root';
+        throw environmentError(`cannot enter network namespace ${netns}: ip netns exec ${exited ?? 'did not enter it in time'}`, hint);
       }
       await sleep(5);
     }

@@ -3,6 +3,7 @@
 // refused, the event stream, DNS-rebinding Host refused; and the start-up errors: port in use
 // (exit 3 naming the port), bad --listen / --token / --interval / --reports (exit 2).
 import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/sys/process.js';
@@ -266,6 +267,19 @@ describe('dashboard start-up errors', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(msg);
     expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2); // message and hint
+  });
+  it.skipIf(process.getuid?.() !== 0)('a failure after the bind (a /run/netns entry that is no namespace) ends the command: exit 3, one document, the port closed', () => {
+    const name = `nt-h13fake${process.pid}`;
+    writeFileSync(`/run/netns/${name}`, '');
+    try {
+      const r = runCli(['dashboard', '--netns', name, '--listen', '127.0.0.1:0', '--json'], {}, 15_000);
+      expect(r.code, r.stderr).toBe(3); // was: the error printed, then the server kept the process alive (503 "starting")
+      expect(r.stdout.trim().split('\n')).toHaveLength(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ error: { exit_code: 3 } });
+      expect(r.stderr).toMatch(/a network namespace\? \(ip netns list\)/);
+    } finally {
+      rmSync(`/run/netns/${name}`, { force: true });
+    }
   });
   it('a bad NETTUNE_DASHBOARD_TOKEN is named as the variable (not --token), without its value', () => {
     const r = runCli(['dashboard', '--json'], { NETTUNE_DASHBOARD_TOKEN: 'too short secret' });
