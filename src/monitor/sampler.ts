@@ -96,6 +96,7 @@ export async function openSampler(opts: SamplerOptions = {}): Promise<Sampler> {
   const nsInode0 = netns !== null ? netnsInode(`${NETNS_DIR}/${netns}`) : null;
   let lastRestart = -Infinity;
   let reviving: Promise<void> | null = null;
+  let closed = false;
   const revive = (): Promise<void> =>
     (reviving ??= (async () => {
       if (performance.now() - lastRestart < RESTART_EVERY_MS) return;
@@ -103,6 +104,7 @@ export async function openSampler(opts: SamplerOptions = {}): Promise<Sampler> {
       lastRestart = performance.now();
       try {
         const h = await startHolder(netns);
+        if (closed) return h.close(); // closed while it started: no helper outlives the sampler
         holder = h;
         if (netns !== null) roots = rootsOf(h.pid);
       } catch {
@@ -163,6 +165,7 @@ export async function openSampler(opts: SamplerOptions = {}): Promise<Sampler> {
     base: () => base,
     snapshot,
     close: () => {
+      closed = true;
       files.close();
       holder?.close();
     },

@@ -86,6 +86,18 @@ describe.skipIf(!isRoot)('openSampler --netns (root)', () => {
     }
   });
 
+  it('a sampler closed while its helper restarts leaves no helper behind', async () => {
+    const s = await openSampler({ netns: NS, probeAtOpen: false });
+    await s.sample();
+    for (const d of descendants()) process.kill(d.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    const pending = s.sample().catch(() => null); // starts the helper again …
+    s.close(); // … and the sampler is closed meanwhile
+    await pending;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(descendants()).toEqual([]);
+  });
+
   it('an unknown namespace is bad input (exit 2)', async () => {
     await expect(openSampler({ netns: `${NS}-none`, probeAtOpen: false })).rejects.toMatchObject({ exitCode: 2 });
   });
