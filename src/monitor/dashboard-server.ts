@@ -78,7 +78,9 @@ export function createDashboardHandler(o: DashboardServerOptions): Handler {
     const bound = o.bound();
     // Without a token the only guard is "loopback": refuse a Host that is not (DNS rebinding).
     if (o.token === null && (bound === null || !hostAllowed(req.headers.host, bound))) return sendText(res, 421, 'misdirected request: this dashboard answers to a loopback Host only\n');
-    const queryToken = p.query.get('token');
+    // A token may hold '+' (base64), which form decoding turns into a space; a token never holds
+    // a space, so every space was a '+' (?token=a+b and ?token=a%2Bb are the same token).
+    const queryToken = p.query.get('token')?.replaceAll(' ', '+') ?? null;
     if (o.token !== null && queryToken !== null) {
       // First page load with ?token=: set the cookie and drop the token from the address bar.
       if (!tokenMatches(queryToken, o.token)) return unauthorized(res);

@@ -98,6 +98,18 @@ describe('dashboard with a token (loopback, --token)', () => {
     expect(d.stderr()).not.toContain(TOKEN);
   });
 
+  it('a token with + / = (base64, which --token allows) works in ?token= as typed', async () => {
+    const plus = await startDashboard(['--listen', '127.0.0.1:0', '--interval', '500ms'], { env: { NETTUNE_DASHBOARD_TOKEN: 'h13+token/abc=defghij' } });
+    try {
+      const at = plus.doc.listen.port;
+      expect((await get(at, '/?token=h13+token/abc=defghij')).status).toBe(303); // was 401: '+' read as a space
+      expect((await get(at, '/?token=h13%2Btoken%2Fabc%3Ddefghij')).status).toBe(303);
+      expect((await get(at, '/?token=h13+token/abc=defghiJ')).status).toBe(401);
+    } finally {
+      await plus.stop();
+    }
+  });
+
   it('streams events: init, then a sample each interval', async () => {
     const chunks = await new Promise<string>((resolve, reject) => {
       const sock = connect(port, '127.0.0.1');
