@@ -1,6 +1,8 @@
 // Starting the real `nettune exporter` (and stopping it, also on failure) for the exporter tests.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { sleep } from '../../src/sys/process.js';
 import { BUNDLE } from '../helpers.js';
 
 export interface Running {
@@ -88,3 +90,24 @@ export function httpGet(url: string, o: { method?: string; headers?: Record<stri
 
 /** Metric names (families) of an exposition text. */
 export const familiesOf = (text: string): Set<string> => new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1] ?? ''));
+
+/** A loopback port free now (for a Prometheus the test starts). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `ok` every `pollMs` until it holds (a throw counts as not yet), or fails after `timeoutMs`. */
+export async function waitFor(what: string, ok: () => Promise<boolean>, timeoutMs: number, pollMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await ok().catch(() => false)) return;
+    await sleep(pollMs);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

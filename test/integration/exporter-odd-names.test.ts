@@ -7,12 +7,11 @@
 // name back as it is. Needs root and Debian's prometheus.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/sys/process.js';
-import { httpGet, type Running, startExporter, stopAllExporters } from './exporter-helpers.js';
+import { freePort, httpGet, type Running, startExporter, stopAllExporters, waitFor } from './exporter-helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
@@ -30,24 +29,7 @@ const ip = (...args: string[]): void => {
   if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
 };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-async function waitFor(what: string, ok: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await ok().catch(() => false)) return;
-    await sleep(300);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** A series' label set from one exposition line, label values unescaped as the format says. */
 function labelsOf(line: string): Record<string, string> {
@@ -101,7 +83,7 @@ describe.skipIf(!isRoot || !hasPrometheus)('devices with odd names, exported fro
     prom = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
     type Result = { data?: { result: { metric: Record<string, string> }[] } };
     const query = async (e: string): Promise<Result> => JSON.parse((await httpGet(`${promUrl}/api/v1/query?query=${encodeURIComponent(e)}`)).body) as Result;
-    await waitFor('a successful scrape', async () => ((await query('up{job="nettune"} == 1')).data?.result.length ?? 0) > 0, 60_000);
+    await waitFor('a successful scrape', async () => ((await query('up{job="nettune"} == 1')).data?.result.length ?? 0) > 0, 60_000, 300);
     const devices = (await query('nettune_network_receive_bytes_total{job="nettune"}')).data?.result.map((x) => x.metric.device) ?? [];
     expect(devices.sort()).toEqual(['lo', ...ODD, ...PEERS].sort());
     const qdiscs = (await query('nettune_qdisc_packets_total{job="nettune"}')).data?.result.map((x) => x.metric.device) ?? [];

@@ -5,7 +5,6 @@
 // the alert rules is then sent to the same Prometheus, which must parse it. Needs root.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +12,7 @@ import { alertExpr } from '../../src/export/alerts.js';
 import { dashboardExprs } from '../../src/export/grafana.js';
 import { ALERTS } from '../../src/rules/alerts.js';
 import { sleep } from '../../src/sys/process.js';
-import { httpGet, type Running, startExporter, stopAllExporters } from './exporter-helpers.js';
+import { freePort, httpGet, type Running, startExporter, stopAllExporters, waitFor } from './exporter-helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
@@ -36,15 +35,6 @@ for i in range(int(sys.argv[1])):
 time.sleep(float(sys.argv[2]))
 `;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface PromResult {
   status: string;
@@ -57,14 +47,6 @@ async function query(expr: string): Promise<PromResult> {
   return JSON.parse(r.body) as PromResult;
 }
 
-async function waitFor(what: string, ok: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await ok().catch(() => false)) return;
-    await sleep(500);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe.skipIf(!isRoot || !hasPrometheus)('Prometheus scrapes the exporter', () => {
   beforeAll(async () => {
@@ -77,8 +59,8 @@ describe.skipIf(!isRoot || !hasPrometheus)('Prometheus scrapes the exporter', ()
     writeFileSync(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: nettune\n    static_configs:\n      - targets: ['127.0.0.1:${exp.port}']\n`);
     const prom = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
     children.push(prom);
-    await waitFor('prometheus ready', async () => (await httpGet(`${promUrl}/-/ready`)).status === 200, 60_000);
-    await waitFor('a first scrape', async () => ((await query('up{job="nettune"} == 1')).data?.result.length ?? 0) > 0, 30_000);
+    await waitFor('prometheus ready', async () => (await httpGet(`${promUrl}/-/ready`)).status === 200, 60_000, 500);
+    await waitFor('a first scrape', async () => ((await query('up{job="nettune"} == 1')).data?.result.length ?? 0) > 0, 30_000, 500);
   }, 150_000);
 
   afterAll(async () => {
@@ -102,9 +84,10 @@ describe.skipIf(!isRoot || !hasPrometheus)('Prometheus scrapes the exporter', ()
         return rate > 0;
       },
       40_000,
+      500,
     );
     expect(rate).toBeGreaterThan(0);
-    await waitFor('the audit finding', async () => ((await query('max_over_time(nettune_audit_finding{rule="backlog.listen-overflows"}[1m])')).data?.result.length ?? 0) > 0, 30_000);
+    await waitFor('the audit finding', async () => ((await query('max_over_time(nettune_audit_finding{rule="backlog.listen-overflows"}[1m])')).data?.result.length ?? 0) > 0, 30_000, 500);
     const finding = await query('max_over_time(nettune_audit_finding{rule="backlog.listen-overflows"}[1m])');
     expect(finding.data?.result[0]?.metric.severity).toMatch(/warn|critical/);
     // the namespace is what is exported: the host's own lo is not in it, the namespace's lo is
